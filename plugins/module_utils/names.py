@@ -1,0 +1,153 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Names that reach a shell, a file path or an S3 key: validated and composed in one place.
+
+Pure Python with no imports from Ansible, so that the wrapper validates user input with the
+very same rules the modules apply on the server (it loads this file by path).
+Every validator returns the value to use and raises ValueError with a one-line message.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import re
+from datetime import datetime, timezone
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+PREFIX_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+REGION_RE = re.compile(r"^[a-z0-9-]{1,32}$")
+TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+SIDECAR_SUFFIX = ".sha256"
+PARTIAL_SUFFIX = ".partial"
+
+# engine -> extension of its backup files
+ENGINE_EXTENSIONS = {
+    "postgres": ".dump",
+    "mysql": ".sql.gz",
+    "mariadb": ".sql.gz",
+    "redis": ".rdb",
+    "mongo": ".archive.gz",
+}
+
+
+def validate_name(value, what="name"):
+    """Return value if it is a safe name (database, server): letters, digits, `_ . -`, at most 63
+    characters, starting with a letter or digit; raise ValueError otherwise."""
+    if not isinstance(value, str) or not NAME_RE.match(value):
+        raise ValueError(
+            "%s %r is not valid: use 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit"
+            % (what, value)
+        )
+    return value
+
+
+def normalize_prefix(prefix):
+    """Return the S3 key prefix without leading/trailing slashes ('' for none); raise ValueError
+    for empty segments, '.' or '..' segments, or characters outside [A-Za-z0-9_.-]."""
+    if prefix is None:
+        return ""
+    stripped = prefix.strip("/")
+    if not stripped:
+        return ""
+    segments = stripped.split("/")
+    for segment in segments:
+        if not segment:
+            raise ValueError("prefix %r has an empty segment (double slash)" % prefix)
+        if segment in (".", ".."):
+            raise ValueError("prefix %r must not contain '.' or '..' segments" % prefix)
+        if not PREFIX_SEGMENT_RE.match(segment):
+            raise ValueError("prefix %r may only use letters, digits, '_', '.', '-' and '/'" % prefix)
+    if len(stripped) > 512:
+        raise ValueError("prefix is longer than 512 characters")
+    return stripped
+
+
+def validate_bucket(bucket):
+    """Return bucket if it follows the S3 bucket naming rules (3-63 characters, lowercase letters,
+    digits, dots and hyphens, starting and ending with a letter or digit, no '..', not an IP
+    address); raise ValueError otherwise."""
+    if not isinstance(bucket, str) or not BUCKET_RE.match(bucket):
+        raise ValueError(
+            "bucket %r is not a valid S3 bucket name: 3-63 lowercase letters, digits, '.' or '-', "
+            "starting and ending with a letter or digit" % (bucket,)
+        )
+    if ".." in bucket or ".-" in bucket or "-." in bucket:
+        raise ValueError("bucket %r is not a valid S3 bucket name: no '..', '.-' or '-.'" % bucket)
+    try:
+        ipaddress.IPv4Address(bucket)
+    except ValueError:
+        return bucket
+    raise ValueError("bucket %r is not a valid S3 bucket name: it must not look like an IP address" % bucket)
+
+
+def validate_region(region):
+    """Return region if it is made of lowercase letters, digits and hyphens (like `eu-central-1`,
+    `auto`); raise ValueError otherwise."""
+    if not isinstance(region, str) or not REGION_RE.match(region):
+        raise ValueError("region %r is not valid: use lowercase letters, digits and '-'" % (region,))
+    return region
+
+
+def validate_engine(engine):
+    """Return engine if it is one of ENGINE_EXTENSIONS; raise ValueError otherwise."""
+    if engine not in ENGINE_EXTENSIONS:
+        raise ValueError("engine %r is not one of %s" % (engine, ", ".join(sorted(ENGINE_EXTENSIONS))))
+    return engine
+
+
+def backup_filename(db_name, engine, when=None):
+    """Return `<db_name>_<engine>_<YYYYMMDDTHHMMSSZ><ext>` for a backup taken at `when`
+    (an aware datetime; now in UTC by default)."""
+    validate_name(db_name, "database name")
+    validate_engine(engine)
+    when = (when or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return "%s_%s_%s%s" % (db_name, engine, when.strftime(TIMESTAMP_FORMAT), ENGINE_EXTENSIONS[engine])
+
+
+def backup_filename_re(db_name):
+    """Return the compiled pattern every backup filename of db_name matches; group `timestamp`
+    holds its UTC timestamp and group `engine` its engine."""
+    validate_name(db_name, "database name")
+    engines = "|".join(sorted(ENGINE_EXTENSIONS))
+    extensions = "|".join(sorted({re.escape(ext) for ext in ENGINE_EXTENSIONS.values()}))
+    return re.compile(
+        r"^%s_(?P<engine>%s)_(?P<timestamp>\d{8}T\d{6}Z)(?:%s)$" % (re.escape(db_name), engines, extensions)
+    )
+
+
+def validate_backup_filename(db_name, filename):
+    """Return filename if it is a plain backup filename of db_name (no directory part, no '..',
+    this database's naming pattern); raise ValueError otherwise."""
+    if not isinstance(filename, str) or not filename:
+        raise ValueError("a backup filename is required")
+    if "/" in filename or "\\" in filename or filename in (".", "..") or "\x00" in filename:
+        raise ValueError("backup filename %r must be a plain name from the backup list, not a path" % filename)
+    if not backup_filename_re(db_name).match(filename):
+        raise ValueError("%r is not a backup of database %r" % (filename, db_name))
+    return filename
+
+
+def backup_created_at(db_name, filename):
+    """Return the aware UTC datetime encoded in a backup filename of db_name."""
+    match = backup_filename_re(db_name).match(filename)
+    if not match:
+        raise ValueError("%r is not a backup of database %r" % (filename, db_name))
+    return datetime.strptime(match.group("timestamp"), TIMESTAMP_FORMAT).replace(tzinfo=timezone.utc)
+
+
+def object_prefix(prefix, db_name):
+    """Return the S3 key prefix (ending in '/') under which db_name's backups live:
+    `<prefix>/<db_name>/`, or `<db_name>/` with no prefix."""
+    validate_name(db_name, "database name")
+    normalized = normalize_prefix(prefix)
+    return "%s/%s/" % (normalized, db_name) if normalized else "%s/" % db_name
+
+
+def object_key(prefix, db_name, filename):
+    """Return the S3 key `<prefix>/<db_name>/<filename>` (no double slashes)."""
+    if "/" in filename or filename in ("", ".", ".."):
+        raise ValueError("filename %r must be a plain name" % filename)
+    return object_prefix(prefix, db_name) + filename
