@@ -1,0 +1,217 @@
+"""The only place that calls ansible-runner.
+
+ansible-runner writes what it is given to disk (FACTS.md, "ansible-runner: what lands on
+disk"), so every run gets:
+- a fresh 0700 private_data_dir, removed in `finally`, with `suppress_env_files=True`;
+- all playbook variables, secrets included, in ONE 0600 vars file inside a separate 0700
+  directory on tmpfs, passed as `-e @FILE` and removed in `finally` — never in `extravars`
+  or `envvars`, which runner copies into its artifacts or onto the command line.
+The private_data_dir therefore never holds a secret, not even while the play runs.
+"""
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from infrakt_backup.collection import collection_root
+from infrakt_backup.errors import InfraktError
+
+SERVER_GROUP = "infrakt_servers"
+TMPFS_CANDIDATES = ("XDG_RUNTIME_DIR", "/dev/shm")
+
+
+@dataclass
+class ModuleResult:
+    """What one module returned on one host: `action` is the module's FQCN."""
+
+    host: str
+    task: str
+    action: str
+    result: dict
+    failed: bool = False
+
+
+@dataclass
+class PlaybookRun:
+    """The outcome of one playbook run: status, module results in order, the first failure."""
+
+    status: str
+    rc: int
+    results: list[ModuleResult] = field(default_factory=list)
+    failure: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "successful" and self.failure is None
+
+    def result_of(self, action: str) -> dict | None:
+        """Return the last successful result of module `action` (FQCN), or None."""
+        for module_result in reversed(self.results):
+            if module_result.action == action and not module_result.failed:
+                return module_result.result
+        return None
+
+    def raise_for_failure(self, what: str) -> None:
+        """Raise InfraktError('<what> failed: <reason>') unless the run succeeded."""
+        if not self.ok:
+            raise InfraktError(f"{what} failed: {self.failure or f'ansible-runner ended {self.status}'}")
+
+
+def server_inventory(servers, known_hosts: Path) -> dict:
+    """Return an Ansible inventory with `servers` (store ServerEntry objects) in group
+    infrakt_servers. Host keys are trusted on first use and pinned in `known_hosts`."""
+    hosts = {}
+    for server in servers:
+        ssh_args = f"-o UserKnownHostsFile={known_hosts} -o StrictHostKeyChecking=accept-new"
+        host_vars = {
+            "ansible_host": server.host,
+            "ansible_port": server.port,
+            "ansible_user": server.user,
+            "ansible_python_interpreter": server.python_interpreter,
+            "ansible_ssh_common_args": ssh_args,
+        }
+        if server.ssh_key_path:
+            host_vars["ansible_ssh_private_key_file"] = server.ssh_key_path
+        hosts[server.name] = host_vars
+    return {"all": {"children": {SERVER_GROUP: {"hosts": hosts}}}}
+
+
+def _private_tmpfs_dir() -> str:
+    """Return a new 0700 directory on tmpfs (or the system temp dir when none is usable)."""
+    for candidate in TMPFS_CANDIDATES:
+        base = os.environ.get(candidate) if candidate.isupper() else candidate
+        if base and os.path.isdir(base) and os.access(base, os.W_OK):
+            return tempfile.mkdtemp(prefix="infrakt-vars-", dir=base)
+    return tempfile.mkdtemp(prefix="infrakt-vars-")
+
+
+def _write_private_file(path: Path, text: str) -> None:
+    """Write text to a new file readable by the owner only."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
+
+
+def _failure_message(event_data: dict) -> str:
+    """Return a one-line reason from a failed or unreachable task's event data."""
+    result = event_data.get("res") or {}
+    message = result.get("msg") or result.get("stderr") or "the task failed"
+    if result.get("unreachable") or event_data.get("event") == "runner_on_unreachable":
+        message = f"cannot reach server {event_data.get('host')}: {message}"
+    return " ".join(str(message).split())
+
+
+def run_playbook(
+    playbook: str,
+    inventory: dict,
+    variables: dict,
+    *,
+    verbosity: int = 0,
+    progress: Callable[[str], None] | None = None,
+    on_event: Callable[[dict, Path], None] | None = None,
+) -> PlaybookRun:
+    """Run the collection's playbooks/<playbook> against `inventory` with `variables`
+    (secrets included: they only ever go into the private vars file).
+
+    `progress` gets a short line per task; `on_event(event, private_data_dir)` sees every
+    runner event while the run's directories still exist (tests inspect them from there).
+    Returns a PlaybookRun; raises InfraktError when ansible-runner cannot start at all.
+    """
+    import ansible_runner  # imported here: it is slow to import and most commands never run a play
+
+    playbook_path = collection_root() / "playbooks" / playbook
+    if not playbook_path.is_file():
+        raise InfraktError(f"playbook {playbook} is missing from the collection at {collection_root()}")
+
+    private_data_dir = Path(tempfile.mkdtemp(prefix="infrakt-run-"))
+    vars_dir = Path(_private_tmpfs_dir())
+    run = PlaybookRun(status="unknown", rc=-1)
+    try:
+        os.chmod(private_data_dir, 0o700)
+        os.chmod(vars_dir, 0o700)
+        # ansible-playbook finds infrakt.backup through this link, whether the collection is the
+        # checkout or the copy inside the wheel.
+        collection_link = private_data_dir / "collections" / "ansible_collections" / "infrakt" / "backup"
+        collection_link.parent.mkdir(parents=True)
+        collection_link.symlink_to(collection_root(), target_is_directory=True)
+        inventory_path = private_data_dir / "inventory" / "hosts.json"
+        inventory_path.parent.mkdir()
+        _write_private_file(inventory_path, json.dumps(inventory))
+        vars_path = vars_dir / "vars.json"
+        _write_private_file(vars_path, json.dumps(variables))
+
+        def handle_event(event: dict) -> bool:
+            _record_event(run, event, progress, verbosity)
+            if on_event is not None:
+                on_event(event, private_data_dir)
+            return True
+
+        runner = ansible_runner.run(
+            private_data_dir=str(private_data_dir),
+            playbook=str(playbook_path),
+            inventory=str(inventory_path),
+            cmdline=f"-e @{vars_path}",
+            envvars=_ansible_environment(private_data_dir),
+            suppress_env_files=True,
+            quiet=True,
+            verbosity=verbosity or None,
+            event_handler=handle_event,
+        )
+        run.status = runner.status
+        run.rc = runner.rc
+        if run.status != "successful" and run.failure is None:
+            run.failure = f"ansible-playbook ended {run.status} (exit code {run.rc})"
+        return run
+    finally:
+        shutil.rmtree(vars_dir, ignore_errors=True)
+        shutil.rmtree(private_data_dir, ignore_errors=True)
+
+
+def _ansible_environment(private_data_dir: Path) -> dict:
+    """Return the (secret-free) environment for ansible-playbook."""
+    return {
+        # ansible-playbook from the same environment as this wrapper, even when that
+        # environment's bin/ is not on the caller's PATH (a venv's infrakt-backup run directly).
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)]),
+        "ANSIBLE_COLLECTIONS_PATH": str(private_data_dir / "collections"),
+        "ANSIBLE_LOCAL_TEMP": str(private_data_dir / "tmp"),
+        # Module arguments (passwords among them) then travel over the SSH channel's stdin
+        # instead of landing in a file under the remote user's tmp dir.
+        "ANSIBLE_PIPELINING": "True",
+        "ANSIBLE_HOST_KEY_CHECKING": "True",
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        "ANSIBLE_NOCOLOR": "True",
+        "ANSIBLE_GATHERING": "explicit",
+    }
+
+
+def _record_event(run: PlaybookRun, event: dict, progress, verbosity: int) -> None:
+    """Fold one runner event into `run`, and report task starts through `progress`."""
+    kind = event.get("event")
+    data = event.get("event_data") or {}
+    if kind == "playbook_on_task_start" and progress is not None:
+        task_name = data.get("task") or data.get("name")
+        if task_name and not task_name.startswith("Gathering"):
+            progress(f"… {task_name}")
+    if verbosity and progress is not None and event.get("stdout"):
+        progress(event["stdout"])
+    if kind in ("runner_on_ok", "runner_on_failed", "runner_on_unreachable"):
+        failed = kind != "runner_on_ok"
+        if failed and data.get("ignore_errors"):
+            return
+        run.results.append(
+            ModuleResult(
+                host=data.get("host", ""),
+                task=data.get("task", ""),
+                action=data.get("resolved_action") or data.get("task_action", ""),
+                result=data.get("res") or {},
+                failed=failed,
+            )
+        )
+        if failed and run.failure is None:
+            run.failure = _failure_message({**data, "event": kind})
