@@ -56,6 +56,22 @@ class PlaybookRun:
                 return module_result.result
         return None
 
+    @property
+    def failed_action(self) -> str | None:
+        """Return the FQCN of the module whose failure ended the run, or None."""
+        for module_result in self.results:
+            if module_result.failed:
+                return module_result.action
+        return None
+
+    def fact(self, name: str):
+        """Return the last value a task of the run set for host fact `name`, or None."""
+        for module_result in reversed(self.results):
+            facts = module_result.result.get("ansible_facts") or {}
+            if name in facts:
+                return facts[name]
+        return None
+
     def raise_for_failure(self, what: str) -> None:
         """Raise InfraktError('<what> failed: <reason>') unless the run succeeded."""
         if not self.ok:

@@ -1,0 +1,51 @@
+"""`infrakt-backup backup list DB` (the seed's GET /api/databases/{name}/backups): the server's
+local backups and the S3 copies, listed in one play and merged by filename."""
+
+from infrakt_backup.collection import names
+from infrakt_backup.playbook_vars import database_variables, s3_variables, server_variables
+from infrakt_backup.remote import run_on_server
+
+BACKUP_INFO = "infrakt.backup.backup_info"
+S3_OBJECT = "infrakt.backup.s3_object"
+
+
+def merge_locations(db_name: str, local: list[dict], remote: list[dict]) -> list[dict]:
+    """Merge local backups (backup_info `backups`) and S3 objects (s3_object list `objects`)
+    of db_name by filename, newest first.
+
+    Each item: filename, size, created (ISO-8601 UTC from the filename), location
+    ("local", "s3" or "both"), sha256 (None when neither side recorded one). Objects that are
+    not backups of db_name (sidecars, strangers under the prefix) are left out.
+    """
+    merged: dict[str, dict] = {}
+    for where, entries in (("local", local), ("s3", remote)):
+        for entry in entries:
+            filename = entry["filename"]
+            try:
+                created = names().backup_created_at(db_name, filename)
+            except ValueError:
+                continue
+            item = merged.setdefault(
+                filename,
+                {"filename": filename, "size": entry.get("size"), "created": created, "location": where,
+                 "sha256": None},
+            )
+            if item["location"] != where:
+                item["location"] = "both"
+            item["sha256"] = item["sha256"] or entry.get("sha256")
+    ordered = sorted(merged.values(), key=lambda item: (item["created"], item["filename"]), reverse=True)
+    return [{**item, "created": item["created"].strftime("%Y-%m-%dT%H:%M:%SZ")} for item in ordered]
+
+
+def list_backups(store, db_name: str, *, progress=None, verbosity: int = 0) -> list[dict]:
+    """Return the merged backup list of database `db_name` (see merge_locations); raises
+    InfraktError when the server or S3 cannot be listed."""
+    database = store.database(db_name)
+    server = store.server(database.server)
+    settings = store.s3_config()
+    variables = {**database_variables(database), **server_variables(server), **s3_variables(settings)}
+    run = run_on_server(store, server, "backups_list.yml", variables, progress=progress, verbosity=verbosity)
+    run.raise_for_failure(f"Listing the backups of {db_name}")
+    local = (run.result_of(BACKUP_INFO) or {}).get("backups", [])
+    remote = (run.result_of(S3_OBJECT) or {}).get("objects", []) if settings is not None else []
+    return merge_locations(db_name, local, remote)

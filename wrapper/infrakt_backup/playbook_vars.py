@@ -1,0 +1,48 @@
+"""Store entries → the playbook variables of docs/design.md (the names users of plain
+ansible-playbook set in their inventory). Unset values are left out so the playbooks'
+own defaults apply.
+"""
+
+
+def _without_unset(variables: dict) -> dict:
+    return {name: value for name, value in variables.items() if value not in (None, "")}
+
+
+def s3_variables(settings) -> dict:
+    """Return the infrakt_s3_* variables for S3Settings `settings` (secret included), or {}
+    when S3 is not configured."""
+    if settings is None:
+        return {}
+    return _without_unset(
+        {
+            "infrakt_s3_provider": settings.provider,
+            "infrakt_s3_endpoint_url": settings.endpoint_url,
+            "infrakt_s3_bucket": settings.bucket,
+            "infrakt_s3_region": settings.region,
+            "infrakt_s3_access_key": settings.access_key,
+            "infrakt_s3_secret_key": settings.secret_key,
+            "infrakt_s3_prefix": settings.prefix,
+        }
+    )
+
+
+def server_variables(server) -> dict:
+    """Return the variables that describe where things live on ServerEntry `server`."""
+    return _without_unset({"infrakt_aws_bin": server.aws_bin, "infrakt_backup_dir": server.backup_dir})
+
+
+def database_variables(database) -> dict:
+    """Return the infrakt_db_* variables for DatabaseEntry `database` (password included)."""
+    return _without_unset(
+        {
+            "infrakt_db_name": database.name,
+            "infrakt_db_engine": database.engine,
+            "infrakt_db_database": database.database,
+            "infrakt_db_host": database.host,
+            "infrakt_db_port": database.port,
+            "infrakt_db_user": database.user,
+            "infrakt_db_password": database.password,
+            "infrakt_db_container": database.container,
+            "infrakt_db_restart_command": database.restart_command,
+        }
+    )
