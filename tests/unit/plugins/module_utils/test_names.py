@@ -1,0 +1,94 @@
+"""Names that reach shells, paths and S3 keys (plugins/module_utils/names.py)."""
+
+from datetime import UTC, datetime
+
+import pytest
+from ansible_collections.infrakt.backup.plugins.module_utils import names
+from hypothesis import given
+from hypothesis import strategies as st
+
+WHEN = datetime(2026, 11, 24, 21, 5, 9, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("prefix", "normalized"),
+    [(None, ""), ("", ""), ("/", ""), ("backups", "backups"), ("/a/b/", "a/b"), ("prod.eu-1/db_x", "prod.eu-1/db_x")],
+)
+def test_prefix_is_normalized(prefix, normalized):
+    assert names.normalize_prefix(prefix) == normalized
+
+
+@pytest.mark.parametrize("prefix", ["a//b", "a/../b", "..", "a/./b", "a b", "a/$(id)", "ä"])
+def test_bad_prefixes_are_refused(prefix):
+    with pytest.raises(ValueError, match="prefix"):
+        names.normalize_prefix(prefix)
+
+
+def test_object_key_layout_has_no_double_slashes():
+    assert names.object_key("/backups/", "shop", "shop_postgres_20261124T210509Z.dump") == (
+        "backups/shop/shop_postgres_20261124T210509Z.dump"
+    )
+    assert names.object_key("", "shop", "f") == "shop/f"
+    assert names.object_prefix(None, "shop") == "shop/"
+
+
+@pytest.mark.parametrize("bucket", ["abc", "my-bucket.backups", "a1-b2"])
+def test_valid_buckets(bucket):
+    assert names.validate_bucket(bucket) == bucket
+
+
+@pytest.mark.parametrize("bucket", ["ab", "Abc", "my_bucket", "-abc", "abc-", "a..b", "a.-b", "192.168.1.1", "x" * 64])
+def test_invalid_buckets(bucket):
+    with pytest.raises(ValueError, match="bucket"):
+        names.validate_bucket(bucket)
+
+
+@pytest.mark.parametrize("name", ["", "-x", "a b", "a/b", "..", "x;rm", "$(id)", "a" * 64])
+def test_unsafe_names_are_refused(name):
+    with pytest.raises(ValueError):
+        names.validate_name(name)
+
+
+def test_backup_filename_round_trip():
+    filename = names.backup_filename("shop", "postgres", WHEN)
+    assert filename == "shop_postgres_20261124T210509Z.dump"
+    assert names.validate_backup_filename("shop", filename) == filename
+    assert names.backup_created_at("shop", filename) == WHEN
+    assert names.backup_filename("shop", "mariadb", WHEN).endswith(".sql.gz")
+
+
+@pytest.mark.parametrize(
+    "filename",
+    [
+        "../../etc/passwd",
+        "/etc/passwd",
+        "shop/shop_postgres_20261124T210509Z.dump",
+        "other_postgres_20261124T210509Z.dump",
+        "shop_postgres_20261124T210509Z.dump.sha256",
+        "shop_postgres_20261124T210509Z.dump.partial",
+        "shop_v2_postgres_20261124T210509Z.dump",
+        "",
+    ],
+)
+def test_restore_filenames_cannot_escape_or_cross_databases(filename):
+    with pytest.raises(ValueError):
+        names.validate_backup_filename("shop", filename)
+
+
+@given(st.text(min_size=1, max_size=80))
+def test_any_accepted_backup_filename_is_a_plain_name(text):
+    try:
+        accepted = names.validate_backup_filename("shop", text)
+    except ValueError:
+        return
+    assert "/" not in accepted and ".." not in accepted and accepted.startswith("shop_")
+
+
+@given(st.text(max_size=60))
+def test_any_accepted_prefix_is_clean(text):
+    try:
+        normalized = names.normalize_prefix(text)
+    except ValueError:
+        return
+    assert "//" not in normalized and not normalized.startswith("/") and not normalized.endswith("/")
+    assert ".." not in normalized.split("/")
