@@ -25,8 +25,8 @@ fi
 stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ]; then
     echo "bootstrap: installing the wrapper and test tools into .venv"
-    .venv/bin/pip install -q --upgrade pip
-    .venv/bin/pip install -q -e '.[test]'
+    # (this machine's pip configuration names local indexes that may be absent: drop that noise)
+    .venv/bin/pip install -q -e '.[test]' 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
     rm -f .venv/.installed-*
     touch "$stamp"
 fi
