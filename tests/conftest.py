@@ -1,11 +1,27 @@
 """Shared pytest setup: the collection is importable as ansible_collections.infrakt.backup
 (through the link scripts/bootstrap.sh makes under collections/), and the repository root is
-importable so that tests can use the test bench package `tests.testbed`."""
+importable so that tests can use the test bench package `tests.testbed`.
+The session fixture `testbed` brings the real test bench up for integration tests."""
 
+import os
 import sys
 from pathlib import Path
+
+import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 for path in (REPO_ROOT / "collections", REPO_ROOT):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
+
+
+@pytest.fixture(scope="session")
+def testbed():
+    """The running test bench (tests.testbed.Testbed), started once per session. It is
+    stopped at the end unless it already ran before the session or TESTBED_KEEP=1."""
+    from tests.testbed import Testbed
+
+    bed = Testbed.up()
+    yield bed
+    if not bed.was_running and os.environ.get("TESTBED_KEEP") != "1":
+        bed.down()

@@ -1,0 +1,176 @@
+"""The Testbed: starts, finds and stops the bench components and keeps their settings in
+the env file <TESTBED_DIR>/env (KEY=VALUE lines, mode 0600), which later runs reuse."""
+
+import fcntl
+import os
+import shlex
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.testbed.component import Component, new_password, write_private
+from tests.testbed.mariadb import MariaDbServer
+from tests.testbed.postgres import PostgresServer
+from tests.testbed.process import TestbedError, choose_port
+from tests.testbed.redis import RedisServer
+from tests.testbed.s3 import S3Server
+from tests.testbed.sshd import SshServer
+
+DEFAULT_DIR = Path("/tmp/infrakt-testbed")
+COMPONENTS: tuple[type[Component], ...] = (S3Server, SshServer, PostgresServer, MariaDbServer, RedisServer)
+PASSWORD_KEYS = ("PG_PASSWORD", "MYSQL_PASSWORD", "REDIS_PASSWORD")
+# The order keys are written in; keys not listed (bench internals) follow, sorted.
+ENV_ORDER = (
+    "TESTBED_DIR",
+    "S3_ENDPOINT_URL", "S3_BUCKET", "S3_REGION", "S3_ACCESS_KEY", "S3_SECRET_KEY", "AWS_BIN",
+    "SSH_HOST", "SSH_PORT", "SSH_USER", "SSH_KEY", "SSH_KNOWN_HOSTS", "INVENTORY",
+    "PG_HOST", "PG_PORT", "PG_USER", "PG_PASSWORD", "PG_DATABASE", "PG_BIN_DIR", "PG_SOCKET_DIR",
+    "MYSQL_HOST", "MYSQL_PORT", "MYSQL_SOCKET", "MYSQL_USER", "MYSQL_PASSWORD", "MYSQL_DATABASE",
+    "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_DIR", "REDIS_DBFILENAME", "REDIS_START_COMMAND",
+)
+
+
+def bench_dir(state_dir: str | Path | None = None) -> Path:
+    """Return the bench directory: state_dir, else $TESTBED_DIR, else /tmp/infrakt-testbed."""
+    return Path(state_dir or os.environ.get("TESTBED_DIR") or DEFAULT_DIR).absolute()
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse an env file written by write_env_file (shell-quoted values); {} when it is missing."""
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return {}
+    env = {}
+    for line in lines:
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = shlex.split(line)[0].partition("=")
+            env[key] = value
+    return env
+
+
+def write_env_file(path: Path, env: dict[str, str]) -> None:
+    """Write env as KEY=VALUE lines (values shell-quoted where needed, so `set -a; . FILE`
+    works), mode 0600: the file holds the bench's passwords and keys."""
+    keys = [key for key in ENV_ORDER if key in env] + sorted(set(env) - set(ENV_ORDER))
+    lines = ["# infrakt test bench settings (python -m tests.testbed up); holds secrets, keep 0600"]
+    lines += [f"{key}={shlex.quote(env[key])}" for key in keys]
+    write_private(path, "\n".join(lines) + "\n")
+
+
+@contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the bench directory (two pytest runs may call up at once)."""
+    with (directory / ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _check_reachable(directory: Path) -> None:
+    """Raise TestbedError when the postgres OS user could not reach directory (a parent
+    without the search bit for others, such as a 0700 home)."""
+    for parent in directory.parents:
+        if parent.exists() and not parent.stat().st_mode & 0o001:
+            raise TestbedError(f"TESTBED_DIR {directory} is below {parent}, which other users cannot enter; "
+                               "PostgreSQL runs as the postgres user. Choose another TESTBED_DIR.")
+
+
+class Testbed:
+    """A running bench. env holds its settings (all str); see tests/testbed/__init__.py."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    def __init__(self, directory: Path, env: dict[str, str]):
+        self.directory = directory
+        self.env = env
+        self.env_file = directory / "env"
+        self.components = {component.name: component(directory, env) for component in COMPONENTS}
+        self.started: list[str] = []  # components the last up()/start_s3() started
+        self.was_running = False  # whether some component already ran before up()
+        self.startup_seconds = 0.0
+
+    @property
+    def inventory_path(self) -> Path:
+        """The Ansible YAML inventory: group infrakt_servers, host bench (the bench sshd)."""
+        return Path(self.env["INVENTORY"])
+
+    @classmethod
+    def open(cls, state_dir: str | Path | None = None) -> "Testbed":
+        """Return the bench of state_dir (see bench_dir) as its env file describes it, without
+        starting anything."""
+        directory = bench_dir(state_dir)
+        env = read_env_file(directory / "env")
+        env["TESTBED_DIR"] = str(directory)
+        return cls(directory, env)
+
+    @classmethod
+    def up(cls, state_dir: str | Path | None = None) -> "Testbed":
+        """Start every component that is not running yet (reusing the ports, passwords and keys
+        of the env file) and return the bench. Safe to call again at any time."""
+        began = time.monotonic()
+        if os.geteuid() != 0:
+            raise TestbedError("the test bench needs root (sshd root login, the postgres OS user)")
+        directory = bench_dir(state_dir)
+        directory.mkdir(mode=0o755, parents=True, exist_ok=True)
+        directory.chmod(0o755)  # the postgres OS user must reach its cluster below it
+        _check_reachable(directory)
+        (directory / "logs").mkdir(mode=0o755, exist_ok=True)
+        with _locked(directory):
+            bed = cls.open(directory)
+            for key in PASSWORD_KEYS:
+                bed.env.setdefault(key, new_password())
+            bed._start([name for name, component in bed.components.items() if not component.running()])
+        bed.was_running = len(bed.started) < len(bed.components)
+        bed.startup_seconds = time.monotonic() - began
+        return bed
+
+    def _start(self, names: list[str]) -> None:
+        """Give the named components a port, start them side by side and save the env file,
+        also when a start failed (so that the passwords made now are kept)."""
+        taken = {c.port for name, c in self.components.items() if name not in names and c.port_key in self.env}
+        for name in names:
+            component = self.components[name]
+            self.env[component.port_key] = str(choose_port(self.env.get(component.port_key), taken))
+        with ThreadPoolExecutor(max_workers=len(self.components)) as pool:
+            futures = {name: pool.submit(self.components[name].ensure) for name in names}
+        errors = []
+        self.started = []
+        for name, future in futures.items():
+            try:
+                future.result()
+                self.started.append(name)
+            except TestbedError as error:
+                errors.append(str(error))
+        write_env_file(self.env_file, self.env)
+        if errors:
+            raise TestbedError("test bench: " + "\n".join(errors))
+
+    def down(self) -> list[str]:
+        """Stop every component (found through its pid file); keep the directory. Return the
+        names of the components that were running."""
+        with _locked(self.directory), ThreadPoolExecutor(max_workers=len(self.components)) as pool:
+            stopped = dict(zip(self.components, pool.map(lambda c: c.stop(), self.components.values()),
+                               strict=True))
+        return [name for name, was_running in stopped.items() if was_running]
+
+    def stop_s3(self) -> None:
+        """Stop the S3 server (an outage); its objects are lost, as moto keeps them in memory."""
+        with _locked(self.directory):
+            self.components["s3"].stop()
+
+    def start_s3(self) -> None:
+        """Start the S3 server again (a no-op when it runs) with an empty bucket and the same
+        S3_ACCESS_KEY/S3_SECRET_KEY as before."""
+        keys = (self.env.get("S3_ACCESS_KEY"), self.env.get("S3_SECRET_KEY"))
+        with _locked(self.directory):
+            self._start([] if self.components["s3"].running() else ["s3"])
+        if (self.env["S3_ACCESS_KEY"], self.env["S3_SECRET_KEY"]) != keys:
+            raise TestbedError("s3: moto made other keys for the same seed than before (was moto upgraded?); "
+                               "run `python -m tests.testbed down`, remove TESTBED_DIR and start again")
+
+    def reset_sample_data(self) -> None:
+        """Put the sample data back into PostgreSQL, MariaDB and Redis (for tests that change it)."""
+        for name in ("postgres", "mariadb", "redis"):
+            self.components[name].load_sample()
