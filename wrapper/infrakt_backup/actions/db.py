@@ -1,0 +1,100 @@
+"""`infrakt-backup db add|list|remove`: the databases backed up, each on one registered server."""
+
+import shlex
+
+from infrakt_backup.actions import (
+    validate_absolute_path,
+    validate_host,
+    validate_port,
+    validate_single_line,
+    validated,
+)
+from infrakt_backup.collection import names
+from infrakt_backup.errors import BadInput
+from infrakt_backup.output import iso_utc
+
+# Characters that would end a line in the password files the engines write on the server.
+PASSWORD_FORBIDDEN = ("\n", "\r", "\x00")
+
+
+def database_dict(database) -> dict:
+    """Return DatabaseEntry `database` as a JSON-ready dict: the password only as "password_set"."""
+    return {
+        "name": database.name,
+        "server": database.server,
+        "engine": database.engine,
+        "database": database.database,
+        "user": database.user,
+        "host": database.host,
+        "port": database.port,
+        "container": database.container,
+        "password_set": database.password is not None,
+        "restart_command": database.restart_command,
+        "created_at": iso_utc(database.created_at),
+    }
+
+
+def validate_db_host(host: str) -> str:
+    """Return host if it is a host name, an IP address, or an absolute socket directory
+    (PostgreSQL's `-h /var/run/postgresql`); raise ValueError otherwise."""
+    if host.startswith("/"):
+        return validate_absolute_path(host, "database host (socket directory)")
+    return validate_host(host, "database host")
+
+
+def validate_restart_command(command: str) -> str:
+    """Return command if it is one line that splits into words like a shell would (it is run
+    as an argument list, never through a shell); raise ValueError otherwise."""
+    validate_single_line(command, "restart command")
+    try:
+        words = shlex.split(command)
+    except ValueError as error:
+        raise ValueError(f"restart command {command!r} cannot be split into words: {error}") from None
+    if not words:
+        raise ValueError("restart command must not be empty")
+    return command
+
+
+def add(
+    store, name: str, *, server: str, engine: str, database: str | None = None, user: str | None = None,
+    host: str | None = None, port: int | None = None, container: str | None = None, password: str | None = None,
+    restart_command: str | None = None,
+) -> dict:
+    """Validate and register database `name` on server `server`; return it as database_dict.
+    Values left None use the engine's defaults on the server; an empty password means none.
+    Raise BadInput for invalid values, an unknown server or a name already taken."""
+    validated(names().validate_name, name, "database name")
+    validated(names().validate_name, server, "server name")
+    validated(names().validate_engine, engine)
+    if database is not None:
+        validated(names().validate_name, database, "database")
+    if user is not None:
+        validated(names().validate_name, user, "database user")
+    if host is not None:
+        host = validated(validate_db_host, host)
+    if port is not None:
+        validated(validate_port, port)
+    if container is not None:
+        validated(names().validate_name, container, "container")
+    if restart_command is not None:
+        if engine != "redis":
+            raise BadInput("a restart command is only used for redis (to start it again after a restore)")
+        validated(validate_restart_command, restart_command)
+    if password and any(character in password for character in PASSWORD_FORBIDDEN):
+        raise BadInput("the database password must not contain newlines or NUL characters")
+    entry = store.add_database(
+        name, server=server, engine=engine, database=database, user=user, host=host, port=port, container=container,
+        password=password or None, restart_command=restart_command,
+    )
+    return database_dict(entry)
+
+
+def list_databases(store) -> list[dict]:
+    """Return every database as database_dict, by name."""
+    return [database_dict(database) for database in store.databases()]
+
+
+def remove(store, name: str) -> None:
+    """Forget database `name` (its backups stay where they are); raise BadInput when unknown."""
+    validated(names().validate_name, name, "database name")
+    store.remove_database(name)

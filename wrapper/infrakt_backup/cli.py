@@ -1,0 +1,488 @@
+"""The `infrakt-backup` command line: parse options, call one action, print what it returns.
+
+Output is short sentences and plain tables; `--json` prints only JSON on stdout and keeps
+progress lines off stderr. Exit codes: 0 ok, 1 the operation failed, 2 bad input. Every
+InfraktError (and a validator's ValueError) becomes one line, `infrakt-backup: error: …`, on
+stderr; anything unexpected too, with the traceback only at -vvv. Secrets are read from the
+environment, stdin or a hidden prompt, never from a flag (argv is visible to every user).
+
+The actions that run playbooks are imported inside their commands, so that commands which
+only touch the local configuration do not load ansible-runner.
+"""
+
+import os
+import sys
+import traceback
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from infrakt_backup import __version__
+from infrakt_backup.actions import db as db_actions
+from infrakt_backup.actions import key_rotate, settings_s3, validated
+from infrakt_backup.actions import server as server_actions
+from infrakt_backup.collection import names
+from infrakt_backup.errors import BAD_INPUT, OPERATION_FAILED, BadInput, InfraktError
+from infrakt_backup.output import human_size, labelled, readable_utc, table, to_json
+from infrakt_backup.store import DEFAULT_BACKUP_DIR, DEFAULT_PYTHON, Store
+
+PROG = "infrakt-backup"
+S3_SECRET_ENV = "INFRAKT_S3_SECRET_KEY"  # noqa: S105 (the name of the variable, not a secret)
+DB_PASSWORD_ENV = "INFRAKT_DB_PASSWORD"  # noqa: S105
+TRACEBACK_VERBOSITY = 3
+# How `backup list` shows where a backup is (☁ marks an S3 copy).
+LOCATION_LABELS = {"local": "local", "both": "local + ☁ S3", "s3": "☁ S3 only"}
+
+
+@dataclass
+class App:
+    """What every command gets: the global options and the store, opened on first use."""
+
+    home: Path | None
+    verbosity: int
+    _store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.home)
+        return self._store
+
+
+pass_app = click.make_pass_decorator(App)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print only JSON on stdout.")
+
+
+class CommandError(click.ClickException):
+    """An error worded for the user: printed as one line on stderr, exits with exit_code."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:
+        click.echo(f"{PROG}: error: {self.format_message()}", err=True)
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0][:300] if lines else type(error).__name__
+
+
+class InfraktGroup(click.Group):
+    """The root command group: turns whatever a command raises into a CommandError."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except InfraktError as error:
+            raise CommandError(error.message, error.exit_code) from None
+        except ValueError as error:
+            raise CommandError(_first_line(error), BAD_INPUT) from None
+        except Exception as error:
+            if getattr(ctx.obj, "verbosity", 0) >= TRACEBACK_VERBOSITY:
+                traceback.print_exc()
+            raise CommandError(
+                f"unexpected {type(error).__name__}: {_first_line(error)} (-vvv shows the traceback)",
+                OPERATION_FAILED,
+            ) from None
+
+
+def _echo_json(data) -> None:
+    click.echo(to_json(data))
+
+
+def _progress(as_json: bool):
+    """Return the progress callback actions get: one `… step` line on stderr, none with --json."""
+    if as_json:
+        return lambda message: None
+    return lambda message: click.echo(f"… {message}", err=True)
+
+
+def _read_stdin_secret() -> str:
+    """Return stdin's content without its final line break (`echo secret |` adds one)."""
+    return sys.stdin.read().removesuffix("\n").removesuffix("\r")
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def _readable(iso_time: str | None) -> str:
+    return readable_utc(datetime.fromisoformat(iso_time)) if iso_time else "-"
+
+
+def _check_name(value: str, what: str) -> str:
+    return validated(names().validate_name, value, what)
+
+
+@click.group(cls=InfraktGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--home", type=click.Path(file_okay=False, path_type=Path),
+    help="Configuration directory (default: $INFRAKT_HOME, else ~/.infrakt).",
+)
+@click.option("-v", "--verbose", "verbosity", count=True, help="Say more; repeat for Ansible's own verbosity.")
+@click.version_option(__version__, prog_name=PROG)
+@click.pass_context
+def cli(ctx: click.Context, home: Path | None, verbosity: int) -> None:
+    """Database backups made on your servers and pushed from there to S3-compatible storage."""
+    ctx.obj = App(home=home, verbosity=verbosity)
+
+
+def main() -> None:
+    """Entry point of the `infrakt-backup` script."""
+    cli.main(prog_name=PROG)
+
+
+# ---------------------------------------------------------------- settings s3
+
+
+@cli.group()
+def settings() -> None:
+    """Global settings."""
+
+
+@settings.group()
+def s3() -> None:
+    """The S3-compatible storage backups are uploaded to."""
+
+
+@s3.command("show")
+@json_option
+@pass_app
+def s3_show(app: App, as_json: bool) -> None:
+    """Show the S3 settings (the secret key masked)."""
+    shown = settings_s3.show(app.store)
+    if as_json:
+        _echo_json(shown)
+    elif not shown["configured"]:
+        click.echo("S3 backup storage is not configured.")
+    else:
+        click.echo(labelled([
+            ("Provider", shown["provider"]),
+            ("Endpoint URL", shown["endpoint_url"]),
+            ("Bucket", shown["bucket"]),
+            ("Region", shown["region"]),
+            ("Prefix", shown["prefix"] or "(none)"),
+            ("Access key", shown["access_key"]),
+            ("Secret key", shown["secret_key"]),
+            ("Updated", _readable(shown["updated_at"])),
+        ]))
+
+
+@s3.command("set")
+@click.option("--provider", type=click.Choice(list(settings_s3.PROVIDERS)), default=settings_s3.DEFAULT_PROVIDER,
+              show_default=True, help="Fills in the region when --region is left out.")
+@click.option("--endpoint-url", help="http(s)://host[:port] of the S3 API (may be left out for aws).")
+@click.option("--bucket", required=True)
+@click.option("--region", help="Default: from the endpoint's host name or the provider.")
+@click.option("--access-key", required=True)
+@click.option("--prefix", help="Key prefix inside the bucket (default: none).")
+@click.option("--secret-key-stdin", is_flag=True,
+              help=f"Read the secret key from stdin (else ${S3_SECRET_ENV}, else a hidden prompt).")
+@pass_app
+def s3_set(app: App, provider: str, endpoint_url: str | None, bucket: str, region: str | None, access_key: str,
+           prefix: str | None, secret_key_stdin: bool) -> None:
+    """Save the S3 settings, replacing the current ones.
+
+    The secret key is never a flag: it comes from stdin (--secret-key-stdin), from
+    $INFRAKT_S3_SECRET_KEY, or from a hidden prompt; when none is given and one is stored,
+    the stored one is kept.
+    """
+    secret = _read_stdin_secret() if secret_key_stdin else os.environ.get(S3_SECRET_ENV) or None
+
+    def ask_secret() -> str:
+        if not _stdin_is_terminal():
+            raise BadInput(f"no S3 secret key: set ${S3_SECRET_ENV} or pipe it with --secret-key-stdin")
+        return click.prompt("S3 secret key", hide_input=True, err=True)
+
+    saved = settings_s3.save(
+        app.store, provider=provider, endpoint_url=endpoint_url, bucket=bucket, region=region,
+        access_key=access_key, prefix=prefix, secret_key=secret, ask_secret=ask_secret,
+    )
+    where = f"bucket {saved['bucket']} at {saved['endpoint_url']}, region {saved['region']}"
+    if saved["prefix"]:
+        where += f", prefix {saved['prefix']}/"
+    click.echo(f"S3 backup storage saved: {where}.")
+    if saved["secret_key_kept"]:
+        click.echo("The stored secret key was kept.")
+
+
+@s3.command("delete")
+@pass_app
+def s3_delete(app: App) -> None:
+    """Delete the S3 settings (backups already in the bucket stay there)."""
+    if settings_s3.delete(app.store):
+        click.echo("S3 backup storage settings deleted.")
+    else:
+        click.echo("S3 backup storage was not configured; nothing to delete.")
+
+
+@s3.command("test")
+@click.option("--server", "server_name", help="Server to test from (default: the only registered one).")
+@json_option
+@pass_app
+def s3_test(app: App, server_name: str | None, as_json: bool) -> None:
+    """Check from a server that the bucket can be listed, written, read and deleted."""
+    from infrakt_backup.actions import s3_test as s3_test_action
+
+    if server_name is not None:
+        _check_name(server_name, "server name")
+    result = s3_test_action.test_connection(
+        app.store, server_name, progress=_progress(as_json), verbosity=app.verbosity
+    )
+    if as_json:
+        _echo_json(result)
+    else:
+        click.echo(f"Connection OK (list, write, read, delete): bucket {result['bucket']} at "
+                   f"{result['endpoint_url']}, from server {result['server']}.")
+
+
+# ---------------------------------------------------------------- key
+
+
+@cli.group()
+def key() -> None:
+    """The master key that encrypts the stored secrets."""
+
+
+@key.command("rotate")
+@pass_app
+def key_rotate_command(app: App) -> None:
+    """Re-encrypt every stored secret under a new master key and retire the old key."""
+    rotated = key_rotate.rotate(app.store)
+    click.echo(f"Master key rotated: {rotated['secrets']} secret(s) re-encrypted. "
+               f"{rotated['key_file']} now holds only the new key: back it up again.")
+
+
+# ---------------------------------------------------------------- server
+
+
+@cli.group()
+def server() -> None:
+    """The servers backups are made on."""
+
+
+@server.command("add")
+@click.argument("name")
+@click.option("--host", required=True, help="Host name or IP address to reach it over SSH.")
+@click.option("--port", type=int, default=22, show_default=True)
+@click.option("--user", default="root", show_default=True)
+@click.option("--ssh-key", help="Private key file (default: ssh's own choice).")
+@click.option("--python", default=DEFAULT_PYTHON, show_default=True, help="Python interpreter on the server.")
+@click.option("--backup-dir", default=DEFAULT_BACKUP_DIR, show_default=True, help="Where backups are kept there.")
+@pass_app
+def server_add(app: App, name: str, host: str, port: int, user: str, ssh_key: str | None, python: str,
+               backup_dir: str) -> None:
+    """Register server NAME."""
+    added = server_actions.add(app.store, name, host=host, port=port, user=user, ssh_key=ssh_key, python=python,
+                               backup_dir=backup_dir)
+    click.echo(f"Server {added['name']} added ({added['user']}@{added['host']}, port {added['port']}). "
+               f"Next: infrakt-backup server provision {added['name']}")
+
+
+@server.command("list")
+@json_option
+@pass_app
+def server_list(app: App, as_json: bool) -> None:
+    """List the registered servers."""
+    servers = server_actions.list_servers(app.store)
+    if as_json:
+        _echo_json(servers)
+    elif not servers:
+        click.echo("No server is registered. Add one with: infrakt-backup server add NAME --host HOST")
+    else:
+        click.echo(table(
+            ["NAME", "HOST", "PORT", "USER", "SSH KEY", "BACKUP DIR", "AWS CLI"],
+            [[s["name"], s["host"], s["port"], s["user"], s["ssh_key_path"], s["backup_dir"], s["aws_bin"]]
+             for s in servers],
+        ))
+
+
+@server.command("remove")
+@click.argument("name")
+@pass_app
+def server_remove(app: App, name: str) -> None:
+    """Forget server NAME (nothing on the server is touched)."""
+    server_actions.remove(app.store, name)
+    click.echo(f"Server {name} removed.")
+
+
+@server.command("provision")
+@click.argument("name")
+@json_option
+@pass_app
+def server_provision(app: App, name: str, as_json: bool) -> None:
+    """Install the AWS CLI on server NAME."""
+    from infrakt_backup.actions import server_provision as server_provision_action
+
+    _check_name(name, "server name")
+    result = server_provision_action.provision(app.store, name, progress=_progress(as_json), verbosity=app.verbosity)
+    if as_json:
+        _echo_json(result)
+    else:
+        click.echo(f"Server {result['server']} is ready: aws CLI at {result['aws_bin']}.")
+
+
+# ---------------------------------------------------------------- db
+
+
+@cli.group()
+def db() -> None:
+    """The databases to back up."""
+
+
+@db.command("add")
+@click.argument("name")
+@click.option("--server", "server_name", required=True, help="Registered server the database runs on.")
+@click.option("--engine", required=True, type=click.Choice(sorted(names().ENGINE_EXTENSIONS)))
+@click.option("--database", help="Database name in the engine (default: the engine's default).")
+@click.option("--user")
+@click.option("--host", help="Database host as seen from the server, or a socket directory.")
+@click.option("--port", type=int)
+@click.option("--container", help="Run the dump tools inside this Docker container.")
+@click.option("--restart-command", help="redis only: command that starts redis again after a restore.")
+@click.option("--password-stdin", is_flag=True,
+              help=f"Read the password from stdin (else ${DB_PASSWORD_ENV}, else a hidden prompt on a terminal).")
+@pass_app
+def db_add(app: App, name: str, server_name: str, engine: str, database: str | None, user: str | None,
+           host: str | None, port: int | None, container: str | None, restart_command: str | None,
+           password_stdin: bool) -> None:
+    """Register database NAME on a server.
+
+    The password is never a flag: it comes from stdin (--password-stdin), from
+    $INFRAKT_DB_PASSWORD, or from a hidden prompt on a terminal; it may be empty (e.g. local
+    socket authentication), and without a terminal nor any of those there is none.
+    """
+    _check_name(name, "database name")
+    if password_stdin:
+        password = _read_stdin_secret()
+    elif DB_PASSWORD_ENV in os.environ:
+        password = os.environ[DB_PASSWORD_ENV]
+    elif _stdin_is_terminal():
+        password = click.prompt("Database password (empty for none)", hide_input=True, default="",
+                                show_default=False, err=True)
+    else:
+        password = None
+    added = db_actions.add(
+        app.store, name, server=server_name, engine=engine, database=database, user=user, host=host, port=port,
+        container=container, password=password, restart_command=restart_command,
+    )
+    click.echo(f"Database {added['name']} added: {added['engine']} on server {added['server']}.")
+
+
+@db.command("list")
+@json_option
+@pass_app
+def db_list(app: App, as_json: bool) -> None:
+    """List the registered databases."""
+    databases = db_actions.list_databases(app.store)
+    if as_json:
+        _echo_json(databases)
+    elif not databases:
+        click.echo("No database is registered. Add one with: infrakt-backup db add NAME --server S --engine E")
+    else:
+        click.echo(table(
+            ["NAME", "SERVER", "ENGINE", "DATABASE", "USER", "HOST", "PORT", "CONTAINER", "PASSWORD"],
+            [[d["name"], d["server"], d["engine"], d["database"], d["user"], d["host"], d["port"], d["container"],
+              "set" if d["password_set"] else None] for d in databases],
+        ))
+
+
+@db.command("remove")
+@click.argument("name")
+@pass_app
+def db_remove(app: App, name: str) -> None:
+    """Forget database NAME (its backups stay where they are)."""
+    db_actions.remove(app.store, name)
+    click.echo(f"Database {name} removed; its backups were left where they are.")
+
+
+# ---------------------------------------------------------------- backup
+
+
+@cli.group()
+def backup() -> None:
+    """Create, list and restore backups."""
+
+
+@backup.command("create")
+@click.argument("db_name", metavar="DB")
+@click.option("--no-upload", is_flag=True, help="Keep the backup on the server only.")
+@json_option
+@pass_app
+def backup_create(app: App, db_name: str, no_upload: bool, as_json: bool) -> None:
+    """Back up database DB on its server, then upload it from there when S3 is configured."""
+    from infrakt_backup.actions import backup_create as backup_create_action
+
+    _check_name(db_name, "database name")
+    created = backup_create_action.create_backup(
+        app.store, db_name, upload=not no_upload, progress=_progress(as_json), verbosity=app.verbosity
+    )
+    if as_json:
+        _echo_json(created)
+    else:
+        click.echo(f"Backup created: {created['filename']}")
+        click.echo(labelled([
+            ("Size", human_size(created["size"])),
+            ("SHA-256", created["sha256"]),
+            ("Location", created["location"]),
+        ], indent="  "))
+
+
+@backup.command("list")
+@click.argument("db_name", metavar="DB")
+@json_option
+@pass_app
+def backup_list(app: App, db_name: str, as_json: bool) -> None:
+    """List the backups of database DB on its server and in S3, newest first."""
+    from infrakt_backup.actions import backup_list as backup_list_action
+
+    _check_name(db_name, "database name")
+    backups = backup_list_action.list_backups(app.store, db_name, progress=_progress(as_json),
+                                              verbosity=app.verbosity)
+    backups = sorted(backups, key=lambda item: item["created"], reverse=True)
+    if as_json:
+        _echo_json(backups)
+    elif not backups:
+        click.echo(f"No backups of {db_name} yet.")
+    else:
+        click.echo(table(
+            ["FILENAME", "SIZE", "CREATED (UTC)", "LOCATION"],
+            [[b["filename"], human_size(b["size"]), _readable(b["created"]).removesuffix(" UTC"),
+              LOCATION_LABELS.get(b["location"], b["location"])] for b in backups],
+        ))
+
+
+@backup.command("restore")
+@click.argument("db_name", metavar="DB")
+@click.argument("filename")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@pass_app
+def backup_restore(app: App, db_name: str, filename: str, yes: bool, as_json: bool) -> None:
+    """Restore database DB from backup FILENAME (a name from `backup list`), replacing its data."""
+    from infrakt_backup.actions import backup_restore as backup_restore_action
+
+    _check_name(db_name, "database name")
+    validated(names().validate_backup_filename, db_name, filename)
+    database = app.store.database(db_name)
+    if not yes:
+        if not _stdin_is_terminal():
+            raise BadInput(f"restoring replaces the current data of {db_name}: pass --yes to confirm")
+        click.confirm(f"Restore {filename} into {db_name} ({database.engine} on server {database.server})? "
+                      "Its current data will be replaced.", default=False, abort=True, err=True)
+    restored = backup_restore_action.restore_backup(
+        app.store, db_name, filename, progress=_progress(as_json), verbosity=app.verbosity
+    )
+    if as_json:
+        _echo_json(restored)
+    else:
+        notes = [note for note, applies in (("downloaded from S3", restored.get("downloaded")),
+                                            ("sha256 verified", restored.get("sha256"))) if applies]
+        click.echo(f"Restored {db_name} on server {database.server} from {filename}"
+                   + (f" ({', '.join(notes)})." if notes else "."))

@@ -1,0 +1,111 @@
+"""The schema of infrakt.db, version by version.
+
+MIGRATIONS[n - 1] turns a version n - 1 database into version n; `schema_version` records
+each applied version. A migration is frozen once released: its DDL is spelled out here
+rather than derived from store.py's models, which always describe the latest version.
+"""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, text
+
+from infrakt_backup.errors import InfraktError
+
+
+def _create_s3_config(connection: Connection) -> None:
+    """Version 1: the one global S3 configuration (the CHECK keeps it at one row)."""
+    connection.execute(
+        text(
+            """
+            CREATE TABLE s3_config (
+                id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+                provider VARCHAR NOT NULL,
+                endpoint_url VARCHAR NOT NULL,
+                bucket VARCHAR NOT NULL,
+                region VARCHAR NOT NULL,
+                access_key VARCHAR NOT NULL,
+                secret_key_encrypted VARCHAR NOT NULL,
+                prefix VARCHAR NOT NULL DEFAULT '',
+                created_at DATETIME NOT NULL,
+                updated_at DATETIME NOT NULL
+            )
+            """
+        )
+    )
+
+
+def _create_servers(connection: Connection) -> None:
+    """Version 2: the servers backups are made on."""
+    connection.execute(
+        text(
+            """
+            CREATE TABLE servers (
+                name VARCHAR NOT NULL PRIMARY KEY,
+                host VARCHAR NOT NULL,
+                port INTEGER NOT NULL DEFAULT 22,
+                user VARCHAR NOT NULL DEFAULT 'root',
+                ssh_key_path VARCHAR,
+                python_interpreter VARCHAR NOT NULL DEFAULT '/usr/bin/python3',
+                aws_bin VARCHAR NOT NULL DEFAULT '/opt/infrakt/awscli/bin/aws',
+                backup_dir VARCHAR NOT NULL DEFAULT '/opt/infrakt/backups',
+                created_at DATETIME NOT NULL
+            )
+            """
+        )
+    )
+
+
+def _create_databases(connection: Connection) -> None:
+    """Version 3: the databases backed up, each on one server."""
+    connection.execute(
+        text(
+            """
+            CREATE TABLE databases (
+                name VARCHAR NOT NULL PRIMARY KEY,
+                server_name VARCHAR NOT NULL REFERENCES servers (name) ON DELETE RESTRICT,
+                engine VARCHAR NOT NULL,
+                database VARCHAR,
+                user VARCHAR,
+                host VARCHAR,
+                port INTEGER,
+                container VARCHAR,
+                password_encrypted VARCHAR,
+                restart_command VARCHAR,
+                created_at DATETIME NOT NULL
+            )
+            """
+        )
+    )
+    connection.execute(text("CREATE INDEX ix_databases_server_name ON databases (server_name)"))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_create_s3_config, _create_servers, _create_databases]
+LATEST_VERSION = len(MIGRATIONS)
+
+
+def schema_version(connection: Connection) -> int:
+    """Return the version of the database on `connection` (0 for a new, empty one)."""
+    connection.execute(
+        text("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_at DATETIME)")
+    )
+    return connection.execute(text("SELECT coalesce(max(version), 0) FROM schema_version")).scalar_one()
+
+
+def migrate(connection: Connection, target: int = LATEST_VERSION) -> int:
+    """Apply the migrations that bring the database on `connection` to version `target`, in
+    the caller's transaction (all or nothing); return the version reached. Raise InfraktError
+    when the database is newer than this program knows."""
+    current = schema_version(connection)
+    if current > LATEST_VERSION:
+        raise InfraktError(
+            f"the configuration database has schema version {current}, newer than this infrakt-backup "
+            f"understands ({LATEST_VERSION}): upgrade infrakt-backup"
+        )
+    for version in range(current + 1, target + 1):
+        MIGRATIONS[version - 1](connection)
+        connection.execute(
+            text("INSERT INTO schema_version (version, applied_at) VALUES (:version, :applied_at)"),
+            {"version": version, "applied_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")},
+        )
+    return max(current, target)

@@ -1,0 +1,453 @@
+"""The wrapper's configuration: S3 settings, servers and databases in SQLite (INFRAKT_HOME/infrakt.db),
+secrets Fernet-encrypted with INFRAKT_HOME/master.key.
+
+Store methods return plain frozen dataclasses, detached from any session, with secrets
+decrypted (their repr shows `****`). Every transaction starts with BEGIN IMMEDIATE: it holds
+SQLite's write lock from the start, so the key file is read, created or rotated by one
+process at a time and no secret is ever encrypted under a key that is being retired.
+"""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import URL, DateTime, ForeignKey, create_engine, event, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.pool import NullPool
+from sqlalchemy.types import TypeDecorator
+
+from infrakt_backup import migrations
+from infrakt_backup.crypto import KeyFile, SecretCipher, new_key
+from infrakt_backup.errors import BadInput, InfraktError
+
+DB_FILENAME = "infrakt.db"
+KEY_FILENAME = "master.key"
+DEFAULT_PYTHON = "/usr/bin/python3"
+DEFAULT_AWS_BIN = "/opt/infrakt/awscli/bin/aws"
+DEFAULT_BACKUP_DIR = "/opt/infrakt/backups"
+SERVER_FIELDS_UPDATABLE = ("host", "port", "user", "ssh_key_path", "python_interpreter", "aws_bin", "backup_dir")
+
+
+def default_home() -> Path:
+    """Return INFRAKT_HOME, or ~/.infrakt when it is unset or empty."""
+    return Path(os.environ.get("INFRAKT_HOME") or "~/.infrakt").expanduser()
+
+
+# ---------------------------------------------------------------- what callers get back
+
+SECRET = {"secret": True}
+
+
+class _MaskedRepr:
+    """A dataclass repr that shows `****` for fields marked SECRET (so a secret never lands in
+    a log or a traceback through repr)."""
+
+    def __repr__(self) -> str:
+        shown = []
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.metadata.get("secret") and value is not None:
+                value = "****"
+            shown.append(f"{item.name}={value!r}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+
+@dataclass(frozen=True, repr=False)
+class S3Settings(_MaskedRepr):
+    """The global S3 configuration; `prefix` is normalized ('' for none)."""
+
+    provider: str
+    endpoint_url: str
+    bucket: str
+    region: str
+    access_key: str
+    secret_key: str = field(metadata=SECRET)
+    prefix: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, repr=False)
+class ServerEntry(_MaskedRepr):
+    """A server backups are made on, reached over SSH."""
+
+    name: str
+    host: str
+    port: int
+    user: str
+    ssh_key_path: str | None
+    python_interpreter: str
+    aws_bin: str
+    backup_dir: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, repr=False)
+class DatabaseEntry(_MaskedRepr):
+    """A database backed up on server `server` (a server name); None means "the engine's default"."""
+
+    name: str
+    server: str
+    engine: str
+    database: str | None
+    user: str | None
+    host: str | None
+    port: int | None
+    container: str | None
+    password: str | None = field(metadata=SECRET)
+    restart_command: str | None
+    created_at: datetime
+
+
+# ---------------------------------------------------------------- tables (latest schema version)
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware UTC datetime, stored naive (SQLite keeps no time zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return value.astimezone(UTC).replace(tzinfo=None) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime}
+
+
+class S3ConfigRow(Base):
+    __tablename__ = "s3_config"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str]
+    endpoint_url: Mapped[str]
+    bucket: Mapped[str]
+    region: Mapped[str]
+    access_key: Mapped[str]
+    secret_key_encrypted: Mapped[str]
+    prefix: Mapped[str]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ServerRow(Base):
+    __tablename__ = "servers"
+
+    name: Mapped[str] = mapped_column(primary_key=True)
+    host: Mapped[str]
+    port: Mapped[int]
+    user: Mapped[str]
+    ssh_key_path: Mapped[str | None]
+    python_interpreter: Mapped[str]
+    aws_bin: Mapped[str]
+    backup_dir: Mapped[str]
+    created_at: Mapped[datetime]
+
+
+class DatabaseRow(Base):
+    __tablename__ = "databases"
+
+    name: Mapped[str] = mapped_column(primary_key=True)
+    server_name: Mapped[str] = mapped_column(ForeignKey("servers.name", ondelete="RESTRICT"), index=True)
+    engine: Mapped[str]
+    database: Mapped[str | None]
+    user: Mapped[str | None]
+    host: Mapped[str | None]
+    port: Mapped[int | None]
+    container: Mapped[str | None]
+    password_encrypted: Mapped[str | None]
+    restart_command: Mapped[str | None]
+    created_at: Mapped[datetime]
+
+
+def _server_entry(row: ServerRow) -> ServerEntry:
+    return ServerEntry(
+        name=row.name, host=row.host, port=row.port, user=row.user, ssh_key_path=row.ssh_key_path,
+        python_interpreter=row.python_interpreter, aws_bin=row.aws_bin, backup_dir=row.backup_dir,
+        created_at=row.created_at,
+    )
+
+
+# ---------------------------------------------------------------- the store
+
+
+def _create_private(path: Path, directory: bool) -> None:
+    """Create `path` (a directory 0700 or an empty file 0600) unless it exists, and make sure
+    it has that mode."""
+    mode = 0o700 if directory else 0o600
+    if directory:
+        path.mkdir(mode=mode, parents=True, exist_ok=True)
+    else:
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR, mode))
+    os.chmod(path, mode)
+
+
+class Store:
+    """The configuration in `home` (default: INFRAKT_HOME or ~/.infrakt), created and migrated
+    to the latest schema on first use."""
+
+    def __init__(self, home: Path | None = None):
+        self.home = Path(home).expanduser() if home is not None else default_home()
+        self.db_path = self.home / DB_FILENAME
+        self.key_file = KeyFile(self.home / KEY_FILENAME)
+        try:
+            _create_private(self.home, directory=True)
+            _create_private(self.db_path, directory=False)
+        except OSError as error:
+            raise InfraktError(f"cannot create {error.filename or self.home}: {error.strerror}") from None
+        # hide_parameters: no value (not even a ciphertext) in a database error message.
+        self._engine = create_engine(
+            URL.create("sqlite", database=str(self.db_path)), poolclass=NullPool, hide_parameters=True
+        )
+        event.listen(self._engine, "connect", _configure_connection)
+        event.listen(self._engine, "begin", _begin_immediate)
+        with self._transaction() as session:
+            migrations.migrate(session.connection())
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        """Yield a session in a transaction holding the write lock, committed on success."""
+        try:
+            with Session(self._engine) as session, session.begin():
+                yield session
+        except DBAPIError as error:
+            raise InfraktError(f"{self.db_path}: {error.orig}") from None
+
+    # ---------------------------------------------------------------- keys
+
+    def _keys(self, session: Session) -> list[bytes]:
+        """Return the key file's keys, creating the file when there is none and no secret is
+        stored yet. Raise InfraktError naming the key file when it is missing while secrets
+        exist, or cannot decrypt them (so that nothing new is encrypted under a wrong key)."""
+        sample = session.scalars(select(S3ConfigRow.secret_key_encrypted).limit(1)).first() or session.scalars(
+            select(DatabaseRow.password_encrypted).where(DatabaseRow.password_encrypted.is_not(None)).limit(1)
+        ).first()
+        keys = self.key_file.read()
+        if keys is None:
+            if sample is not None:
+                raise InfraktError(
+                    f"the master key file {self.key_file.path} is missing, but {self.db_path} holds secrets "
+                    "encrypted with it: restore the key file"
+                )
+            keys = [new_key()]
+            self.key_file.write(keys)
+        if sample is not None:
+            SecretCipher(keys, self.key_file.path).decrypt(sample)
+        return keys
+
+    def _cipher(self, session: Session) -> SecretCipher:
+        return SecretCipher(self._keys(session), self.key_file.path)
+
+    def rotate_key(self) -> int:
+        """Encrypt every stored secret under a new key and retire the old keys; return how
+        many secrets were re-encrypted.
+
+        Crash-safe: the new key is written in front of the old ones first, the secrets are
+        re-encrypted in one transaction, and the old keys are dropped only afterwards, once
+        every secret is checked to open with the new key alone.
+        """
+        with self._transaction() as session:
+            old_keys = self._keys(session)
+            key = new_key()
+            self.key_file.write([key, *old_keys])
+            cipher = SecretCipher([key, *old_keys], self.key_file.path)
+            rotated = 0
+            for row in session.scalars(select(S3ConfigRow)):
+                row.secret_key_encrypted = cipher.rotate(row.secret_key_encrypted)
+                rotated += 1
+            for row in session.scalars(select(DatabaseRow).where(DatabaseRow.password_encrypted.is_not(None))):
+                row.password_encrypted = cipher.rotate(row.password_encrypted)
+                rotated += 1
+        with self._transaction() as session:
+            keys = self.key_file.read()
+            # Another rotation may have come in between: then it owns the key file.
+            if keys and keys[0] == key and len(keys) > 1:
+                new_only = SecretCipher([key], self.key_file.path)
+                for token in session.scalars(select(S3ConfigRow.secret_key_encrypted)):
+                    new_only.decrypt(token)
+                for token in session.scalars(
+                    select(DatabaseRow.password_encrypted).where(DatabaseRow.password_encrypted.is_not(None))
+                ):
+                    new_only.decrypt(token)
+                self.key_file.write([key])
+        return rotated
+
+    # ---------------------------------------------------------------- S3 settings
+
+    def s3_config(self) -> S3Settings | None:
+        """Return the S3 settings with the secret decrypted, or None when not configured."""
+        with self._transaction() as session:
+            row = session.get(S3ConfigRow, 1)
+            if row is None:
+                return None
+            return S3Settings(
+                provider=row.provider, endpoint_url=row.endpoint_url, bucket=row.bucket, region=row.region,
+                access_key=row.access_key, secret_key=self._cipher(session).decrypt(row.secret_key_encrypted),
+                prefix=row.prefix, created_at=row.created_at, updated_at=row.updated_at,
+            )
+
+    def save_s3_config(
+        self, *, provider: str, endpoint_url: str, bucket: str, region: str, access_key: str,
+        prefix: str = "", secret_key: str | None = None,
+    ) -> S3Settings:
+        """Create or replace the S3 settings (values already validated); `secret_key` None keeps
+        the stored secret. Return the saved settings. Raise BadInput when there is no secret
+        to keep."""
+        now = datetime.now(UTC)
+        with self._transaction() as session:
+            row = session.get(S3ConfigRow, 1)
+            if row is None and secret_key is None:
+                raise BadInput("an S3 secret key is required")
+            # Encrypt before adding a row: the key lookup's query would flush a half-filled row.
+            token = self._cipher(session).encrypt(secret_key) if secret_key is not None else None
+            if row is None:
+                row = S3ConfigRow(id=1, created_at=now)
+                session.add(row)
+            row.provider, row.endpoint_url, row.bucket, row.region = provider, endpoint_url, bucket, region
+            row.access_key, row.prefix, row.updated_at = access_key, prefix, now
+            row.secret_key_encrypted = token or row.secret_key_encrypted
+        return self.s3_config()
+
+    def delete_s3_config(self) -> bool:
+        """Delete the S3 settings; return whether there were any."""
+        with self._transaction() as session:
+            row = session.get(S3ConfigRow, 1)
+            if row is not None:
+                session.delete(row)
+            return row is not None
+
+    # ---------------------------------------------------------------- servers
+
+    def servers(self) -> list[ServerEntry]:
+        """Return every server, by name."""
+        with self._transaction() as session:
+            return [_server_entry(row) for row in session.scalars(select(ServerRow).order_by(ServerRow.name))]
+
+    def server(self, name: str) -> ServerEntry:
+        """Return server `name`; raise BadInput when there is none."""
+        with self._transaction() as session:
+            return _server_entry(self._server_row(session, name))
+
+    @staticmethod
+    def _server_row(session: Session, name: str) -> ServerRow:
+        row = session.get(ServerRow, name)
+        if row is None:
+            raise BadInput(f"unknown server {name!r}")
+        return row
+
+    def add_server(
+        self, name: str, *, host: str, port: int = 22, user: str = "root", ssh_key_path: str | None = None,
+        python_interpreter: str = DEFAULT_PYTHON, aws_bin: str = DEFAULT_AWS_BIN, backup_dir: str = DEFAULT_BACKUP_DIR,
+    ) -> ServerEntry:
+        """Register server `name` (values already validated) and return it; raise BadInput when
+        the name is taken."""
+        with self._transaction() as session:
+            if session.get(ServerRow, name) is not None:
+                raise BadInput(f"server {name!r} already exists")
+            row = ServerRow(
+                name=name, host=host, port=port, user=user, ssh_key_path=ssh_key_path,
+                python_interpreter=python_interpreter, aws_bin=aws_bin, backup_dir=backup_dir,
+                created_at=datetime.now(UTC),
+            )
+            session.add(row)
+            return _server_entry(row)
+
+    def update_server(self, name: str, **changes) -> ServerEntry:
+        """Change the given fields (host, port, user, ssh_key_path, python_interpreter, aws_bin,
+        backup_dir) of server `name`; return it. Raise BadInput when there is no such server."""
+        unknown = set(changes) - set(SERVER_FIELDS_UPDATABLE)
+        if unknown:
+            raise TypeError(f"update_server() got unknown fields: {', '.join(sorted(unknown))}")
+        with self._transaction() as session:
+            row = self._server_row(session, name)
+            for column, value in changes.items():
+                setattr(row, column, value)
+            return _server_entry(row)
+
+    def remove_server(self, name: str) -> None:
+        """Forget server `name`; raise BadInput when it is unknown or databases still use it."""
+        with self._transaction() as session:
+            row = self._server_row(session, name)
+            used_by = session.scalars(
+                select(DatabaseRow.name).where(DatabaseRow.server_name == name).order_by(DatabaseRow.name)
+            ).all()
+            if used_by:
+                raise BadInput(f"server {name!r} still has databases ({', '.join(used_by)}): remove them first")
+            session.delete(row)
+
+    # ---------------------------------------------------------------- databases
+
+    def databases(self) -> list[DatabaseEntry]:
+        """Return every database, by name, with passwords decrypted."""
+        with self._transaction() as session:
+            rows = list(session.scalars(select(DatabaseRow).order_by(DatabaseRow.name)))
+            cipher = self._cipher(session) if any(row.password_encrypted for row in rows) else None
+            return [self._database_entry(row, cipher) for row in rows]
+
+    def database(self, name: str) -> DatabaseEntry:
+        """Return database `name` with its password decrypted; raise BadInput when there is none."""
+        with self._transaction() as session:
+            row = session.get(DatabaseRow, name)
+            if row is None:
+                raise BadInput(f"unknown database {name!r}")
+            return self._database_entry(row, self._cipher(session) if row.password_encrypted else None)
+
+    @staticmethod
+    def _database_entry(row: DatabaseRow, cipher: SecretCipher | None) -> DatabaseEntry:
+        return DatabaseEntry(
+            name=row.name, server=row.server_name, engine=row.engine, database=row.database, user=row.user,
+            host=row.host, port=row.port, container=row.container,
+            password=cipher.decrypt(row.password_encrypted) if row.password_encrypted else None,
+            restart_command=row.restart_command, created_at=row.created_at,
+        )
+
+    def add_database(
+        self, name: str, *, server: str, engine: str, database: str | None = None, user: str | None = None,
+        host: str | None = None, port: int | None = None, container: str | None = None,
+        password: str | None = None, restart_command: str | None = None,
+    ) -> DatabaseEntry:
+        """Register database `name` on server `server` (values already validated; a password of
+        None or '' means none) and return it. Raise BadInput when the name is taken or the
+        server unknown."""
+        with self._transaction() as session:
+            if session.get(DatabaseRow, name) is not None:
+                raise BadInput(f"database {name!r} already exists")
+            self._server_row(session, server)
+            cipher = self._cipher(session) if password else None
+            row = DatabaseRow(
+                name=name, server_name=server, engine=engine, database=database, user=user, host=host, port=port,
+                container=container, password_encrypted=cipher.encrypt(password) if cipher else None,
+                restart_command=restart_command, created_at=datetime.now(UTC),
+            )
+            session.add(row)
+            return self._database_entry(row, cipher)
+
+    def remove_database(self, name: str) -> None:
+        """Forget database `name` (its backups stay where they are); raise BadInput when unknown."""
+        with self._transaction() as session:
+            row = session.get(DatabaseRow, name)
+            if row is None:
+                raise BadInput(f"unknown database {name!r}")
+            session.delete(row)
+
+
+def _configure_connection(dbapi_connection, _record) -> None:
+    """Let SQLAlchemy's "begin" event own transactions, enforce foreign keys, and overwrite
+    deleted content (old ciphertexts after a key rotation) instead of leaving it in free pages."""
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA secure_delete = ON")
+    cursor.close()
+
+
+def _begin_immediate(connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
