@@ -18,8 +18,10 @@ from tests.testbed.sample import CUSTOMER_COUNT, ORDER_COUNT, ORDERS_AMOUNT_SUM,
 pytestmark = pytest.mark.integration
 
 
-def aws(bed: Testbed, tmp_path, *args: str, access_key: str | None = None, secret_key: str | None = None):
-    """Run the venv's aws CLI against the bench S3 server; return the CompletedProcess."""
+def aws(bed: Testbed, tmp_path, *args: str, access_key: str | None = None, secret_key: str | None = None,
+        attempts: int = 3):
+    """Run the venv's aws CLI against the bench S3 server (at most attempts tries per request);
+    return the CompletedProcess."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
     env.update(
         AWS_ACCESS_KEY_ID=access_key or bed.env["S3_ACCESS_KEY"],
@@ -27,6 +29,7 @@ def aws(bed: Testbed, tmp_path, *args: str, access_key: str | None = None, secre
         AWS_DEFAULT_REGION=bed.env["S3_REGION"],
         AWS_CONFIG_FILE=str(tmp_path / "no-aws-config"),
         AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-aws-credentials"),
+        AWS_MAX_ATTEMPTS=str(attempts),
     )
     return subprocess.run(
         [bed.env["AWS_BIN"], "--endpoint-url", bed.env["S3_ENDPOINT_URL"], *args],
@@ -83,7 +86,7 @@ def test_s3_outage_and_restart_keep_the_keys(testbed, tmp_path):
     keys = (testbed.env["S3_ACCESS_KEY"], testbed.env["S3_SECRET_KEY"])
     testbed.stop_s3()
     try:
-        down = aws(testbed, tmp_path, "s3", "ls", f"s3://{testbed.env['S3_BUCKET']}/")
+        down = aws(testbed, tmp_path, "s3", "ls", f"s3://{testbed.env['S3_BUCKET']}/", attempts=1)
         assert down.returncode != 0 and "Could not connect" in down.stderr
     finally:
         testbed.start_s3()
@@ -183,3 +186,23 @@ def test_up_restarts_a_killed_component_on_its_port(testbed):
     assert again.env["REDIS_PORT"] == testbed.env["REDIS_PORT"]
     assert read_pid(pid_file) != pid
     assert testbed.components["redis"].running()
+
+
+def test_reset_sample_data_puts_the_sample_back(testbed):
+    pg_env = {**os.environ, "PGPASSWORD": testbed.env["PG_PASSWORD"]}
+    psql = [f"{testbed.env['PG_BIN_DIR']}/psql", "-X", "-At", "-h", testbed.env["PG_HOST"], "-p",
+            testbed.env["PG_PORT"], "-U", testbed.env["PG_USER"], "-d", testbed.env["PG_DATABASE"], "-c"]
+    subprocess.run([*psql, "DROP VIEW customer_totals; DROP TABLE orders"], env=pg_env, check=True,
+                   capture_output=True, timeout=30)
+    redis_env = {**os.environ, "REDISCLI_AUTH": testbed.env["REDIS_PASSWORD"]}
+    redis_cli = ["redis-cli", "-p", testbed.env["REDIS_PORT"]]
+    subprocess.run([*redis_cli, "DEL", "sample:queue"], env=redis_env, check=True, capture_output=True, timeout=30)
+
+    testbed.reset_sample_data()
+
+    orders = subprocess.run([*psql, "SELECT count(*) FROM orders"], env=pg_env, check=True,
+                            capture_output=True, text=True, timeout=30)
+    assert orders.stdout.strip() == str(ORDER_COUNT)
+    queue = subprocess.run([*redis_cli, "LLEN", "sample:queue"], env=redis_env, check=True,
+                           capture_output=True, text=True, timeout=30)
+    assert queue.stdout.strip() == str(len(REDIS_SAMPLE["sample:queue"]))

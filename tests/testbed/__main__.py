@@ -25,7 +25,7 @@ def down() -> None:
     """Stop every component of the bench."""
     bed = Testbed.open()
     stopped = bed.down()
-    print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'} ({bed.directory} kept)")
+    print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
 
 
 def env() -> None:

@@ -132,6 +132,7 @@ class Testbed:
         taken = {c.port for name, c in self.components.items() if name not in names and c.port_key in self.env}
         for name in names:
             component = self.components[name]
+            component.stop()  # a live but unprovisioned or deaf process would hold its old port
             self.env[component.port_key] = str(choose_port(self.env.get(component.port_key), taken))
         with ThreadPoolExecutor(max_workers=len(self.components)) as pool:
             futures = {name: pool.submit(self.components[name].ensure) for name in names}
@@ -150,6 +151,8 @@ class Testbed:
     def down(self) -> list[str]:
         """Stop every component (found through its pid file); keep the directory. Return the
         names of the components that were running."""
+        if not self.directory.exists():
+            return []
         with _locked(self.directory), ThreadPoolExecutor(max_workers=len(self.components)) as pool:
             stopped = dict(zip(self.components, pool.map(lambda c: c.stop(), self.components.values()),
                                strict=True))

@@ -79,7 +79,10 @@ class PostgresServer(Component):
         if not self.log_file.exists():
             self.log_file.touch()
         self._chown(self.log_file)
-        self.pid_file.unlink(missing_ok=True)  # stale: ensure() found no live postmaster
+        # Lock files of a killed postmaster: ensure() found it dead, but PostgreSQL would take
+        # it for alive while it is an unreaped zombie and refuse to start.
+        for stale in (self.pid_file, *socket_dir.glob(".s.PGSQL.*")):
+            stale.unlink(missing_ok=True)
         run([f"{PG_BIN_DIR}/pg_ctl", "start", "-D", str(self.data_dir), "-l", str(self.log_file),
              "-w", "-t", "60"], what="postgres: pg_ctl start", log_file=self.log_file, user=OS_USER)
         self.env.update(

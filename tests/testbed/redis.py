@@ -4,6 +4,7 @@ what a restore does after replacing dump.rdb."""
 
 import os
 import shlex
+import shutil
 import signal
 
 from tests.testbed.component import Component, write_private
@@ -50,7 +51,7 @@ class RedisServer(Component):
             log_file=self.log_file, data_dir=data_dir, dbfilename=DBFILENAME,
         ))
         self.pid_file.unlink(missing_ok=True)
-        start_command = ["redis-server", str(config)]
+        start_command = [shutil.which("redis-server") or "redis-server", str(config)]
         run(start_command, what="redis: start", log_file=self.log_file)
         wait_until(lambda: self.pid() is not None and self._answers(), what="redis", log_file=self.log_file)
         self.env.update(
