@@ -18,10 +18,11 @@ for path in (REPO_ROOT / "collections", REPO_ROOT):
 @pytest.fixture(scope="session")
 def testbed():
     """The running test bench (tests.testbed.Testbed), started once per session. It is
-    stopped at the end unless it already ran before the session or TESTBED_KEEP=1."""
+    stopped at the end unless it already ran before the session, TESTBED_KEEP=1, or another
+    pytest session still uses it."""
     from tests.testbed import Testbed
 
     bed = Testbed.up()
     yield bed
     if not bed.was_running and os.environ.get("TESTBED_KEEP") != "1":
-        bed.down()
+        bed.down(only_if_unused=True)

@@ -77,6 +77,15 @@ def _check_reachable(directory: Path) -> None:
                                "PostgreSQL runs as the postgres user. Choose another TESTBED_DIR.")
 
 
+def _start_time(pid: int) -> str | None:
+    """Return when pid started (/proc/PID/stat field 22), None when there is no such process;
+    with the pid it names a process even after the pid is reused."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
 class Testbed:
     """A running bench. env holds its settings (all str); see tests/testbed/__init__.py."""
 
@@ -122,6 +131,7 @@ class Testbed:
             for key in PASSWORD_KEYS:
                 bed.env.setdefault(key, new_password())
             bed._start([name for name, component in bed.components.items() if not component.running()])
+            bed._lease()
         bed.was_running = len(bed.started) < len(bed.components)
         bed.startup_seconds = time.monotonic() - began
         return bed
@@ -129,13 +139,14 @@ class Testbed:
     def _start(self, names: list[str]) -> None:
         """Give the named components a port, start them side by side and save the env file,
         also when a start failed (so that the passwords made now are kept)."""
+        for name in names:  # leftovers: a live but unprovisioned or deaf process holds its port
+            self.components[name].stop()
         taken = {c.port for name, c in self.components.items() if name not in names and c.port_key in self.env}
         for name in names:
             component = self.components[name]
-            component.stop()  # a live but unprovisioned or deaf process would hold its old port
             self.env[component.port_key] = str(choose_port(self.env.get(component.port_key), taken))
         with ThreadPoolExecutor(max_workers=len(self.components)) as pool:
-            futures = {name: pool.submit(self.components[name].ensure) for name in names}
+            futures = {name: pool.submit(self.components[name].launch) for name in names}
         errors = []
         self.started = []
         for name, future in futures.items():
@@ -148,14 +159,36 @@ class Testbed:
         if errors:
             raise TestbedError("test bench: " + "\n".join(errors))
 
-    def down(self) -> list[str]:
-        """Stop every component (found through its pid file); keep the directory. Return the
-        names of the components that were running."""
+    def _lease(self) -> None:
+        """Record that this process uses the bench (a file leases/<pid> holding its start time)."""
+        leases = self.directory / "leases"
+        leases.mkdir(exist_ok=True)
+        (leases / str(os.getpid())).write_text(f"{_start_time(os.getpid())}\n")
+
+    def _used_by_others(self) -> bool:
+        """True when another live process called up() on this bench; drops leases of dead ones."""
+        others = False
+        for lease in (self.directory / "leases").glob("*"):
+            if not lease.name.isdigit() or int(lease.name) == os.getpid():
+                lease.unlink()
+            elif _start_time(int(lease.name)) == lease.read_text().strip():
+                others = True
+            else:
+                lease.unlink()
+        return others
+
+    def down(self, only_if_unused: bool = False) -> list[str]:
+        """Stop every component (found through its pid file); keep the directory. With
+        only_if_unused, stop nothing while another live process (a parallel pytest session)
+        uses the bench. Return the names of the components that were running."""
         if not self.directory.exists():
             return []
-        with _locked(self.directory), ThreadPoolExecutor(max_workers=len(self.components)) as pool:
-            stopped = dict(zip(self.components, pool.map(lambda c: c.stop(), self.components.values()),
-                               strict=True))
+        with _locked(self.directory):
+            if only_if_unused and self._used_by_others():
+                return []
+            with ThreadPoolExecutor(max_workers=len(self.components)) as pool:
+                stopped = dict(zip(self.components, pool.map(lambda c: c.stop(), self.components.values()),
+                                   strict=True))
         return [name for name, was_running in stopped.items() if was_running]
 
     def stop_s3(self) -> None:

@@ -69,20 +69,15 @@ class Component:
             return False
         return not self.ready_needs_same_pid or read_pid(self.ready_file) == pid
 
-    def ensure(self) -> bool:
-        """Start the component unless it already runs; return whether it was started."""
-        if self.running():
-            return False
-        self.stop()
+    def launch(self) -> None:
+        """Start the component (stopped before, its port chosen) and mark it provisioned."""
         self.dir.mkdir(mode=0o700, exist_ok=True)
-        self.ready_file.unlink(missing_ok=True)
         self.start()
         pid = self.pid()
         if pid is None:
             raise TestbedError(f"{self.name} started, but its pid file {self.pid_file} names no live process; "
                                f"see {self.log_file}")
         self.ready_file.write_text(f"{pid}\n")
-        return True
 
     def start(self) -> None:
         """Start the server on self.port, wait until it serves and provision it."""

@@ -58,7 +58,7 @@ class MariaDbServer(Component):
             run(["mariadb-install-db", f"--defaults-file={my_cnf}", "--auth-root-authentication-method=socket",
                  "--skip-test-db"], what="mariadb: mariadb-install-db", log_file=self.log_file)
             initialized.touch()
-        self.socket.unlink(missing_ok=True)  # left by a killed server; ensure() found none running
+        self.socket.unlink(missing_ok=True)  # left by a killed server (ours was stopped before start)
         spawn(["mariadbd", f"--defaults-file={my_cnf}"], log_file=self.log_file, pid_file=self.pid_file)
         wait_until(lambda: self.socket.exists() and port_open(self.port) and self.pid() is not None,
                    what="mariadb", log_file=self.log_file)

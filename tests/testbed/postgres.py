@@ -79,7 +79,7 @@ class PostgresServer(Component):
         if not self.log_file.exists():
             self.log_file.touch()
         self._chown(self.log_file)
-        # Lock files of a killed postmaster: ensure() found it dead, but PostgreSQL would take
+        # Lock files of a killed postmaster (ours was stopped before start): PostgreSQL would take
         # it for alive while it is an unreaped zombie and refuse to start.
         for stale in (self.pid_file, *socket_dir.glob(".s.PGSQL.*")):
             stale.unlink(missing_ok=True)
