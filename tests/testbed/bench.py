@@ -155,6 +155,8 @@ class Testbed:
                 self.started.append(name)
             except TestbedError as error:
                 errors.append(str(error))
+            except Exception as error:  # e.g. botocore's: still name the component and its log
+                errors.append(f"{name}: {error!r}; see {self.components[name].log_file}")
         write_env_file(self.env_file, self.env)
         if errors:
             raise TestbedError("test bench: " + "\n".join(errors))
