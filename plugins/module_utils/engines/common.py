@@ -1,0 +1,268 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What every engine shares: the connection a module describes, clients run natively or inside
+a container (`docker exec -i`), passwords handed to clients through 0600 files on tmpfs or
+their environment (never argv), and client processes run with every exit code checked.
+
+Pure Python with no imports from Ansible.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import collections
+import contextlib
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import threading
+
+from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, names, tmpfs
+
+MASK = "********"
+MESSAGE_LIMIT = 600  # characters of a client's complaint kept in an error message
+OUTPUT_LIMIT = 1024 * 1024  # bytes of a client's stdout/stderr kept in memory
+# Password files of runs killed before their `finally` (SIGKILL) are swept after this long;
+# clients read them once at start, so a long dump is not disturbed.
+STALE_SECRET_AGE = 3600
+
+Connection = collections.namedtuple(
+    "Connection",
+    "engine db_name database host port user password socket container docker_bin restart_command",
+)
+Connection.__doc__ = """Where a database is and how to reach it (validated by connection_from_params).
+`database` is the server-side name, `db_name` the registry name used in file names;
+`restart_command` is an argv list (Redis restores) or None."""
+
+# A client to run: argv, and the extra environment variables (passwords) it gets.
+Command = collections.namedtuple("Command", "argv env")
+
+
+class EngineError(Exception):
+    """A database client or an engine step failed; the message is one line without secrets."""
+
+
+def connection_argument_spec():
+    """Return the argument_spec options shared by the modules that reach a database
+    (db_backup, db_restore): the connection, the Redis restart command and backup_dir."""
+    return dict(
+        engine=dict(type="str", required=True, choices=sorted(names.ENGINE_EXTENSIONS)),
+        db_name=dict(type="str", required=True),
+        database=dict(type="str"),
+        host=dict(type="str"),
+        port=dict(type="int"),
+        user=dict(type="str"),
+        password=dict(type="str", no_log=True),
+        socket=dict(type="path"),
+        container=dict(type="str"),
+        docker_bin=dict(type="str", default="docker"),
+        restart_command=dict(type="str"),
+        backup_dir=dict(type="path", default=backup_files.DEFAULT_BACKUP_DIR),
+    )
+
+
+def connection_from_params(params):
+    """Return the Connection described by module params (connection_argument_spec); raise
+    ValueError with a one-line message for a bad value."""
+    engine = names.validate_engine(params["engine"])
+    db_name = names.validate_name(params["db_name"], "db_name")
+    database = names.validate_name(params.get("database") or db_name, "database")
+    user = params.get("user") or None
+    if user is not None:
+        names.validate_name(user, "user")
+    container = params.get("container") or None
+    if container is not None:
+        names.validate_name(container, "container")
+    host = params.get("host") or None
+    socket = params.get("socket") or None
+    if host is not None and socket is not None:
+        raise ValueError("give either host or socket, not both")
+    if socket is not None and not os.path.isabs(socket):
+        raise ValueError("socket %r must be an absolute path" % socket)
+    port = params.get("port")
+    if port is not None and not 0 < port < 65536:
+        raise ValueError("port %r is not between 1 and 65535" % port)
+    restart_command = params.get("restart_command") or None
+    if restart_command is not None:
+        if engine != "redis":
+            raise ValueError("restart_command only applies to the redis engine")
+        restart_command = shlex.split(restart_command)
+    return Connection(
+        engine=engine,
+        db_name=db_name,
+        database=database,
+        host=host,
+        port=port,
+        user=user,
+        password=params.get("password") or None,
+        socket=socket,
+        container=container,
+        docker_bin=params.get("docker_bin") or "docker",
+        restart_command=restart_command,
+    )
+
+
+def client_command(connection, argv, env=None):
+    """Return the Command that runs client argv for connection with the extra environment env
+    ({name: value}, passwords): as given natively; in a container as
+    `docker exec -i -e NAME… <container> argv`, where `-e NAME` without `=value` makes the docker
+    CLI forward NAME from its own environment, so a password never appears in an argv."""
+    env = dict(env or {})
+    if not connection.container:
+        return Command(list(argv), env)
+    docker = [connection.docker_bin, "exec", "-i"]
+    for name in sorted(env):
+        docker += ["-e", name]
+    return Command(docker + [connection.container] + list(argv), env)
+
+
+@contextlib.contextmanager
+def private_files(files):
+    """Yield {name: path} for files ({name: text}, password files) written 0600 into a fresh
+    0700 directory on tmpfs (tmpfs.py); remove the directory on exit, whatever happens."""
+    if not files:
+        yield {}
+        return
+    base_dir = tmpfs.default_base_dir()
+    tmpfs.sweep_stale_dirs(base_dir, STALE_SECRET_AGE)
+    directory = tmpfs.create_private_dir(base_dir, files)
+    try:
+        yield {name: os.path.join(directory, name) for name in files}
+    finally:
+        tmpfs.remove_private_dir(directory)
+
+
+def _raise_system_exit(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def cleanup_on_termination():
+    """Turn SIGTERM and SIGHUP into SystemExit inside the block, so that `finally` clauses
+    (password files, partial dumps, child processes) run when Ansible or a dropped SSH session
+    ends the module."""
+    previous = {}
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        previous[signum] = signal.signal(signum, _raise_system_exit)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def failure_message(what, returncode, complaint, secret=None):
+    """Return the one-line message for client `what` that ended with returncode, given its
+    complaint (stderr, or stdout when stderr is empty; bytes): lines joined, `what: error:`
+    prefixes dropped, secret masked, cut at MESSAGE_LIMIT characters."""
+    text = complaint.decode("utf-8", "replace")
+    if secret:
+        text = text.replace(secret, MASK)
+    prefix = re.compile(r"^%s:\s*(error:\s*)?" % re.escape(what), re.IGNORECASE)
+    lines = [prefix.sub("", " ".join(line.split())) for line in text.splitlines()]
+    summary = " ".join(line for line in lines if line)
+    if not summary:
+        return "%s failed with exit code %d" % (what, returncode)
+    if len(summary) > MESSAGE_LIMIT:
+        summary = summary[:MESSAGE_LIMIT] + " …"
+    return "%s failed: %s" % (what, summary)
+
+
+class _TailReader(threading.Thread):
+    """Reads a pipe to its end in the background, keeping the last OUTPUT_LIMIT bytes."""
+
+    def __init__(self, pipe):
+        super(_TailReader, self).__init__(daemon=True)
+        self.pipe = pipe
+        self.data = b""
+
+    def run(self):
+        for chunk in iter(lambda: self.pipe.read(backup_files.CHUNK_SIZE), b""):
+            self.data = (self.data + chunk)[-OUTPUT_LIMIT:]
+
+
+def run_client(command, what, secret=None, stdin_chunks=None, stdout_sink=None):
+    """Run Command command (client `what`) and wait for it. stdin gets the byte chunks of the
+    iterable stdin_chunks (or nothing); stdout goes chunk by chunk to stdout_sink(bytes) when
+    given, else it is returned (bytes). Raise EngineError (failure_message, secret masked) when
+    the client cannot start or exits non-zero; the client is killed when anything goes wrong."""
+    if stdin_chunks is not None and stdout_sink is not None:
+        raise ValueError("run_client streams one way: stdin_chunks or stdout_sink, not both")
+    env = dict(os.environ)
+    env.update(command.env)
+    try:
+        process = subprocess.Popen(
+            command.argv,
+            stdin=subprocess.DEVNULL if stdin_chunks is None else subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+    except OSError as error:
+        raise EngineError("cannot run %s: %s" % (command.argv[0], error.strerror)) from None
+    stderr = _TailReader(process.stderr)
+    stderr.start()
+    stdout = None
+    try:
+        if stdout_sink is not None:
+            for chunk in iter(lambda: process.stdout.read(backup_files.CHUNK_SIZE), b""):
+                stdout_sink(chunk)
+        else:
+            stdout = _TailReader(process.stdout)
+            stdout.start()
+            if stdin_chunks is not None:
+                _feed(process, stdin_chunks)
+        returncode = process.wait()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        stderr.join()
+        if stdout is not None:
+            stdout.join()
+        for pipe in (process.stdin, process.stdout, process.stderr):
+            if pipe is not None:
+                with contextlib.suppress(OSError):  # stdin of a client that died: nothing to flush to
+                    pipe.close()
+    output = stdout.data if stdout is not None else b""
+    if returncode != 0:
+        raise EngineError(failure_message(what, returncode, stderr.data.strip() or output, secret))
+    return output
+
+
+def _feed(process, chunks):
+    """Write the byte chunks to process's stdin and close it; stop early when the client has
+    gone away (its exit code and stderr then tell why)."""
+    try:
+        for chunk in chunks:
+            process.stdin.write(chunk)
+        process.stdin.close()
+    except BrokenPipeError:
+        pass
+
+
+def find_client(connection, candidates, secret=None):
+    """Return the first program of candidates (names, preferred first) that exists where the
+    database is: its path on PATH natively, its name inside the container (probed with
+    `<name> --version`). Raise EngineError naming them all when none does."""
+    if not connection.container:
+        for name in candidates:
+            path = shutil.which(name)
+            if path:
+                return path
+        raise EngineError("none of %s was found on PATH" % ", ".join(candidates))
+    complaint = ""
+    for name in candidates:
+        try:
+            run_client(client_command(connection, [name, "--version"]), name, secret)
+            return name
+        except EngineError as error:
+            complaint = str(error)
+    raise EngineError(
+        "none of %s was found in container %s (%s)" % (", ".join(candidates), connection.container, complaint)
+    )
+

@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""MongoDB: `mongodump --archive --gzip --db=<database>` out; `mongorestore --archive --gzip
+--drop --nsInclude=<database>.*` in. Users authenticate against the `admin` database.
+Only the commands are tested here (there is no MongoDB server on the test bench).
+
+The password reaches the tools through a `--config` YAML file (MongoDB Database Tools
+100.3.0+): a 0600 file natively. In a container the archive occupies stdin, so the container's
+`sh` builds the file as a here-document on descriptor 3 from MONGO_CONFIG, an environment
+variable forwarded by `docker exec -e`: the password is in no argv and on no disk.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+from ansible_collections.infrakt.backup.plugins.module_utils import backup_files
+from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (
+    EngineError,
+    client_command,
+    private_files,
+    run_client,
+)
+
+CONFIG_FILE = "mongo.yaml"
+CONFIG_ENV = "MONGO_CONFIG"
+AUTHENTICATION_DATABASE = "admin"
+GZIP_MAGIC = b"\x1f\x8b"  # mongodump --archive --gzip writes a gzip stream
+# Runs "$0" (the tool) with "$@" (its options) and --config reading the here-document; the
+# here-document expands $MONGO_CONFIG once, the expansion itself is not interpreted again.
+CONTAINER_SCRIPT = 'exec "$0" --config=/dev/fd/3 "$@" 3<<INFRAKT_END\n$%s\nINFRAKT_END\n' % CONFIG_ENV
+
+
+def config_text(password):
+    """Return the `--config` YAML that gives the tools password (a JSON string is a valid YAML
+    double-quoted scalar, escapes included)."""
+    return "password: %s\n" % json.dumps(password)
+
+
+def password_files(connection):
+    """Return {name: text} of the password files the tools need: the config file natively when
+    there is a password, nothing otherwise (a container gets MONGO_CONFIG)."""
+    if connection.password is None or connection.container:
+        return {}
+    return {CONFIG_FILE: config_text(connection.password)}
+
+
+def connection_options(connection):
+    """Return the tool options that reach the server of connection (`--opt=value`)."""
+    options = []
+    host = connection.socket or connection.host  # the tools take a socket path as host
+    if host:
+        options.append("--host=" + host)
+    if connection.port:
+        options.append("--port=%d" % connection.port)
+    if connection.user:
+        options += ["--username=" + connection.user, "--authenticationDatabase=" + AUTHENTICATION_DATABASE]
+    return options
+
+
+def _with_password(connection, tool, options, config_file):
+    """Return the Command running tool with options, the password handed over as the module
+    docstring says."""
+    if connection.password is None:
+        return client_command(connection, [tool] + options)
+    if connection.container:
+        argv = ["sh", "-c", CONTAINER_SCRIPT, tool] + options
+        return client_command(connection, argv, {CONFIG_ENV: config_text(connection.password)})
+    return client_command(connection, [tool, "--config=" + config_file] + options)
+
+
+def dump_command(connection, config_file=None):
+    """Return the Command that writes a gzip archive of the database to stdout."""
+    options = ["--archive", "--gzip", "--db=" + connection.database] + connection_options(connection)
+    return _with_password(connection, "mongodump", options, config_file)
+
+
+def restore_command(connection, config_file=None):
+    """Return the Command that restores the database from the gzip archive on stdin, dropping
+    each collection before it is restored; other databases in the archive are left out."""
+    options = ["--archive", "--gzip", "--drop", "--nsInclude=%s.*" % connection.database]
+    return _with_password(connection, "mongorestore", options + connection_options(connection), config_file)
+
+
+def dump(connection, sink):
+    """Dump the database, passing the bytes of the archive to sink(chunk)."""
+    with private_files(password_files(connection)) as paths:
+        command = dump_command(connection, paths.get(CONFIG_FILE))
+        run_client(command, "mongodump", connection.password, stdout_sink=sink)
+
+
+def restore(connection, path):
+    """Restore the database from the archive file at path."""
+    with open(path, "rb") as backup:
+        if backup.read(len(GZIP_MAGIC)) != GZIP_MAGIC:
+            raise EngineError("the backup is not a gzip mongodump archive; the database was not touched")
+    with private_files(password_files(connection)) as paths:
+        command = restore_command(connection, paths.get(CONFIG_FILE))
+        run_client(command, "mongorestore", connection.password, stdin_chunks=backup_files.file_chunks(path))

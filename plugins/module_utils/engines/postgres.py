@@ -1,0 +1,99 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PostgreSQL: `pg_dump --format=custom` out; `pg_restore --clean --if-exists --no-owner
+--single-transaction` in (a plain-SQL file goes through `psql` with ON_ERROR_STOP in one
+transaction instead), so a failed restore leaves the database as it was.
+
+The password reaches the client through a 0600 PGPASSFILE natively, and through PGPASSWORD
+forwarded by `docker exec -e PGPASSWORD` (value in the docker CLI's environment) in a container.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.infrakt.backup.plugins.module_utils import backup_files
+from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (
+    client_command,
+    private_files,
+    run_client,
+)
+
+PASSFILE = "pgpass"
+CUSTOM_FORMAT_MAGIC = b"PGDMP"  # first bytes of a pg_dump --format=custom archive
+
+
+def passfile_text(password):
+    """Return the .pgpass line that gives password for any host, port, database and user
+    (`:` and `\\` escaped); raise ValueError for a password with a line break."""
+    if "\n" in password or "\r" in password:
+        raise ValueError("a PostgreSQL password with a line break cannot be used")
+    return "*:*:*:*:%s\n" % password.replace("\\", "\\\\").replace(":", "\\:")
+
+
+def password_files(connection):
+    """Return {name: text} of the password files the clients need: a PGPASSFILE natively when
+    there is a password, nothing otherwise (a container gets PGPASSWORD)."""
+    if connection.password is None or connection.container:
+        return {}
+    return {PASSFILE: passfile_text(connection.password)}
+
+
+def _password_env(connection, passfile):
+    """Return the environment that hands the password to a client: PGPASSWORD for a container,
+    PGPASSFILE natively."""
+    if connection.password is None:
+        return {}
+    if connection.container:
+        return {"PGPASSWORD": connection.password}
+    return {"PGPASSFILE": passfile}
+
+
+def connection_options(connection):
+    """Return the libpq options of connection (`--opt=value`, so no value can pass for an
+    option), never prompting for a password."""
+    options = []
+    host = connection.socket or connection.host  # libpq takes a socket directory as host
+    if host:
+        options.append("--host=" + host)
+    if connection.port:
+        options.append("--port=%d" % connection.port)
+    if connection.user:
+        options.append("--username=" + connection.user)
+    options += ["--no-password", "--dbname=" + connection.database]
+    return options
+
+
+def dump_command(connection, passfile=None):
+    """Return the Command that writes a custom-format dump of the database to stdout; passfile
+    is the path of the password_files() PGPASSFILE (native runs with a password)."""
+    argv = ["pg_dump", "--format=custom"] + connection_options(connection)
+    return client_command(connection, argv, _password_env(connection, passfile))
+
+
+def restore_command(connection, custom_format=True, passfile=None):
+    """Return the Command that loads a dump from stdin in one transaction: pg_restore for the
+    custom format (dropping the objects it recreates, ownership left to the connecting user),
+    psql stopping at the first error for plain SQL."""
+    if custom_format:
+        argv = ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error"]
+    else:
+        argv = ["psql", "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", "--single-transaction"]
+    return client_command(connection, argv + connection_options(connection), _password_env(connection, passfile))
+
+
+def dump(connection, sink):
+    """Dump the database, passing the bytes of the backup file to sink(chunk) as they come."""
+    with private_files(password_files(connection)) as paths:
+        command = dump_command(connection, paths.get(PASSFILE))
+        run_client(command, "pg_dump", connection.password, stdout_sink=sink)
+
+
+def restore(connection, path):
+    """Load the backup file at path into the database (custom format or plain SQL)."""
+    with open(path, "rb") as backup:
+        custom_format = backup.read(len(CUSTOM_FORMAT_MAGIC)) == CUSTOM_FORMAT_MAGIC
+    with private_files(password_files(connection)) as paths:
+        command = restore_command(connection, custom_format, paths.get(PASSFILE))
+        what = "pg_restore" if custom_format else "psql"
+        run_client(command, what, connection.password, stdin_chunks=backup_files.file_chunks(path))

@@ -1,0 +1,260 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Redis: a backup is the server's RDB file. Back up: BGSAVE, wait until LASTSAVE moves past
+its value from before, then copy `<dir>/<dbfilename>` (CONFIG GET) — read directly natively,
+through `docker exec -i <container> cat` in a container. A Redis backup therefore needs the
+server's file system: the server runs on this machine or in a container on it.
+
+Restore (native Redis only): the RDB is copied next to the live one first; then
+`SHUTDOWN NOSAVE`, the copy renamed over `<dir>/<dbfilename>` (owner and mode kept), and
+`restart_command` (an argv, no shell) starts the server again, which loads it. The command
+must return once the server runs (`systemctl start redis-server`, `redis-server
+/etc/redis/redis.conf` with `daemonize yes`). A server with `appendonly yes` would load its
+AOF instead, so it is refused before anything is touched. In a container Redis is PID 1, so
+stopping it stops the container: restore there by hand (stop the container, replace the file
+in its volume, start it).
+
+The password reaches redis-cli (6.2+, for `-e`) through REDISCLI_AUTH in its environment,
+forwarded by `docker exec -e REDISCLI_AUTH` in a container.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import os
+import subprocess
+import tempfile
+import time
+
+from ansible_collections.infrakt.backup.plugins.module_utils import backup_files
+from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (
+    EngineError,
+    client_command,
+    failure_message,
+    run_client,
+)
+
+RDB_MAGIC = b"REDIS"  # first bytes of every RDB file
+POLL_INTERVAL = 0.1
+BGSAVE_TIMEOUT = 6 * 3600
+SHUTDOWN_TIMEOUT = 60
+START_TIMEOUT = 600  # loading a large RDB takes a while
+
+
+def cli_command(connection, *arguments):
+    """Return the Command running `redis-cli -e <connection options> arguments…`: `-e` makes
+    an error reply a non-zero exit; the password goes in REDISCLI_AUTH."""
+    argv = ["redis-cli", "-e"]
+    if connection.socket:
+        argv += ["-s", connection.socket]
+    else:
+        if connection.host:
+            argv += ["-h", connection.host]
+        if connection.port:
+            argv += ["-p", "%d" % connection.port]
+    if connection.user:
+        argv += ["--user", connection.user]
+    env = {"REDISCLI_AUTH": connection.password} if connection.password is not None else {}
+    return client_command(connection, argv + list(arguments), env)
+
+
+def copy_command(connection, path):
+    """Return the Command that writes the file at path inside the container to stdout."""
+    return client_command(connection, ["cat", path])
+
+
+def parse_info(text):
+    """Return {field: value} of an INFO reply (`field:value` lines; `#` lines are headings)."""
+    fields = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and ":" in line:
+            name, value = line.split(":", 1)
+            fields[name] = value
+    return fields
+
+
+def parse_config(text):
+    """Return {parameter: value} of a CONFIG GET reply (parameter and value on alternate lines)."""
+    lines = text.splitlines()
+    return {lines[index]: lines[index + 1] for index in range(0, len(lines) - 1, 2)}
+
+
+def _cli(connection, *arguments):
+    """Run redis-cli with arguments against the server; return its reply as text."""
+    command = cli_command(connection, *arguments)
+    return run_client(command, "redis-cli " + arguments[0], connection.password).decode("utf-8", "replace")
+
+
+def _rdb_path(connection):
+    """Return the path of the server's RDB file (CONFIG GET dir, dbfilename)."""
+    config = parse_config(_cli(connection, "CONFIG", "GET", "dir"))
+    config.update(parse_config(_cli(connection, "CONFIG", "GET", "dbfilename")))
+    if not config.get("dir") or not config.get("dbfilename"):
+        raise EngineError("Redis did not tell its dir and dbfilename (CONFIG GET)")
+    return os.path.join(config["dir"], config["dbfilename"])
+
+
+def _persistence(connection):
+    """Return the INFO persistence fields of the server."""
+    return parse_info(_cli(connection, "INFO", "persistence"))
+
+
+def save_snapshot(connection, timeout=BGSAVE_TIMEOUT):
+    """Make the server write a fresh RDB file: BGSAVE, then wait until LASTSAVE (INFO's
+    rdb_last_save_time) has moved past its value from before. Raise EngineError when the save
+    fails or takes longer than timeout seconds."""
+    before = int(_persistence(connection)["rdb_last_save_time"])
+    # LASTSAVE counts seconds: when the last save happened in the current second, a new save
+    # finishing within that second would not move it, so start in the next second.
+    while int(_cli(connection, "TIME").split()[0]) <= before:
+        time.sleep(POLL_INTERVAL)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            _cli(connection, "BGSAVE", "SCHEDULE")  # SCHEDULE: wait for a running AOF rewrite
+            break
+        except EngineError as error:
+            # another save is running; ours must start after it to hold the current data
+            if "already in progress" not in str(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(POLL_INTERVAL)
+    while True:
+        fields = _persistence(connection)
+        if int(fields["rdb_last_save_time"]) > before:
+            return
+        if fields.get("rdb_bgsave_in_progress") == "0" and fields.get("rdb_last_bgsave_status") == "err":
+            raise EngineError("Redis BGSAVE failed (rdb_last_bgsave_status:err; see the Redis log)")
+        if time.monotonic() > deadline:
+            raise EngineError("Redis BGSAVE did not finish within %d seconds" % timeout)
+        time.sleep(POLL_INTERVAL)
+
+
+def _check_rdb(first_bytes, where):
+    """Raise EngineError unless first_bytes start an RDB file."""
+    if not first_bytes.startswith(RDB_MAGIC):
+        raise EngineError("%s is not a Redis RDB file" % where)
+
+
+def dump(connection, sink):
+    """Snapshot the server (save_snapshot) and pass the bytes of its RDB file to sink(chunk)."""
+    path = _rdb_path(connection)
+    save_snapshot(connection)
+    first = []
+
+    def checked_sink(chunk):
+        if not first:
+            first.append(chunk)
+            _check_rdb(chunk, path)
+        sink(chunk)
+
+    if connection.container:
+        run_client(copy_command(connection, path), "cat " + path, stdout_sink=checked_sink)
+    else:
+        # an open file keeps its content even when the next save renames a new one over it
+        for chunk in backup_files.file_chunks(path):
+            checked_sink(chunk)
+    if not first:
+        raise EngineError("%s is empty" % path)
+
+
+def _wait_until(condition, timeout, what):
+    """Call condition() every POLL_INTERVAL seconds until it returns True; raise EngineError
+    naming what after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise EngineError("%s did not happen within %d seconds" % (what, timeout))
+        time.sleep(POLL_INTERVAL)
+
+
+def _answers(connection):
+    """Return True when the server answers PING with PONG (not while it loads its data)."""
+    try:
+        return _cli(connection, "PING").strip() == "PONG"
+    except EngineError:
+        return False
+
+
+def run_restart_command(argv):
+    """Run restart_command argv (no shell) in its own session, so the server it starts outlives
+    this module; its output goes to temporary files rather than pipes, because a server that
+    keeps them open would make us wait forever. Raise EngineError when it exits non-zero."""
+    with tempfile.TemporaryFile() as output:
+        try:
+            returncode = subprocess.call(
+                argv, stdin=subprocess.DEVNULL, stdout=output, stderr=output, start_new_session=True
+            )
+        except OSError as error:
+            raise EngineError("cannot run restart_command %s: %s" % (argv[0], error.strerror)) from None
+        output.seek(0)
+        complaint = output.read(backup_files.CHUNK_SIZE)
+    if returncode != 0:
+        raise EngineError(failure_message("restart_command", returncode, complaint.strip()))
+
+
+def restore(connection, path):
+    """Replace the server's data with the RDB file at path: stop, replace, start (see the
+    module docstring). Raise EngineError saying in which state the server is left."""
+    if connection.container:
+        raise EngineError(
+            "restoring Redis in a container is not supported: stopping Redis stops its container; "
+            "stop the container, put the backup in place of its dump file, start it"
+        )
+    if not connection.restart_command:
+        raise EngineError("restart_command is required to restore Redis (the server is stopped and started)")
+    with open(path, "rb") as backup:
+        _check_rdb(backup.read(len(RDB_MAGIC)), os.path.basename(path))
+    live_path = _rdb_path(connection)
+    appendonly = parse_config(_cli(connection, "CONFIG", "GET", "appendonly")).get("appendonly")
+    if appendonly == "yes":
+        raise EngineError("Redis runs with appendonly yes and would load its AOF, not the restored RDB; "
+                          "the server was not touched")
+    staged_path = _stage(path, live_path)
+    try:
+        _cli(connection, "SHUTDOWN", "NOSAVE")
+        try:
+            _wait_until(lambda: not _answers(connection), SHUTDOWN_TIMEOUT, "Redis stopping")
+            os.replace(staged_path, live_path)
+        finally:
+            # also when the swap failed: the server then comes back with its previous data
+            _start(connection, live_path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(staged_path)
+
+
+def _start(connection, live_path):
+    """Run restart_command and wait until the server answers; raise EngineError saying that
+    Redis is stopped when it does not come back."""
+    try:
+        run_restart_command(connection.restart_command)
+        _wait_until(lambda: _answers(connection), START_TIMEOUT, "Redis answering PING after the restart")
+    except EngineError as error:
+        raise EngineError("%s; Redis is stopped (its RDB file: %s)" % (error, live_path)) from None
+
+def _stage(path, live_path):
+    """Copy the backup at path next to the live RDB file at live_path (same file system, so the
+    swap is one rename), with the live file's owner and mode (or its directory's owner and 0600
+    when there is none yet) so the server can read it. Return the copy's path."""
+    directory = os.path.dirname(live_path)
+    try:
+        reference = os.stat(live_path)
+        mode = reference.st_mode & 0o777
+    except FileNotFoundError:
+        reference = os.stat(directory)
+        mode = 0o600
+    with tempfile.NamedTemporaryFile(dir=directory, prefix=".infrakt-restore-", delete=False) as staged:
+        try:
+            for chunk in backup_files.file_chunks(path):
+                staged.write(chunk)
+            staged.flush()
+            os.fsync(staged.fileno())
+            os.chown(staged.name, reference.st_uid, reference.st_gid)
+            os.chmod(staged.name, mode)
+        except BaseException:
+            os.unlink(staged.name)
+            raise
+    return staged.name

@@ -1,0 +1,168 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: db_backup
+short_description: Dump a database into the server's local backup directory
+description:
+  - Dumps one PostgreSQL, MySQL, MariaDB, Redis or MongoDB database, running natively on the
+    server or in a container on it, to C(<backup_dir>/<db_name>/<filename>) with the filename
+    C(<db_name>_<engine>_<YYYYMMDDTHHMMSSZ>.<ext>).
+  - The dump is written as C(<filename>.partial) while its sha256 is computed from the same
+    stream, renamed when every dump process exited 0, and a C(<filename>.sha256) sidecar in
+    C(sha256sum) format is written next to it. A failed dump leaves no file behind.
+  - "PostgreSQL: C(pg_dump --format=custom). MySQL/MariaDB: C(mysqldump)/C(mariadb-dump)
+    C(--single-transaction --routines --triggers), gzip-compressed. Redis: C(BGSAVE), wait until
+    C(LASTSAVE) moves, copy C(dir)/C(dbfilename). MongoDB: C(mongodump --archive --gzip)."
+  - Passwords never reach a command line. Natively they go through a 0600 file on tmpfs
+    (C(PGPASSFILE), C(--defaults-extra-file), mongo C(--config)) removed after use, or the
+    client's environment (C(REDISCLI_AUTH)). In a container they go through
+    C(docker exec -e NAME), which forwards NAME from the docker CLI's own environment.
+  - Backup directories are created 0700, backup files are 0600.
+version_added: 0.1.0
+author: infrakt.backup developers
+options:
+  engine:
+    description: The database engine.
+    type: str
+    required: true
+    choices: [mariadb, mongo, mysql, postgres, redis]
+  db_name:
+    description:
+      - The name the database is registered under; used in backup file names and directories.
+      - 1-63 letters, digits, C(_), C(.) or C(-), starting with a letter or digit.
+    type: str
+    required: true
+  database:
+    description: The database's name on its server; defaults to O(db_name). Ignored for Redis (the RDB holds all).
+    type: str
+  host:
+    description: Host name or address of the server; the client's default (usually the local socket) when omitted.
+    type: str
+  port:
+    description: TCP port of the server.
+    type: int
+  socket:
+    description:
+      - Local socket instead of O(host). PostgreSQL takes the socket directory, the others the socket file.
+    type: path
+  user:
+    description: User to connect as.
+    type: str
+  password:
+    description: Password of O(user). Never put on a command line.
+    type: str
+  container:
+    description:
+      - Name of a container on the server that runs the database; clients then run inside it
+        through C(docker exec -i).
+    type: str
+  docker_bin:
+    description: The docker CLI (a name looked up on PATH, or a path), used with O(container).
+    type: str
+    default: docker
+  restart_command:
+    description:
+      - Redis only, for restores; accepted here so both modules take the same options.
+    type: str
+  backup_dir:
+    description: Root of the local backups; backups of O(db_name) go to C(<backup_dir>/<db_name>/).
+    type: path
+    default: /opt/infrakt/backups
+notes:
+  - Supports check mode; it reports the path a backup would get and dumps nothing.
+  - A Redis backup reads the RDB file, so Redis must run on the server itself or in a container on it.
+  - MySQL/MariaDB clients are chosen per engine with a fallback (mariadb-dump then mysqldump for
+    C(mariadb), the other way round for C(mysql)).
+seealso:
+  - module: infrakt.backup.db_restore
+  - module: infrakt.backup.backup_info
+"""
+
+EXAMPLES = r"""
+- name: Dump the shop database
+  infrakt.backup.db_backup:
+    engine: postgres
+    db_name: shop
+    host: 127.0.0.1
+    user: shop
+    password: "{{ shop_db_password }}"
+  register: backup
+
+- name: Dump a MariaDB running in a container
+  infrakt.backup.db_backup:
+    engine: mariadb
+    db_name: blog
+    database: wordpress
+    container: blog-db
+    user: root
+    password: "{{ blog_db_password }}"
+"""
+
+RETURN = r"""
+path:
+  description: Absolute path of the backup on the server.
+  returned: always
+  type: str
+  sample: /opt/infrakt/backups/shop/shop_postgres_20261124T210509Z.dump
+filename:
+  description: File name of the backup.
+  returned: always
+  type: str
+  sample: shop_postgres_20261124T210509Z.dump
+size:
+  description: Size of the backup in bytes (null in check mode).
+  returned: always
+  type: int
+  sample: 48213
+sha256:
+  description: Hex sha256 of the backup, also in the C(.sha256) sidecar (null in check mode).
+  returned: always
+  type: str
+  sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+engine:
+  description: The database engine.
+  returned: always
+  type: str
+  sample: postgres
+db_name:
+  description: The registered database name.
+  returned: always
+  type: str
+  sample: shop
+created:
+  description: When the backup was taken, ISO-8601 UTC (the time in the filename).
+  returned: always
+  type: str
+  sample: "2026-11-24T21:05:09Z"
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.infrakt.backup.plugins.module_utils.engines import create_backup  # noqa: E402
+from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (  # noqa: E402
+    EngineError,
+    connection_argument_spec,
+    connection_from_params,
+)
+
+
+def main():
+    module = AnsibleModule(argument_spec=connection_argument_spec(), supports_check_mode=True)
+    try:
+        connection = connection_from_params(module.params)
+        result = create_backup(connection, module.params["backup_dir"], check_mode=module.check_mode)
+    except (EngineError, ValueError) as error:
+        module.fail_json(msg=str(error))
+    except OSError as error:
+        module.fail_json(msg="backup of %s failed: %s" % (module.params["db_name"], error))
+    module.exit_json(changed=True, **result)
+
+
+if __name__ == "__main__":
+    main()

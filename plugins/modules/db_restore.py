@@ -1,0 +1,163 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: db_restore
+short_description: Restore a database from a backup in the server's local backup directory
+description:
+  - Restores one PostgreSQL, MySQL, MariaDB, Redis or MongoDB database from
+    C(<backup_dir>/<db_name>/<filename>), a backup made by M(infrakt.backup.db_backup) (or
+    downloaded by M(infrakt.backup.s3_object)).
+  - Before the database is touched, the file's sha256 is checked against its C(.sha256)
+    sidecar; a missing sidecar or a mismatch fails the task and leaves the database as it was.
+  - "PostgreSQL: C(pg_restore --clean --if-exists --no-owner --single-transaction) (a plain-SQL
+    file through C(psql) with C(ON_ERROR_STOP)); a failure rolls everything back.
+    MySQL/MariaDB: the decompressed SQL through C(mysql)/C(mariadb); not atomic.
+    MongoDB: C(mongorestore --archive --gzip --drop)."
+  - "Redis (native only): the RDB is staged next to the live one, the server is stopped with
+    C(SHUTDOWN NOSAVE), the file swapped in (owner and mode kept) and O(restart_command) starts it
+    again. A server with C(appendonly yes) is refused untouched. Redis in a container is refused:
+    stopping it stops the container."
+  - Passwords never reach a command line (see M(infrakt.backup.db_backup)).
+version_added: 0.1.0
+author: infrakt.backup developers
+options:
+  engine:
+    description: The database engine.
+    type: str
+    required: true
+    choices: [mariadb, mongo, mysql, postgres, redis]
+  db_name:
+    description:
+      - The name the database is registered under; used in backup file names and directories.
+      - 1-63 letters, digits, C(_), C(.) or C(-), starting with a letter or digit.
+    type: str
+    required: true
+  database:
+    description: The database's name on its server; defaults to O(db_name). Ignored for Redis (the RDB holds all).
+    type: str
+  host:
+    description: Host name or address of the server; the client's default (usually the local socket) when omitted.
+    type: str
+  port:
+    description: TCP port of the server.
+    type: int
+  socket:
+    description:
+      - Local socket instead of O(host). PostgreSQL takes the socket directory, the others the socket file.
+    type: path
+  user:
+    description: User to connect as.
+    type: str
+  password:
+    description: Password of O(user). Never put on a command line.
+    type: str
+  container:
+    description:
+      - Name of a container on the server that runs the database; clients then run inside it
+        through C(docker exec -i).
+    type: str
+  docker_bin:
+    description: The docker CLI (a name looked up on PATH, or a path), used with O(container).
+    type: str
+    default: docker
+  restart_command:
+    description:
+      - Redis only. The command that starts Redis again after its RDB file was replaced, run without a
+        shell (split like a shell would) in its own session. It must return once the server runs,
+        e.g. C(systemctl start redis-server) or C(redis-server /etc/redis/redis.conf) with C(daemonize yes).
+      - Required to restore Redis.
+    type: str
+  backup_dir:
+    description: Root of the local backups; the backup is read from C(<backup_dir>/<db_name>/<filename>).
+    type: path
+    default: /opt/infrakt/backups
+  filename:
+    description:
+      - The backup to restore, a plain file name as O(db_name)'s backup list shows it; paths,
+        C(..) and other databases' backups are refused.
+    type: str
+    required: true
+notes:
+  - Supports check mode; it verifies the checksum and restores nothing.
+  - The target database must exist.
+seealso:
+  - module: infrakt.backup.db_backup
+  - module: infrakt.backup.backup_info
+"""
+
+EXAMPLES = r"""
+- name: Restore the shop database from one of its backups
+  infrakt.backup.db_restore:
+    engine: postgres
+    db_name: shop
+    host: 127.0.0.1
+    user: shop
+    password: "{{ shop_db_password }}"
+    filename: shop_postgres_20261124T210509Z.dump
+
+- name: Restore a native Redis
+  infrakt.backup.db_restore:
+    engine: redis
+    db_name: cache
+    port: 6379
+    password: "{{ cache_password }}"
+    restart_command: systemctl start redis-server
+    filename: cache_redis_20261124T210509Z.rdb
+"""
+
+RETURN = r"""
+path:
+  description: Absolute path of the backup that was restored.
+  returned: always
+  type: str
+  sample: /opt/infrakt/backups/shop/shop_postgres_20261124T210509Z.dump
+filename:
+  description: File name of the backup that was restored.
+  returned: always
+  type: str
+  sample: shop_postgres_20261124T210509Z.dump
+engine:
+  description: The database engine.
+  returned: always
+  type: str
+  sample: postgres
+sha256:
+  description: Hex sha256 of the backup, verified against its sidecar before the restore.
+  returned: always
+  type: str
+  sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.infrakt.backup.plugins.module_utils.engines import restore_backup  # noqa: E402
+from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (  # noqa: E402
+    EngineError,
+    connection_argument_spec,
+    connection_from_params,
+)
+
+
+def main():
+    argument_spec = connection_argument_spec()
+    argument_spec.update(filename=dict(type="str", required=True))
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    try:
+        connection = connection_from_params(params)
+        result = restore_backup(connection, params["backup_dir"], params["filename"], check_mode=module.check_mode)
+    except (EngineError, ValueError) as error:
+        module.fail_json(msg=str(error))
+    except OSError as error:
+        module.fail_json(msg="restore of %s failed: %s" % (params["db_name"], error))
+    module.exit_json(changed=True, **result)
+
+
+if __name__ == "__main__":
+    main()
