@@ -97,10 +97,11 @@ def _echo_json(data) -> None:
 
 
 def _progress(as_json: bool):
-    """Return the progress callback actions get: one `… step` line on stderr, none with --json."""
+    """Return the progress callback actions get: each message (`… Dump the database`) as a line
+    on stderr; nothing with --json."""
     if as_json:
         return lambda message: None
-    return lambda message: click.echo(f"… {message}", err=True)
+    return lambda message: click.echo(message, err=True)
 
 
 def _read_stdin_secret() -> str:

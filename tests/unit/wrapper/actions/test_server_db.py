@@ -1,0 +1,78 @@
+"""actions/server.py and actions/db.py: validation before anything is stored."""
+
+import pytest
+from infrakt_backup.actions import db, server
+from infrakt_backup.errors import BadInput
+
+
+@pytest.fixture
+def ssh_key(tmp_path):
+    key = tmp_path / "id_ed25519"
+    key.write_text("not really a key, only a file\n")
+    return key
+
+
+def test_server_add_list_remove(store, ssh_key, monkeypatch):
+    monkeypatch.chdir(ssh_key.parent)
+    added = server.add(store, "web1", host="127.0.0.1", port=2222, user="backup", ssh_key="id_ed25519",
+                       python="/usr/bin/python3.11", backup_dir="/srv/backups/")
+    assert added["ssh_key_path"] == str(ssh_key)  # made absolute
+    assert added["backup_dir"] == "/srv/backups"
+    assert server.list_servers(store) == [added]
+    server.remove(store, "web1")
+    assert server.list_servers(store) == []
+
+
+@pytest.mark.parametrize(("values", "complaint"), [
+    ({"name": "../web"}, "server name"),
+    ({"host": "web 1"}, "host"),
+    ({"port": 0}, "port"),
+    ({"user": "root;id"}, "SSH user"),
+    ({"ssh_key": "/does/not/exist"}, "does not exist"),
+    ({"python": "python3"}, "python interpreter"),
+    ({"backup_dir": "/opt/../tmp"}, "backup directory"),
+])
+def test_server_add_refuses_bad_values(store, values, complaint):
+    arguments = {"name": "web1", "host": "10.0.0.1"} | values
+    with pytest.raises(BadInput, match=complaint):
+        server.add(store, arguments.pop("name"), **arguments)
+    assert store.servers() == []
+
+
+def test_db_add_list_remove(store):
+    store.add_server("web1", host="10.0.0.1")
+    added = db.add(store, "shop", server="web1", engine="postgres", database="shop_prod", user="backup",
+                   host="/var/run/postgresql", port=5432, password="s3cret pw")
+    assert added["password_set"] and "s3cret" not in str(added)
+    assert store.database("shop").password == "s3cret pw"
+    cache = db.add(store, "cache", server="web1", engine="redis", password="",
+                   restart_command="redis-server /etc/redis/redis.conf --daemonize yes")
+    assert not cache["password_set"] and store.database("cache").password is None
+    assert [entry["name"] for entry in db.list_databases(store)] == ["cache", "shop"]
+    db.remove(store, "cache")
+    with pytest.raises(BadInput, match="unknown database 'cache'"):
+        db.remove(store, "cache")
+
+
+@pytest.mark.parametrize(("values", "complaint"), [
+    ({"name": "shop/x"}, "database name"),
+    ({"server": "nope"}, "unknown server 'nope'"),
+    ({"engine": "oracle"}, "engine 'oracle' is not one of"),
+    ({"database": "shop; DROP"}, "database"),
+    ({"user": "-U"}, "database user"),
+    ({"host": "db host"}, "database host"),
+    ({"host": "/run/../etc"}, "socket directory"),
+    ({"port": 70000}, "port"),
+    ({"container": "$(id)"}, "container"),
+    ({"restart_command": "redis-server"}, "only used for redis"),
+    ({"engine": "redis", "restart_command": "redis-server 'unclosed"}, "cannot be split"),
+    ({"engine": "redis", "restart_command": "a\nb"}, "control characters"),
+    ({"password": "line1\nline2"}, "newlines"),
+])
+def test_db_add_refuses_bad_values(store, values, complaint):
+    store.add_server("web1", host="10.0.0.1")
+    arguments = {"name": "shop", "server": "web1", "engine": "postgres"} | values
+    with pytest.raises(BadInput, match=complaint) as raised:
+        db.add(store, arguments.pop("name"), **arguments)
+    assert "line1" not in raised.value.message
+    assert store.databases() == []
