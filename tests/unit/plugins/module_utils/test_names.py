@@ -3,9 +3,10 @@
 from datetime import UTC, datetime
 
 import pytest
-from ansible_collections.infrakt.backup.plugins.module_utils import names
 from hypothesis import given
 from hypothesis import strategies as st
+
+from ansible_collections.infrakt.backup.plugins.module_utils import names
 
 WHEN = datetime(2026, 11, 24, 21, 5, 9, tzinfo=UTC)
 
