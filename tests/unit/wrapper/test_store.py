@@ -2,6 +2,7 @@
 
 import dataclasses
 import os
+import sqlite3
 import stat
 
 import pytest
@@ -223,3 +224,14 @@ def test_rotation_cut_short_leaves_every_secret_readable(store, monkeypatch):
 def test_rotation_without_secrets_just_makes_a_key(store):
     assert store.rotate_key() == 0
     assert len(store.key_file.read()) == 1
+
+
+def test_a_transaction_holds_the_write_lock_from_its_start(store):
+    """Why key file changes cannot race: whoever reads or rewrites the key file does it inside a
+    transaction begun with BEGIN IMMEDIATE, so another process waits for it."""
+    with store._transaction() as session:
+        session.connection()
+        other = sqlite3.connect(store.db_path, timeout=0.1)
+        with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+            other.execute("BEGIN IMMEDIATE")
+        other.close()
