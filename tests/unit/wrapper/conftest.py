@@ -1,6 +1,7 @@
 """Shared fixtures for the wrapper's unit tests: a Store in a fresh INFRAKT_HOME."""
 
 import pytest
+
 from infrakt_backup.store import Store
 
 

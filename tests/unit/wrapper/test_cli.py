@@ -6,6 +6,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+
 from infrakt_backup import __version__
 from infrakt_backup.actions import backup_create, backup_list, backup_restore, settings_s3
 from infrakt_backup.cli import cli

@@ -3,11 +3,12 @@
 import sqlite3
 
 import pytest
+from sqlalchemy import create_engine, inspect, text
+
 from infrakt_backup import migrations
 from infrakt_backup.crypto import KeyFile, SecretCipher, new_key
 from infrakt_backup.errors import InfraktError
 from infrakt_backup.store import Base, Store
-from sqlalchemy import create_engine, inspect, text
 
 
 def tables(path):

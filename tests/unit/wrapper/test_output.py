@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from infrakt_backup.output import human_size, iso_utc, labelled, mask_secret, readable_utc, table, to_json
 
 

@@ -6,6 +6,7 @@ import sqlite3
 import stat
 
 import pytest
+
 from infrakt_backup.crypto import KeyFile, SecretCipher, new_key
 from infrakt_backup.errors import BAD_INPUT, BadInput, InfraktError
 from infrakt_backup.store import DEFAULT_AWS_BIN, DEFAULT_BACKUP_DIR, DEFAULT_PYTHON, Store, default_home

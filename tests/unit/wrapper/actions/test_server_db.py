@@ -1,6 +1,7 @@
 """actions/server.py and actions/db.py: validation before anything is stored."""
 
 import pytest
+
 from infrakt_backup.actions import db, server
 from infrakt_backup.errors import BadInput
 

@@ -3,6 +3,7 @@
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from infrakt_backup.actions import settings_s3
 from infrakt_backup.actions.settings_s3 import endpoint_and_region, validate_access_key, validate_endpoint_url
 from infrakt_backup.errors import BadInput

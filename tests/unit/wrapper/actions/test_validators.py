@@ -5,6 +5,7 @@ import re
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from infrakt_backup.actions import (
     validate_absolute_path,
     validate_host,
