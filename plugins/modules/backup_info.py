@@ -73,6 +73,7 @@ backups:
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
 from ansible_collections.infrakt.backup.plugins.module_utils.backup_files import (  # noqa: E402
     DEFAULT_BACKUP_DIR,
     list_local_backups,

@@ -144,6 +144,7 @@ created:
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
 from ansible_collections.infrakt.backup.plugins.module_utils.engines import create_backup  # noqa: E402
 from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (  # noqa: E402
     EngineError,

@@ -136,6 +136,7 @@ sha256:
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
 from ansible_collections.infrakt.backup.plugins.module_utils.engines import restore_backup  # noqa: E402
 from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (  # noqa: E402
     EngineError,

@@ -1,0 +1,76 @@
+"""PostgreSQL command building (engines/postgres.py): no password in any argv."""
+
+import pytest
+
+from ansible_collections.infrakt.backup.plugins.module_utils.engines import postgres
+
+from .conftest import PASSWORD
+
+
+def test_native_dump_takes_the_password_from_a_passfile(make_connection):
+    connection = make_connection(host="db.internal", port=5433, user="shop", password=PASSWORD)
+    command = postgres.dump_command(connection, "/run/infrakt/run-x/pgpass")
+    assert command.argv == [
+        "pg_dump", "--format=custom", "--host=db.internal", "--port=5433", "--username=shop",
+        "--no-password", "--dbname=shop",
+    ]
+    assert command.env == {"PGPASSFILE": "/run/infrakt/run-x/pgpass"}
+    assert postgres.password_files(connection) == {"pgpass": postgres.passfile_text(PASSWORD)}
+
+
+def test_socket_directory_is_the_host(make_connection):
+    command = postgres.dump_command(make_connection(socket="/var/run/postgresql", database="shop_db"))
+    assert command.argv == ["pg_dump", "--format=custom", "--host=/var/run/postgresql", "--no-password",
+                            "--dbname=shop_db"]
+    assert command.env == {}
+
+
+def test_container_dump_forwards_pgpassword(make_connection):
+    connection = make_connection(container="shop-db", user="postgres", password=PASSWORD)
+    command = postgres.dump_command(connection)
+    assert command.argv == [
+        "docker", "exec", "-i", "-e", "PGPASSWORD", "shop-db",
+        "pg_dump", "--format=custom", "--username=postgres", "--no-password", "--dbname=shop",
+    ]
+    assert command.env == {"PGPASSWORD": PASSWORD}
+    assert postgres.password_files(connection) == {}
+
+
+def test_custom_format_restore_is_one_transaction(make_connection):
+    command = postgres.restore_command(make_connection(user="shop"), custom_format=True)
+    assert command.argv == [
+        "pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error",
+        "--username=shop", "--no-password", "--dbname=shop",
+    ]
+
+
+def test_plain_sql_restore_goes_through_psql(make_connection):
+    command = postgres.restore_command(make_connection(container="c", password=PASSWORD), custom_format=False)
+    assert command.argv == [
+        "docker", "exec", "-i", "-e", "PGPASSWORD", "c",
+        "psql", "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", "--single-transaction",
+        "--no-password", "--dbname=shop",
+    ]
+
+
+@pytest.mark.parametrize(
+    "password", [PASSWORD, "plain", "", ":::", "\\"],
+)
+def test_no_password_in_any_argv(make_connection, password):
+    for container in (None, "c"):
+        connection = make_connection(password=password or None, container=container, user="u")
+        for command in (
+            postgres.dump_command(connection, "/p"),
+            postgres.restore_command(connection, True, "/p"),
+            postgres.restore_command(connection, False, "/p"),
+        ):
+            assert not password or not any(password in part for part in command.argv)
+
+
+def test_passfile_escapes_colons_and_backslashes():
+    assert postgres.passfile_text("a:b\\c") == "*:*:*:*:a\\:b\\\\c\n"
+
+
+def test_passfile_refuses_line_breaks():
+    with pytest.raises(ValueError, match="line break"):
+        postgres.passfile_text("a\nb")

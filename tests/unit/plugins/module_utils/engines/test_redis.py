@@ -1,0 +1,70 @@
+"""Redis command building and reply parsing (engines/redis.py). Backup and restore against a
+real server are in tests/integration/test_db_backup_restore.py."""
+
+import pytest
+
+from ansible_collections.infrakt.backup.plugins.module_utils.engines import redis
+from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import EngineError
+
+from .conftest import PASSWORD
+
+
+def test_cli_command_takes_the_password_from_rediscli_auth(make_connection):
+    connection = make_connection(engine="redis", host="127.0.0.1", port=6380, user="backup", password=PASSWORD)
+    command = redis.cli_command(connection, "CONFIG", "GET", "dir")
+    assert command.argv == ["redis-cli", "-e", "-h", "127.0.0.1", "-p", "6380", "--user", "backup",
+                            "CONFIG", "GET", "dir"]
+    assert command.env == {"REDISCLI_AUTH": PASSWORD}
+
+
+def test_socket_wins_over_port(make_connection):
+    connection = make_connection(engine="redis", socket="/run/redis/redis.sock", port=6379)
+    assert redis.cli_command(connection, "PING").argv == ["redis-cli", "-e", "-s", "/run/redis/redis.sock", "PING"]
+
+
+def test_container_forwards_rediscli_auth_and_copies_with_cat(make_connection):
+    connection = make_connection(engine="redis", container="cache", password=PASSWORD)
+    command = redis.cli_command(connection, "BGSAVE")
+    assert command.argv == ["docker", "exec", "-i", "-e", "REDISCLI_AUTH", "cache", "redis-cli", "-e", "BGSAVE"]
+    assert command.env == {"REDISCLI_AUTH": PASSWORD}
+    assert redis.copy_command(connection, "/data/dump.rdb").argv == [
+        "docker", "exec", "-i", "cache", "cat", "/data/dump.rdb",
+    ]
+
+
+def test_parse_info():
+    text = "# Persistence\r\nloading:0\r\nrdb_bgsave_in_progress:1\r\nrdb_last_save_time:1795557319\r\n\r\n"
+    assert redis.parse_info(text) == {
+        "loading": "0", "rdb_bgsave_in_progress": "1", "rdb_last_save_time": "1795557319",
+    }
+
+
+def test_parse_config():
+    assert redis.parse_config("dir\n/var/lib/redis\ndbfilename\ndump.rdb\n") == {
+        "dir": "/var/lib/redis", "dbfilename": "dump.rdb",
+    }
+    assert redis.parse_config("") == {}
+
+
+def test_restore_in_a_container_is_refused(make_connection, tmp_path):
+    connection = make_connection(engine="redis", container="cache", restart_command="docker start cache")
+    with pytest.raises(EngineError, match="not supported"):
+        redis.restore(connection, str(tmp_path / "x.rdb"))
+
+
+def test_restore_needs_a_restart_command(make_connection, tmp_path):
+    with pytest.raises(EngineError, match="restart_command is required"):
+        redis.restore(make_connection(engine="redis"), str(tmp_path / "x.rdb"))
+
+
+def test_restore_refuses_a_file_that_is_not_an_rdb(make_connection, tmp_path):
+    path = tmp_path / "cache_redis_20261124T210509Z.rdb"
+    path.write_bytes(b"not redis")
+    connection = make_connection(engine="redis", port=1, restart_command="false")
+    with pytest.raises(EngineError, match="is not a Redis RDB file"):
+        redis.restore(connection, str(path))
+
+
+def test_restart_command_output_goes_to_the_message(tmp_path):
+    with pytest.raises(EngineError, match="restart_command failed: cannot start"):
+        redis.run_restart_command(["sh", "-c", "echo cannot start >&2; exit 1"])
