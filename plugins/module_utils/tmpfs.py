@@ -1,0 +1,150 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private directories on tmpfs for short-lived secret files (S3 credentials, password files).
+
+Secrets written here never reach a disk: the base directory is `/run/infrakt` when `/run` is
+a tmpfs, else `/dev/shm/infrakt` (per-user variants for non-root users, so that nobody else
+owns the directory we write into). Each run gets its own `run-*` directory (0700) holding
+0600 files created with O_EXCL; leftovers of crashed runs are swept by age.
+Pure Python with no imports from Ansible.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import os
+import re
+import shutil
+import stat
+import tempfile
+import time
+
+RUN_DIR_PREFIX = "run-"
+BASE_DIR_NAME = "infrakt"
+OCTAL_ESCAPE_RE = re.compile(r"\\([0-7]{3})")
+
+
+def tmpfs_mount_points(mounts_text):
+    """Return the mount points of the tmpfs file systems listed in mounts_text (/proc/mounts format)."""
+    points = []
+    for line in mounts_text.splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and fields[2] == "tmpfs":
+            # /proc/mounts writes spaces and the like as octal escapes (\040)
+            points.append(OCTAL_ESCAPE_RE.sub(lambda match: chr(int(match.group(1), 8)), fields[1]))
+    return points
+
+
+def choose_base_dir(tmpfs_mounts, euid):
+    """Return the default base directory for private run directories of user euid, given the
+    tmpfs mount points: `/run/infrakt` (root, /run on tmpfs), `/run/user/<uid>/infrakt` (others,
+    when their runtime dir is a tmpfs), else `/dev/shm/infrakt` (root) or `/dev/shm/infrakt-<uid>`."""
+    if euid == 0 and "/run" in tmpfs_mounts:
+        return "/run/" + BASE_DIR_NAME
+    user_runtime_dir = "/run/user/%d" % euid
+    if euid != 0 and user_runtime_dir in tmpfs_mounts:
+        return "%s/%s" % (user_runtime_dir, BASE_DIR_NAME)
+    if euid == 0:
+        return "/dev/shm/" + BASE_DIR_NAME
+    return "/dev/shm/%s-%d" % (BASE_DIR_NAME, euid)
+
+
+def default_base_dir():
+    """Return choose_base_dir() for this machine's mounts and the current user."""
+    try:
+        with open("/proc/mounts") as mounts:
+            mounts_text = mounts.read()
+    except OSError:
+        mounts_text = ""
+    return choose_base_dir(tmpfs_mount_points(mounts_text), os.geteuid())
+
+
+def ensure_private_base_dir(base_dir):
+    """Create base_dir (0700) if needed and return it; raise ValueError when it is not an
+    absolute path, is a symlink, or belongs to another user (someone else could read or swap
+    what we put there)."""
+    if not os.path.isabs(base_dir):
+        raise ValueError("the private directory base %r must be an absolute path" % base_dir)
+    try:
+        os.mkdir(base_dir, 0o700)
+    except OSError as error:
+        if error.errno != errno.EEXIST:
+            raise ValueError(
+                "cannot create the private directory base %s: %s" % (base_dir, error.strerror)
+            ) from None
+    info = os.lstat(base_dir)
+    if not stat.S_ISDIR(info.st_mode):
+        raise ValueError("%s is not a directory (a symlink or a file is in the way)" % base_dir)
+    if info.st_uid != os.geteuid():
+        raise ValueError(
+            "%s belongs to another user (uid %d); refusing to write secrets there" % (base_dir, info.st_uid)
+        )
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        os.chmod(base_dir, 0o700)
+    return base_dir
+
+
+def write_private_file(path, text):
+    """Create the new file path readable by its owner only (0600) and write text into it;
+    raise OSError if it already exists (O_EXCL) or is a symlink."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
+
+
+def create_private_dir(base_dir, files):
+    """Create a new unique 0700 `run-*` directory under base_dir and write each
+    {name: text} of files into it as a 0600 file. Return the directory path; on failure
+    nothing is left behind."""
+    ensure_private_base_dir(base_dir)
+    path = tempfile.mkdtemp(prefix=RUN_DIR_PREFIX, dir=base_dir)
+    try:
+        for name, text in files.items():
+            write_private_file(os.path.join(path, name), text)
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+    return path
+
+
+def sweep_stale_dirs(base_dir, max_age, now=None):
+    """Remove the `run-*` directories under base_dir last modified more than max_age seconds
+    before now (default: the current time); return the removed paths, sorted."""
+    if not os.path.isdir(base_dir):
+        return []
+    now = time.time() if now is None else now
+    removed = []
+    for name in sorted(os.listdir(base_dir)):
+        path = os.path.join(base_dir, name)
+        if not name.startswith(RUN_DIR_PREFIX):
+            continue
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue  # removed meanwhile by a concurrent run
+        if stat.S_ISDIR(info.st_mode) and now - info.st_mtime > max_age:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def is_private_run_dir(path):
+    """Return True if path has the shape create_private_dir() gives: an absolute
+    `.../<infrakt base>/run-*` path without '..' parts."""
+    if not isinstance(path, str) or not os.path.isabs(path) or ".." in path.split("/"):
+        return False
+    parent, name = os.path.split(os.path.normpath(path))
+    return name.startswith(RUN_DIR_PREFIX) and os.path.basename(parent).startswith(BASE_DIR_NAME)
+
+
+def remove_private_dir(path):
+    """Remove the run directory path made by create_private_dir(); return True if it existed.
+    Raise ValueError for a path of another shape (we only ever delete our own directories)."""
+    if not is_private_run_dir(path):
+        raise ValueError("%r is not a private run directory made by infrakt.backup" % (path,))
+    if not os.path.lexists(path):
+        return False
+    shutil.rmtree(path)
+    return True

@@ -1,0 +1,222 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: s3_credentials
+short_description: Temporary aws CLI credentials and config files on tmpfs
+description:
+  - With O(state=present), creates a new private directory (0700, unique per run) on tmpfs and
+    writes the aws CLI C(credentials) and C(config) files (0600, created exclusively) into it.
+    The C(config) file carries the provider preset (region, addressing style, checksum
+    settings) and the transfer settings. M(infrakt.backup.s3_object) points the aws CLI at them
+    with E(AWS_SHARED_CREDENTIALS_FILE) and E(AWS_CONFIG_FILE).
+  - Each O(state=present) run first removes run directories older than O(max_age) seconds,
+    left behind by crashed runs.
+  - With O(state=absent), removes the directory O(path) made by an earlier O(state=present).
+  - The keys arrive as module arguments (send them with pipelining on, so they travel over the
+    SSH channel and never land in a file on the server) and are written by this module on the
+    server, never rendered on the controller as M(ansible.builtin.template) would do.
+version_added: "0.1.0"
+author:
+  - infrakt.backup developers
+options:
+  state:
+    description: Create a new credentials directory, or remove O(path).
+    type: str
+    choices: [present, absent]
+    default: present
+  access_key:
+    description: S3 access key id. Required with O(state=present).
+    type: str
+  secret_key:
+    description: S3 secret access key. Required with O(state=present). Keep it in Ansible Vault.
+    type: str
+  provider:
+    description:
+      - Provider preset. Every preset but V(aws) sets C(request_checksum_calculation) and
+        C(response_checksum_validation) to C(when_required), because B2 and R2 reject the checksum
+        headers recent aws CLIs send by default.
+      - "Default region and addressing style: V(aws) us-east-1/virtual, V(digitalocean)
+        us-east-1/virtual, V(backblaze) us-east-1/virtual, V(cloudflare-r2) auto/path, V(minio)
+        us-east-1/path, V(wasabi) us-east-1/virtual, V(custom) us-east-1/path. For V(aws),
+        V(backblaze), V(wasabi) and V(digitalocean) the region in the O(endpoint_url) host name
+        wins over the preset's."
+      - Default V(custom) when O(endpoint_url) is set, else V(aws).
+    type: str
+    choices: [aws, digitalocean, backblaze, cloudflare-r2, minio, wasabi, custom]
+  endpoint_url:
+    description: The S3 endpoint URL; only read to find the region in its host name.
+    type: str
+  region:
+    description: Signing region; default from the provider preset (see O(provider)).
+    type: str
+  addressing_style:
+    description: Bucket addressing style; default from the provider preset.
+    type: str
+    choices: [auto, path, virtual]
+  max_concurrent_requests:
+    description: Parallel requests of one transfer (aws CLI C(s3.max_concurrent_requests)).
+    type: int
+    default: 10
+  multipart_chunksize:
+    description: Part size of multipart transfers, and the size from which they are used.
+    type: str
+    default: 16MB
+  max_attempts:
+    description: Attempts per request (standard retry mode); few, so that an unreachable endpoint fails fast.
+    type: int
+    default: 3
+  base_dir:
+    description:
+      - Directory on tmpfs for the run directories. Default C(/run/infrakt) when C(/run) is a tmpfs
+        (root), else C(/dev/shm/infrakt); for another user C(/run/user/<uid>/infrakt) or
+        C(/dev/shm/infrakt-<uid>). It must belong to the user the module runs as.
+    type: path
+  max_age:
+    description: Run directories under O(base_dir) older than this many seconds are removed.
+    type: int
+    default: 3600
+  path:
+    description: The run directory to remove with O(state=absent) (the RV(path) of O(state=present)).
+    type: path
+attributes:
+  check_mode:
+    support: full
+    details: Nothing is written or removed in check mode, so later S3 steps find no credentials;
+      the infrakt.backup.s3_credentials role therefore runs this module with C(check_mode: false).
+notes:
+  - Remove the directory in an C(always:) section (the infrakt.backup.s3_credentials role's
+    C(cleanup.yml) does), so that it goes away after a failed task too.
+"""
+
+EXAMPLES = r"""
+- name: Write temporary S3 credentials
+  infrakt.backup.s3_credentials:
+    access_key: "{{ infrakt_s3_access_key }}"
+    secret_key: "{{ infrakt_s3_secret_key }}"
+    provider: backblaze
+    endpoint_url: https://s3.eu-central-003.backblazeb2.com
+  register: credentials
+  no_log: true
+
+- name: Remove them
+  infrakt.backup.s3_credentials:
+    state: absent
+    path: "{{ credentials.path }}"
+"""
+
+RETURN = r"""
+path:
+  description: The run directory holding the two files (pass it as O(infrakt.backup.s3_object#module:credentials_dir)).
+  returned: state=present, not in check mode
+  type: str
+  sample: /run/infrakt/run-k2j4h1x9
+credentials_file:
+  description: Path of the credentials file.
+  returned: state=present, not in check mode
+  type: str
+  sample: /run/infrakt/run-k2j4h1x9/credentials
+config_file:
+  description: Path of the config file.
+  returned: state=present, not in check mode
+  type: str
+  sample: /run/infrakt/run-k2j4h1x9/config
+base_dir:
+  description: The directory the run directory is in.
+  returned: state=present
+  type: str
+  sample: /run/infrakt
+swept:
+  description: Stale run directories removed first.
+  returned: state=present
+  type: list
+  elements: str
+  sample: []
+settings:
+  description: The provider settings written to the config file.
+  returned: state=present
+  type: dict
+  sample: {provider: minio, region: us-east-1, addressing_style: path, checksum_when_required: true}
+"""
+
+# imports follow the documentation strings, as in every Ansible module
+import os  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+from ansible_collections.infrakt.backup.plugins.module_utils import aws, tmpfs  # noqa: E402
+
+
+def create(module):
+    """Sweep stale run directories, then write the credentials and config files into a new
+    one; return the module result."""
+    params = module.params
+    try:
+        provider = params["provider"] or ("custom" if params["endpoint_url"] else "aws")
+        settings = aws.resolve_provider(provider, params["endpoint_url"], params["region"], params["addressing_style"])
+        files = {
+            aws.CREDENTIALS_FILE: aws.render_credentials(params["access_key"], params["secret_key"]),
+            aws.CONFIG_FILE: aws.render_config(
+                settings, params["max_concurrent_requests"], params["multipart_chunksize"], params["max_attempts"]
+            ),
+        }
+        base_dir = params["base_dir"] or tmpfs.default_base_dir()
+        result = {"changed": True, "base_dir": base_dir, "settings": settings, "swept": []}
+        if module.check_mode:
+            return result
+        result["swept"] = tmpfs.sweep_stale_dirs(base_dir, params["max_age"])
+        path = tmpfs.create_private_dir(base_dir, files)
+    except (ValueError, OSError) as error:
+        module.fail_json(msg="cannot write the temporary S3 credentials: %s" % error)
+    result.update(
+        path=path,
+        credentials_file=os.path.join(path, aws.CREDENTIALS_FILE),
+        config_file=os.path.join(path, aws.CONFIG_FILE),
+    )
+    return result
+
+
+def remove(module):
+    """Remove the run directory in module.params['path']; return the module result."""
+    path = module.params["path"]
+    try:
+        if module.check_mode:
+            return {"changed": os.path.lexists(path), "path": path}
+        return {"changed": tmpfs.remove_private_dir(path), "path": path}
+    except (ValueError, OSError) as error:
+        module.fail_json(msg="cannot remove the temporary S3 credentials: %s" % error)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            access_key=dict(type="str", no_log=True),
+            secret_key=dict(type="str", no_log=True),
+            provider=dict(type="str", choices=sorted(aws.PROVIDERS)),
+            endpoint_url=dict(type="str"),
+            region=dict(type="str"),
+            addressing_style=dict(type="str", choices=list(aws.ADDRESSING_STYLES)),
+            max_concurrent_requests=dict(type="int", default=10),
+            multipart_chunksize=dict(type="str", default="16MB"),
+            max_attempts=dict(type="int", default=3),
+            base_dir=dict(type="path"),
+            max_age=dict(type="int", default=3600),
+            path=dict(type="path"),
+        ),
+        required_if=[("state", "present", ["access_key", "secret_key"]), ("state", "absent", ["path"])],
+        supports_check_mode=True,
+    )
+    if module.params["state"] == "present":
+        module.exit_json(**create(module))
+    module.exit_json(**remove(module))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,317 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: s3_object
+short_description: Upload, download, list, delete backups in S3 with the aws CLI on the server
+description:
+  - Moves database backups between the server and S3-compatible storage with the aws CLI
+    installed by the infrakt.backup.awscli role, using the temporary credentials the
+    infrakt.backup.s3_credentials role wrote (O(credentials_dir)). The bytes go straight from
+    the server to S3, never through the controller.
+  - "A backup lives at C(<prefix>/<db_name>/<filename>); its sha256 is recorded twice: as object
+    metadata C(sha256) and as a sidecar object C(<filename>.sha256) in C(sha256sum) format."
+  - "O(mode=upload): O(src) goes to C(<prefix>/<db_name>/<basename of src>), then its sidecar.
+    Nothing is sent when the sidecar already records the same sha256 and the object has the
+    same size. O(src) is only read."
+  - "O(mode=download): O(filename) is written under a temporary name in O(dest_dir), checked
+    against the recorded sha256 (the sidecar, else the metadata) and renamed only when it
+    matches; the local C(<filename>.sha256) sidecar is written next to it. A local copy that
+    already matches is kept."
+  - "O(mode=list): the objects directly under C(<prefix>/<db_name>/) (every page), with the
+    sha256 of their sidecars, all sidecars fetched with one aws command."
+  - "O(mode=delete): O(filename) and its sidecar."
+  - "O(mode=probe): list the prefix, put a small object under it, read it back, delete it."
+  - Failures return one sentence in RV(msg), a RV(error_code) and the aws CLI's RV(stderr)
+    with the access key and secret stripped.
+version_added: "0.1.0"
+author:
+  - infrakt.backup developers
+options:
+  mode:
+    description: What to do.
+    type: str
+    required: true
+    choices: [upload, download, list, delete, probe]
+  aws_bin:
+    description: Absolute path of the aws CLI on the server (the infrakt.backup.awscli role sets C(infrakt_aws_bin)).
+    type: path
+    default: /opt/infrakt/awscli/bin/aws
+  credentials_dir:
+    description:
+      - Directory with the aws CLI C(credentials) and C(config) files
+        (RV(infrakt.backup.s3_credentials#module:path)).
+    type: path
+    required: true
+  endpoint_url:
+    description: S3 endpoint URL (C(https://host[:port])); leave it out for AWS itself.
+    type: str
+  bucket:
+    description: Bucket name.
+    type: str
+    required: true
+  prefix:
+    description: Key prefix under which each database gets a folder (segments of C([A-Za-z0-9_.-]), no C(..)).
+    type: str
+    default: ""
+  db_name:
+    description: Database the backup belongs to. Required for every mode but V(probe).
+    type: str
+  src:
+    description:
+      - Absolute path of the backup file to upload (O(mode=upload)); its name must be a backup
+        filename of O(db_name).
+    type: path
+  sha256:
+    description: The sha256 of O(src) when already known (computed while dumping); computed otherwise.
+    type: str
+  filename:
+    description: Backup filename as listed, for O(mode=download) and O(mode=delete).
+    type: str
+  dest_dir:
+    description: Where O(mode=download) puts the file; default C(/opt/infrakt/backups/<db_name>).
+    type: path
+  verify:
+    description:
+      - With O(mode=download), refuse a backup whose sha256 does not match the recorded one, or that
+        has none recorded. V(false) accepts whatever arrives.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    details: Reads (listing, checksums) still happen; nothing is uploaded, downloaded or deleted,
+      and a probe only lists.
+notes:
+  - Requires the aws CLI on the server (role infrakt.backup.awscli) and the files of
+    M(infrakt.backup.s3_credentials).
+seealso:
+  - module: infrakt.backup.s3_credentials
+"""
+
+EXAMPLES = r"""
+- name: Upload a backup
+  infrakt.backup.s3_object:
+    mode: upload
+    aws_bin: "{{ infrakt_aws_bin }}"
+    credentials_dir: "{{ infrakt_s3_credentials_dir }}"
+    endpoint_url: https://s3.eu-central-003.backblazeb2.com
+    bucket: company-backups
+    prefix: prod
+    db_name: shop
+    src: /opt/infrakt/backups/shop/shop_postgres_20261124T210509Z.dump
+    sha256: "{{ dump.sha256 }}"
+
+- name: List the backups of shop in S3
+  infrakt.backup.s3_object:
+    mode: list
+    credentials_dir: "{{ infrakt_s3_credentials_dir }}"
+    bucket: company-backups
+    prefix: prod
+    db_name: shop
+  register: listing
+
+- name: Download one, verified
+  infrakt.backup.s3_object:
+    mode: download
+    credentials_dir: "{{ infrakt_s3_credentials_dir }}"
+    bucket: company-backups
+    prefix: prod
+    db_name: shop
+    filename: shop_postgres_20261124T210509Z.dump
+
+- name: Check that the bucket accepts writes
+  infrakt.backup.s3_object:
+    mode: probe
+    credentials_dir: "{{ infrakt_s3_credentials_dir }}"
+    bucket: company-backups
+    prefix: prod
+"""
+
+RETURN = r"""
+key:
+  description: S3 key of the backup (upload, download, delete), or of the probe object (probe).
+  returned: success, all modes but list
+  type: str
+  sample: prod/shop/shop_postgres_20261124T210509Z.dump
+url:
+  description: "C(s3://<bucket>/<key>) of the backup."
+  returned: success, upload and download
+  type: str
+  sample: s3://company-backups/prod/shop/shop_postgres_20261124T210509Z.dump
+size:
+  description: Size in bytes of the backup.
+  returned: success, upload and download
+  type: int
+  sample: 67108864
+sha256:
+  description: sha256 of the backup (upload, download; with verify=false and nothing recorded, of what arrived).
+  returned: success, upload and download
+  type: str
+  sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+path:
+  description: Local path of the downloaded backup.
+  returned: success, download
+  type: str
+  sample: /opt/infrakt/backups/shop/shop_postgres_20261124T210509Z.dump
+sidecar_path:
+  description: Local path of its C(.sha256) sidecar.
+  returned: success, download
+  type: str
+  sample: /opt/infrakt/backups/shop/shop_postgres_20261124T210509Z.dump.sha256
+verified:
+  description: Whether the download was checked against a recorded sha256.
+  returned: success, download
+  type: bool
+  sample: true
+prefix:
+  description: The listed key prefix C(<prefix>/<db_name>/).
+  returned: success, list
+  type: str
+  sample: prod/shop/
+count:
+  description: Number of objects listed.
+  returned: success, list
+  type: int
+  sample: 2
+objects:
+  description:
+    - The objects directly under RV(prefix), sorted by filename; sidecars are left out (folded
+      into RV(objects[].sha256)).
+  returned: success, list
+  type: list
+  elements: dict
+  contains:
+    filename:
+      description: Object name below RV(prefix).
+      type: str
+    key:
+      description: Full S3 key.
+      type: str
+    size:
+      description: Size in bytes.
+      type: int
+    last_modified:
+      description: Last modification, ISO-8601 UTC (C(YYYY-MM-DDTHH:MM:SSZ)).
+      type: str
+    sha256:
+      description: sha256 from the sidecar object, null without a readable one.
+      type: str
+  sample:
+    - filename: shop_postgres_20261124T210509Z.dump
+      key: prod/shop/shop_postgres_20261124T210509Z.dump
+      size: 67108864
+      last_modified: "2026-11-24T21:05:12Z"
+      sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+deleted:
+  description: Keys deleted (the backup and its sidecar, those that existed).
+  returned: success, delete
+  type: list
+  elements: str
+  sample: [prod/shop/shop_postgres_20261124T210509Z.dump, prod/shop/shop_postgres_20261124T210509Z.dump.sha256]
+steps:
+  description: Probe steps that succeeded, in order (V(list), V(put), V(get), V(delete)).
+  returned: success, probe
+  type: list
+  elements: str
+  sample: [list, put, get, delete]
+error_code:
+  description:
+    - Why it failed, e.g. V(InvalidAccessKeyId), V(SignatureDoesNotMatch), V(AccessDenied), V(NoSuchBucket),
+      V(NoSuchKey), V(EndpointUnreachable), V(TLSError), V(WrongRegion), V(ChecksumHeaderRejected),
+      V(ChecksumMismatch), V(ChecksumMissing), V(AwsCliMissing), V(CredentialsMissing), V(InvalidInput),
+      or the S3 error code the aws CLI printed.
+  returned: failure
+  type: str
+  sample: SignatureDoesNotMatch
+stderr:
+  description: The aws CLI's error output, access key and secret stripped; empty when the CLI did not run.
+  returned: failure
+  type: str
+  sample: "An error occurred (NoSuchBucket) when calling the ListObjectsV2 operation:
+    The specified bucket does not exist"
+"""
+
+# imports follow the documentation strings, as in every Ansible module
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+from ansible_collections.infrakt.backup.plugins.module_utils import aws  # noqa: E402
+
+WHAT = {
+    "upload": "upload of {src}",
+    "download": "download of {filename}",
+    "list": "listing the backups of {db_name}",
+    "delete": "deleting {filename}",
+    "probe": "the S3 probe",
+}
+
+
+def run_mode(module, cli):
+    """Run module.params['mode'] through cli (aws.AwsCli); return the module result."""
+    params = module.params
+    common = (cli, params["bucket"], params["prefix"])
+    mode = params["mode"]
+    if mode == "upload":
+        return aws.upload_backup(*common, params["db_name"], params["src"], params["sha256"], module.check_mode)
+    if mode == "download":
+        return aws.download_backup(
+            *common, params["db_name"], params["filename"], params["dest_dir"], params["verify"], module.check_mode
+        )
+    if mode == "list":
+        return aws.list_backups(*common, params["db_name"])
+    if mode == "delete":
+        return aws.delete_backup(*common, params["db_name"], params["filename"], module.check_mode)
+    return aws.probe_bucket(*common, check_mode=module.check_mode)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            mode=dict(type="str", required=True, choices=["upload", "download", "list", "delete", "probe"]),
+            aws_bin=dict(type="path", default=aws.DEFAULT_AWS_BIN),
+            credentials_dir=dict(type="path", required=True),
+            endpoint_url=dict(type="str"),
+            bucket=dict(type="str", required=True),
+            prefix=dict(type="str", default=""),
+            db_name=dict(type="str"),
+            src=dict(type="path"),
+            sha256=dict(type="str"),
+            filename=dict(type="str"),
+            dest_dir=dict(type="path"),
+            verify=dict(type="bool", default=True),
+        ),
+        required_if=[
+            ("mode", "upload", ["db_name", "src"]),
+            ("mode", "download", ["db_name", "filename"]),
+            ("mode", "list", ["db_name"]),
+            ("mode", "delete", ["db_name", "filename"]),
+        ],
+        supports_check_mode=True,
+    )
+    what = WHAT[module.params["mode"]].format(**module.params)
+    try:
+        cli = aws.AwsCli(
+            module.run_command, module.params["aws_bin"], module.params["credentials_dir"],
+            module.params["endpoint_url"],
+        )
+        # Ansible masks it in everything the module returns, on top of strip_secrets(); not the
+        # access key id, which is no secret and may be a short word found in keys and names
+        module.no_log_values.add(cli.credentials.get("aws_secret_access_key", ""))
+        result = run_mode(module, cli)
+    except aws.AwsError as error:
+        module.fail_json(msg="S3 %s failed: %s" % (what, error.message), error_code=error.code, stderr=error.stderr)
+    except ValueError as error:
+        module.fail_json(msg="S3 %s failed: %s" % (what, error), error_code="InvalidInput", stderr="")
+    except OSError as error:
+        module.fail_json(msg="S3 %s failed: %s" % (what, error), error_code="LocalFileError", stderr="")
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
