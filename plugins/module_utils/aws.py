@@ -124,8 +124,10 @@ def resolve_provider(provider, endpoint_url=None, region=None, addressing_style=
     if provider not in PROVIDERS:
         raise ValueError("provider %r is not one of %s" % (provider, ", ".join(sorted(PROVIDERS))))
     preset = PROVIDERS[provider]
+    if endpoint_url:
+        validate_endpoint_url(endpoint_url)
     if not region and endpoint_url and preset.endpoint_region:
-        match = preset.endpoint_region.match(endpoint_host(validate_endpoint_url(endpoint_url)))
+        match = preset.endpoint_region.match(endpoint_host(endpoint_url))
         region = match.group(1) if match else None
     style = addressing_style or preset.addressing_style
     if style not in ADDRESSING_STYLES:

@@ -1,0 +1,115 @@
+"""Private run directories for secret files (plugins/module_utils/tmpfs.py), in a temp dir."""
+
+import os
+import stat
+
+import pytest
+
+from ansible_collections.infrakt.backup.plugins.module_utils import tmpfs
+
+MOUNTS = """\
+/dev/vda / ext4 rw,relatime 0 0
+tmpfs /dev/shm tmpfs rw,nosuid,nodev 0 0
+proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0
+tmpfs /run/user/1000 tmpfs rw,nosuid,nodev,relatime,size=1630404k,mode=700,uid=1000 0 0
+tmpfs /mnt/with\\040space tmpfs rw 0 0
+"""
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def test_tmpfs_mount_points_are_read_from_proc_mounts():
+    assert tmpfs.tmpfs_mount_points(MOUNTS) == ["/dev/shm", "/run/user/1000", "/mnt/with space"]
+
+
+@pytest.mark.parametrize(
+    ("mounts", "euid", "base"),
+    [
+        (["/run", "/dev/shm"], 0, "/run/infrakt"),
+        (["/dev/shm"], 0, "/dev/shm/infrakt"),  # this machine: /run is not a tmpfs
+        (["/run", "/run/user/1000", "/dev/shm"], 1000, "/run/user/1000/infrakt"),
+        (["/run", "/dev/shm"], 1000, "/dev/shm/infrakt-1000"),
+    ],
+)
+def test_base_dir_is_on_tmpfs_and_private_to_the_user(mounts, euid, base):
+    assert tmpfs.choose_base_dir(mounts, euid) == base
+
+
+def test_private_dir_and_files_are_owner_only(tmp_path):
+    base = str(tmp_path / "infrakt")
+    path = tmpfs.create_private_dir(base, {"credentials": "secret\n", "config": "[default]\n"})
+    assert os.path.dirname(path) == base and os.path.basename(path).startswith("run-")
+    assert (mode_of(base), mode_of(path)) == (0o700, 0o700)
+    assert sorted(os.listdir(path)) == ["config", "credentials"]
+    assert {mode_of(os.path.join(path, name)) for name in os.listdir(path)} == {0o600}
+    with open(os.path.join(path, "credentials")) as handle:
+        assert handle.read() == "secret\n"
+
+
+def test_each_run_gets_its_own_directory(tmp_path):
+    base = str(tmp_path / "infrakt")
+    assert tmpfs.create_private_dir(base, {}) != tmpfs.create_private_dir(base, {})
+
+
+def test_a_loose_base_dir_is_tightened(tmp_path):
+    base = tmp_path / "infrakt"
+    base.mkdir(mode=0o755)
+    base.chmod(0o755)
+    tmpfs.ensure_private_base_dir(str(base))
+    assert mode_of(base) == 0o700
+
+
+def test_a_symlinked_base_dir_is_refused(tmp_path):
+    (tmp_path / "elsewhere").mkdir()
+    os.symlink(tmp_path / "elsewhere", tmp_path / "infrakt")
+    with pytest.raises(ValueError, match="not a directory"):
+        tmpfs.create_private_dir(str(tmp_path / "infrakt"), {"credentials": "x"})
+    assert os.listdir(tmp_path / "elsewhere") == []
+
+
+def test_existing_file_is_never_overwritten(tmp_path):
+    target = tmp_path / "credentials"
+    target.write_text("old")
+    with pytest.raises(FileExistsError):
+        tmpfs.write_private_file(str(target), "new")
+    assert target.read_text() == "old"
+
+
+def test_a_failed_write_leaves_nothing_behind(tmp_path):
+    base = str(tmp_path / "infrakt")
+    with pytest.raises(OSError):
+        tmpfs.create_private_dir(base, {"credentials": "x", "no/such/dir": "y"})
+    assert os.listdir(base) == []
+
+
+def test_sweep_removes_only_old_run_directories(tmp_path):
+    base = str(tmp_path / "infrakt")
+    old = tmpfs.create_private_dir(base, {"credentials": "x"})
+    fresh = tmpfs.create_private_dir(base, {"credentials": "x"})
+    stranger = os.path.join(base, "keep-me")
+    os.mkdir(stranger)
+    now = os.stat(fresh).st_mtime
+    for path in (old, stranger):
+        os.utime(path, (now - 7200, now - 7200))
+    assert tmpfs.sweep_stale_dirs(base, 3600, now=now) == [old]
+    assert sorted(os.listdir(base)) == sorted([os.path.basename(fresh), "keep-me"])
+    assert tmpfs.sweep_stale_dirs(str(tmp_path / "missing"), 3600) == []
+
+
+def test_remove_private_dir(tmp_path):
+    base = str(tmp_path / "infrakt")
+    path = tmpfs.create_private_dir(base, {"credentials": "x"})
+    assert tmpfs.remove_private_dir(path) is True
+    assert not os.path.exists(path)
+    assert tmpfs.remove_private_dir(path) is False
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/etc", "/dev/shm/infrakt", "/dev/shm/other/run-x", "relative/infrakt/run-x",
+             "/dev/shm/infrakt/run-x/../../../etc"]
+)
+def test_remove_private_dir_refuses_other_paths(path):
+    with pytest.raises(ValueError, match="not a private run directory"):
+        tmpfs.remove_private_dir(path)
