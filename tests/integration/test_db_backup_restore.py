@@ -1,0 +1,597 @@
+"""Backups and restores through the collection's playbooks, run by plain ansible-playbook over
+SSH against the bench server (this machine), with real PostgreSQL, MariaDB and Redis:
+known data is backed up, changed, restored and compared exactly.
+
+Isolation from other sessions using the same bench: PostgreSQL and MariaDB tests work in
+scratch databases (`sample_dbtest_*`, the bench role and user may create them); Redis tests
+run their own redis-server (a restore stops and restarts the server). Container mode runs the
+clients through tests/shims/docker, a stand-in for `docker exec` that executes the command on
+the host with only the `-e` variables (there is no Docker engine here): the playbooks get it
+as `infrakt_docker_bin` → the modules' `docker_bin`, resolved on the server, which is this
+machine. MongoDB has no server on the bench (see the unit tests).
+"""
+
+import hashlib
+import json
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.testbed.sample import CUSTOMER_COUNT, ORDER_COUNT, REDIS_SAMPLE, redis_commands, resp, sample_sql
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DOCKER_SHIM = REPO_ROOT / "tests" / "shims" / "docker"
+RESULT_RE = re.compile(r"^(ok|changed|fatal|skipping): \[[^\]]+\](?:: FAILED!)? => (\{.*\})$")
+TASK_RE = re.compile(r"^TASK \[(.*)\] \*+$")
+
+
+# ---------------------------------------------------------------------------------------------
+# running playbooks
+
+
+class PlayRun:
+    """One ansible-playbook run: exit code, output, and (task, status, result) per task."""
+
+    def __init__(self, returncode, output):
+        self.returncode = returncode
+        self.output = output
+        self.tasks = []
+        task = None
+        for line in output.splitlines():
+            task_match = TASK_RE.match(line)
+            if task_match:
+                task = task_match.group(1)
+                continue
+            result_match = RESULT_RE.match(line)
+            if result_match and task is not None:
+                self.tasks.append((task, result_match.group(1), json.loads(result_match.group(2))))
+
+    def result(self, task_prefix):
+        """Return (status, result) of the last task whose name (without its role) starts with task_prefix."""
+        for task, status, result in reversed(self.tasks):
+            if task.startswith(task_prefix) or task.endswith(" : " + task_prefix):
+                return status, result
+        raise AssertionError(f"no task {task_prefix!r} in:\n{self.output[-3000:]}")
+
+    def statuses(self):
+        """Return the task names with their status, in order."""
+        return [(task, status) for task, status, _ in self.tasks]
+
+
+class CommandLineWatch(threading.Thread):
+    """Samples every process's command line while a play runs; collects those showing a secret."""
+
+    def __init__(self, secrets):
+        super().__init__(daemon=True)
+        self.secrets = [secret.encode() for secret in secrets if secret]
+        self.hits = []
+        self.samples = 0
+        self.stopping = threading.Event()
+
+    def run(self):
+        while not self.stopping.is_set():
+            for proc in Path("/proc").iterdir():
+                try:
+                    cmdline = (proc / "cmdline").read_bytes()
+                except OSError:
+                    continue
+                if any(secret in cmdline for secret in self.secrets):
+                    self.hits.append(cmdline.replace(b"\0", b" ").decode("utf-8", "replace"))
+            self.samples += 1
+            time.sleep(0.005)
+
+    def stop(self):
+        self.stopping.set()
+        self.join()
+
+
+def run_play(testbed, playbook, variables, check=False):
+    """Run playbooks/<playbook> on the bench server with variables (secrets included: they go
+    in a 0600 vars file on tmpfs, removed afterwards) at -vvv. Assert that no secret shows in
+    the output or in any command line sampled meanwhile. Return a PlayRun."""
+    secrets = [variables.get("infrakt_db_password"), variables.get("infrakt_s3_secret_key")]
+    vars_dir = tempfile.mkdtemp(prefix="infrakt-test-vars-", dir="/dev/shm")
+    watch = CommandLineWatch(secrets)
+    try:
+        vars_file = os.path.join(vars_dir, "vars.json")
+        descriptor = os.open(vars_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(variables, handle)
+        argv = [
+            str(Path(sys.executable).parent / "ansible-playbook"), "-vvv",
+            "-i", str(testbed.inventory_path), str(REPO_ROOT / "playbooks" / playbook), "-e", "@" + vars_file,
+        ] + (["--check"] if check else [])
+        env = dict(
+            os.environ,
+            ANSIBLE_COLLECTIONS_PATH=str(REPO_ROOT / "collections"),
+            ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+            ANSIBLE_CALLBACK_FORMAT_PRETTY="false",
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_FORCE_COLOR="0",
+        )
+        watch.start()
+        completed = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=180,
+                                   check=False)
+    finally:
+        watch.stop()
+        shutil.rmtree(vars_dir, ignore_errors=True)
+    output = completed.stdout + completed.stderr
+    for secret in secrets:
+        assert not secret or secret not in output, "a secret is in the ansible-playbook output"
+    assert watch.hits == [], f"a secret is in a command line: {watch.hits}"
+    assert watch.samples > 0
+    return PlayRun(completed.returncode, output)
+
+
+def secret_files(password):
+    """Return the set of files under the tmpfs secret bases that hold password (compare the sets
+    before and after a run: other sessions on the bench leave theirs there meanwhile)."""
+    hits = []
+    for base in (Path("/run/infrakt"), Path("/dev/shm/infrakt")):
+        for path in base.rglob("*") if base.is_dir() else []:
+            try:
+                if path.is_file() and password.encode() in path.read_bytes():
+                    hits.append(str(path))
+            except OSError:
+                continue
+    return set(hits)
+
+
+def unique(prefix):
+    """Return prefix followed by a short random suffix (names of scratch things)."""
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+def free_port():
+    """Return a TCP port on 127.0.0.1 nobody listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def sha256_of(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL
+
+
+class Postgres:
+    """A scratch database on the bench PostgreSQL, owned by the bench role, with the sample data."""
+
+    def __init__(self, env, name):
+        self.env = env
+        self.name = name
+
+    def psql(self, sql, database=None):
+        """Run sql as the bench role over TCP; return the unaligned output."""
+        argv = [os.path.join(self.env["PG_BIN_DIR"], "psql"), "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
+                "-h", self.env["PG_HOST"], "-p", self.env["PG_PORT"], "-U", self.env["PG_USER"],
+                "-d", database or self.name]
+        return subprocess.run(argv, input=sql, capture_output=True, text=True, check=True,
+                              env=dict(os.environ, PGPASSWORD=self.env["PG_PASSWORD"])).stdout.strip()
+
+    def create(self):
+        self.psql(f'CREATE DATABASE "{self.name}"', database=self.env["PG_DATABASE"])
+        self.psql(f"BEGIN;\n{sample_sql('postgres')}COMMIT;\n")
+
+    def drop(self):
+        self.psql(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)', database=self.env["PG_DATABASE"])
+
+    def fingerprint(self):
+        """Row counts and an md5 of every row of both tables, and the view's row count."""
+        return self.psql(
+            "SELECT (SELECT count(*) FROM customers),"
+            " (SELECT md5(string_agg(c::text, ',' ORDER BY id)) FROM customers c),"
+            " (SELECT count(*) FROM orders), (SELECT md5(string_agg(o::text, ',' ORDER BY id)) FROM orders o),"
+            " (SELECT count(*) FROM customer_totals)"
+        )
+
+    def damage(self):
+        """Change, delete and drop things a restore must bring back."""
+        self.psql("DELETE FROM orders WHERE id % 2 = 0; UPDATE customers SET name = 'changed' WHERE id = 1;"
+                  " DROP VIEW customer_totals;")
+
+    def variables(self, **extra):
+        """The playbook variables for this database (native, over TCP)."""
+        variables = dict(
+            infrakt_db_name=self.name, infrakt_db_engine="postgres", infrakt_db_host=self.env["PG_HOST"],
+            infrakt_db_port=int(self.env["PG_PORT"]), infrakt_db_user=self.env["PG_USER"],
+            infrakt_db_password=self.env["PG_PASSWORD"],
+        )
+        variables.update(extra)
+        return variables
+
+
+@pytest.fixture
+def backup_dir(tmp_path):
+    """A fresh backup root for one test (on the server, which is this machine)."""
+    return tmp_path / "backups"
+
+
+@pytest.fixture
+def postgres_db(testbed):
+    database = Postgres(testbed.env, unique("sample_dbtest"))
+    database.create()
+    yield database
+    database.drop()
+
+
+@pytest.fixture(scope="module")
+def postgres_backup(testbed, tmp_path_factory):
+    """One backup of a scratch PostgreSQL database, shared by the tests that only need a
+    backup to refuse: (database, backup_dir, db_backup result)."""
+    database = Postgres(testbed.env, unique("sample_dbtest"))
+    database.create()
+    backup_dir = tmp_path_factory.mktemp("shared") / "backups"
+    run = run_play(testbed, "backup.yml", database.variables(infrakt_backup_dir=str(backup_dir)))
+    assert run.returncode == 0, run.output[-3000:]
+    yield database, backup_dir, run.result("Dump ")[1]
+    database.drop()
+
+
+def test_postgres_backup_and_restore_native(testbed, postgres_db, backup_dir):
+    password_files_before = secret_files(testbed.env["PG_PASSWORD"])
+    before = postgres_db.fingerprint()
+    assert before.startswith(f"{CUSTOMER_COUNT}|") and f"|{ORDER_COUNT}|" in before
+    variables = postgres_db.variables(infrakt_backup_dir=str(backup_dir))
+
+    run = run_play(testbed, "backup.yml", variables)
+    assert run.returncode == 0, run.output[-3000:]
+    status, backup = run.result("Dump ")
+    assert status == "changed"
+    path = Path(backup["path"])
+    assert path == backup_dir / postgres_db.name / backup["filename"]
+    assert re.match(rf"^{postgres_db.name}_postgres_\d{{8}}T\d{{6}}Z\.dump$", backup["filename"])
+    assert path.read_bytes()[:5] == b"PGDMP"
+    assert backup["sha256"] == sha256_of(path) and backup["size"] == path.stat().st_size
+    assert (path.parent / (path.name + ".sha256")).read_text() == f"{backup['sha256']}  {path.name}\n"
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name, path.name + ".sha256"]
+    assert path.stat().st_mode & 0o777 == 0o600 and path.parent.stat().st_mode & 0o777 == 0o700
+    stamp = re.search(r"_(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z\.", backup["filename"]).groups()
+    assert backup["created"] == "{}-{}-{}T{}:{}:{}Z".format(*stamp)
+
+    listing = run_play(testbed, "backups_list.yml", variables)
+    assert listing.returncode == 0, listing.output[-3000:]
+    assert listing.result("List the local backups")[1]["backups"] == [
+        {"filename": backup["filename"], "path": str(path), "size": backup["size"], "created": backup["created"],
+         "engine": "postgres", "sha256": backup["sha256"]},
+    ]
+
+    postgres_db.damage()
+    assert postgres_db.psql("SELECT count(*) FROM orders") == str(ORDER_COUNT // 2)
+    run = run_play(testbed, "restore.yml", dict(variables, infrakt_restore_filename=backup["filename"]))
+    assert run.returncode == 0, run.output[-3000:]
+    status, restored = run.result("Restore the database")
+    assert (status, restored["filename"], restored["sha256"]) == ("changed", backup["filename"], backup["sha256"])
+    assert postgres_db.fingerprint() == before
+    assert secret_files(testbed.env["PG_PASSWORD"]) <= password_files_before
+
+
+def test_postgres_backup_and_restore_in_a_container(testbed, postgres_db, backup_dir):
+    before = postgres_db.fingerprint()
+    variables = postgres_db.variables(
+        infrakt_backup_dir=str(backup_dir), infrakt_db_container="bench-postgres", infrakt_docker_bin=str(DOCKER_SHIM),
+    )
+    run = run_play(testbed, "backup.yml", variables)
+    assert run.returncode == 0, run.output[-3000:]
+    backup = run.result("Dump ")[1]
+    assert backup["invocation"]["module_args"]["container"] == "bench-postgres"
+    assert backup["sha256"] == sha256_of(backup["path"])
+
+    postgres_db.damage()
+    assert postgres_db.psql("SELECT count(*) FROM orders") == str(ORDER_COUNT // 2)
+    run = run_play(testbed, "restore.yml", dict(variables, infrakt_restore_filename=backup["filename"]))
+    assert run.returncode == 0, run.output[-3000:]
+    assert postgres_db.fingerprint() == before
+
+
+@pytest.mark.parametrize("failure", ["wrong password", "database down"])
+def test_failing_dump_leaves_no_file(testbed, postgres_db, backup_dir, failure):
+    if failure == "wrong password":
+        variables = postgres_db.variables(infrakt_db_password="not-the-password")
+        expected = (f'pg_dump failed: connection to server at "127.0.0.1", port {testbed.env["PG_PORT"]} failed: '
+                    f'FATAL: password authentication failed for user "{testbed.env["PG_USER"]}"')
+    else:
+        port = free_port()
+        variables = postgres_db.variables(infrakt_db_port=port)
+        expected = f'pg_dump failed: connection to server at "127.0.0.1", port {port} failed: Connection refused'
+    run = run_play(testbed, "backup.yml", dict(variables, infrakt_backup_dir=str(backup_dir)))
+    assert run.returncode != 0
+    status, result = run.result("Dump ")
+    assert status == "fatal" and result["msg"].startswith(expected)
+    assert "\n" not in result["msg"]
+    assert list((backup_dir / postgres_db.name).iterdir()) == []
+    assert not any(task.startswith("Report") for task, _ in run.statuses())
+
+
+def test_corrupted_backup_is_refused_and_the_database_untouched(testbed, postgres_backup):
+    database, backup_dir, backup = postgres_backup
+    path = Path(backup["path"])
+    original = path.read_bytes()
+    database.psql("DELETE FROM orders WHERE id > 100")
+    changed = database.fingerprint()
+    try:
+        damaged = bytearray(original)
+        damaged[len(damaged) // 2] ^= 0x01
+        path.write_bytes(bytes(damaged))
+        variables = database.variables(infrakt_backup_dir=str(backup_dir), infrakt_restore_filename=backup["filename"])
+        run = run_play(testbed, "restore.yml", variables)
+        assert run.returncode != 0
+        status, result = run.result("Restore the database")
+        assert status == "fatal"
+        damaged_sha256 = hashlib.sha256(bytes(damaged)).hexdigest()
+        assert result["msg"].startswith(f"backup {backup['filename']} is corrupted: its sha256 is {damaged_sha256} but")
+        assert database.fingerprint() == changed
+    finally:
+        path.write_bytes(original)
+
+
+@pytest.mark.parametrize(
+    ("filename", "message"),
+    [
+        ("../../etc/passwd", "must be a plain name from the backup list, not a path"),
+        ("/etc/passwd", "must be a plain name from the backup list, not a path"),
+        ("other_postgres_20261124T210509Z.dump", "is not a backup of database"),
+    ],
+)
+def test_bad_filenames_are_refused(testbed, postgres_backup, filename, message):
+    database, backup_dir, _ = postgres_backup
+    before = database.fingerprint()
+    variables = database.variables(infrakt_backup_dir=str(backup_dir), infrakt_restore_filename=filename)
+    run = run_play(testbed, "restore.yml", variables)
+    assert run.returncode != 0
+    status, result = run.result("Restore the database")
+    assert status == "fatal" and message in result["msg"]
+    assert database.fingerprint() == before
+
+
+def test_check_mode_dumps_nothing(testbed, postgres_db, backup_dir):
+    run = run_play(testbed, "backup.yml", postgres_db.variables(infrakt_backup_dir=str(backup_dir)), check=True)
+    assert run.returncode == 0, run.output[-3000:]
+    result = run.result("Dump ")[1]
+    assert result["msg"].startswith(f"would dump postgres database {postgres_db.name} to {backup_dir}/")
+    assert not backup_dir.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# MariaDB
+
+
+class MariaDb:
+    """A scratch database on the bench MariaDB (the bench user may create sample_*), with the
+    sample tables, view, trigger and procedure."""
+
+    def __init__(self, env, name):
+        self.env = env
+        self.name = name
+
+    def sql(self, statements, database=True):
+        argv = ["mariadb", "--no-defaults", "-N", "-B", "-h", self.env["MYSQL_HOST"], "-P", self.env["MYSQL_PORT"],
+                "-u", self.env["MYSQL_USER"]] + ([self.name] if database else [])
+        return subprocess.run(argv, input=statements, capture_output=True, text=True, check=True,
+                              env=dict(os.environ, MYSQL_PWD=self.env["MYSQL_PASSWORD"])).stdout.strip()
+
+    def create(self):
+        self.sql(f"CREATE DATABASE `{self.name}`;", database=False)
+        self.sql(f"START TRANSACTION;\n{sample_sql('mariadb')}COMMIT;\n")
+
+    def drop(self):
+        self.sql(f"DROP DATABASE IF EXISTS `{self.name}`;", database=False)
+
+    def fingerprint(self):
+        """Row counts and checksums of the tables, and the trigger, procedure and view."""
+        return self.sql(
+            "SELECT COUNT(*) FROM customers; SELECT COUNT(*) FROM orders; SELECT COUNT(*) FROM order_audit;"
+            " CHECKSUM TABLE customers, orders, order_audit EXTENDED;"
+            " SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE();"
+            " SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE();"
+            " SELECT COUNT(*) FROM customer_totals;"
+        )
+
+
+@pytest.fixture
+def mariadb_db(testbed):
+    database = MariaDb(testbed.env, unique("sample_dbtest"))
+    database.create()
+    yield database
+    database.drop()
+
+
+def test_mariadb_backup_and_restore_native(testbed, mariadb_db, backup_dir):
+    before = mariadb_db.fingerprint()
+    assert "orders_audit" in before and "orders_amount_sum" in before
+    variables = dict(
+        infrakt_db_name=mariadb_db.name, infrakt_db_engine="mariadb", infrakt_db_socket=testbed.env["MYSQL_SOCKET"],
+        infrakt_db_user=testbed.env["MYSQL_USER"], infrakt_db_password=testbed.env["MYSQL_PASSWORD"],
+        infrakt_backup_dir=str(backup_dir),
+    )
+    run = run_play(testbed, "backup.yml", variables)
+    assert run.returncode == 0, run.output[-3000:]
+    backup = run.result("Dump ")[1]
+    assert backup["filename"].endswith(".sql.gz") and Path(backup["path"]).read_bytes()[:2] == b"\x1f\x8b"
+    assert backup["sha256"] == sha256_of(backup["path"])
+
+    mariadb_db.sql("DELETE FROM orders WHERE id > 10; DROP TRIGGER orders_audit; DROP PROCEDURE orders_amount_sum;"
+                   " DROP VIEW customer_totals; UPDATE customers SET email = 'x@example.com' WHERE id = 5;")
+    assert mariadb_db.sql("SELECT COUNT(*) FROM orders") == "10"
+    run = run_play(testbed, "restore.yml", dict(variables, infrakt_restore_filename=backup["filename"]))
+    assert run.returncode == 0, run.output[-3000:]
+    assert mariadb_db.fingerprint() == before
+
+
+# ---------------------------------------------------------------------------------------------
+# Redis
+
+
+REDIS_CONF = """\
+bind 127.0.0.1
+port {port}
+requirepass {password}
+daemonize yes
+pidfile {directory}/redis.pid
+logfile {directory}/redis.log
+dir {directory}/data
+dbfilename dump.rdb
+appendonly no
+save ""
+"""
+
+
+class Redis:
+    """A redis-server of our own (config file, password, data dir), started like the bench's."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.port = free_port()
+        self.password = "redis-" + uuid.uuid4().hex
+        self.config = directory / "redis.conf"
+        self.start_command = ["redis-server", str(self.config)]
+
+    def cli(self, *args, stdin=None):
+        return subprocess.run(["redis-cli", "-p", str(self.port), *args], input=stdin, capture_output=True,
+                              check=True, env=dict(os.environ, REDISCLI_AUTH=self.password)).stdout
+
+    def start(self):
+        (self.directory / "data").mkdir(mode=0o700)
+        descriptor = os.open(self.config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(REDIS_CONF.format(port=self.port, password=self.password, directory=self.directory))
+        subprocess.run(self.start_command, check=True)
+        for _ in range(100):
+            try:
+                if self.cli("PING").strip() == b"PONG":
+                    break
+            except subprocess.CalledProcessError:
+                pass
+            time.sleep(0.05)
+        self.cli("--pipe", stdin=resp(redis_commands()))
+
+    def stop(self):
+        pid_file = self.directory / "redis.pid"
+        if pid_file.exists():
+            subprocess.run(["redis-cli", "-p", str(self.port), "SHUTDOWN", "NOSAVE"], capture_output=True,
+                           env=dict(os.environ, REDISCLI_AUTH=self.password), check=False)
+
+    def contents(self):
+        """Every key with its type and value."""
+        contents = {}
+        for key in sorted(self.cli("--scan").decode().split()):
+            kind = self.cli("TYPE", key).decode().strip()
+            reader = {"string": ["GET"], "hash": ["HGETALL"], "list": ["LRANGE", key, "0", "-1"],
+                      "set": ["SMEMBERS"]}[kind]
+            args = reader if kind == "list" else reader + [key]
+            values = self.cli(*args).decode().splitlines()
+            contents[key] = (kind, values if kind == "list" else sorted(values))
+        return contents
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = Redis(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_redis_backup_and_restore_native(testbed, redis_server, backup_dir):
+    before = redis_server.contents()
+    assert set(before) == set(REDIS_SAMPLE)
+    variables = dict(
+        infrakt_db_name="cache", infrakt_db_engine="redis", infrakt_db_host="127.0.0.1",
+        infrakt_db_port=redis_server.port, infrakt_db_password=redis_server.password,
+        infrakt_db_restart_command=shlex.join(redis_server.start_command), infrakt_backup_dir=str(backup_dir),
+    )
+    run = run_play(testbed, "backup.yml", variables)
+    assert run.returncode == 0, run.output[-3000:]
+    backup = run.result("Dump ")[1]
+    assert Path(backup["path"]).read_bytes()[:5] == b"REDIS"
+    assert backup["sha256"] == sha256_of(backup["path"])
+
+    redis_server.cli("SET", "sample:greeting", "changed")
+    redis_server.cli("DEL", "sample:queue")
+    redis_server.cli("SET", "new:key", "not in the backup")
+    server_pid = (redis_server.directory / "redis.pid").read_text().strip()
+    run = run_play(testbed, "restore.yml", dict(variables, infrakt_restore_filename=backup["filename"]))
+    assert run.returncode == 0, run.output[-3000:]
+    assert (redis_server.directory / "redis.pid").read_text().strip() != server_pid  # stopped and started
+    assert redis_server.contents() == before
+    assert not list((redis_server.directory / "data").glob(".infrakt-restore-*"))
+
+
+# ---------------------------------------------------------------------------------------------
+# S3 (moto on the bench), through infrakt.backup.s3_object and the s3_credentials role
+
+
+def s3_variables(testbed, **extra):
+    """The infrakt_s3_* variables for the bench S3 server, under a prefix of our own."""
+    env = testbed.env
+    variables = dict(
+        infrakt_s3_provider="custom", infrakt_s3_endpoint_url=env["S3_ENDPOINT_URL"],
+        infrakt_s3_bucket=env["S3_BUCKET"], infrakt_s3_region=env["S3_REGION"],
+        infrakt_s3_access_key=env["S3_ACCESS_KEY"], infrakt_s3_secret_key=env["S3_SECRET_KEY"],
+        infrakt_s3_prefix=unique("dbtest"), infrakt_aws_bin=env["AWS_BIN"],
+    )
+    variables.update(extra)
+    return variables
+
+
+def test_s3_round_trip_backup_upload_list_download_restore(testbed, postgres_db, backup_dir):
+    credential_files_before = secret_files(testbed.env["S3_SECRET_KEY"])
+    before = postgres_db.fingerprint()
+    variables = dict(postgres_db.variables(infrakt_backup_dir=str(backup_dir)), **s3_variables(testbed))
+
+    run = run_play(testbed, "backup.yml", variables)
+    assert run.returncode == 0, run.output[-3000:]
+    backup = run.result("Dump ")[1]
+    status, uploaded = run.result("Upload ")
+    key = f"{variables['infrakt_s3_prefix']}/{postgres_db.name}/{backup['filename']}"
+    assert (status, uploaded["key"], uploaded["sha256"]) == ("changed", key, backup["sha256"])
+
+    Path(backup["path"]).unlink()
+    Path(backup["path"] + ".sha256").unlink()
+    listing = run_play(testbed, "backups_list.yml", variables)
+    assert listing.returncode == 0, listing.output[-3000:]
+    assert listing.result("List the local backups")[1]["backups"] == []
+    objects = listing.result("List the S3 backups")[1]["objects"]
+    assert [(o["filename"], o["size"], o["sha256"]) for o in objects] == [
+        (backup["filename"], backup["size"], backup["sha256"]),
+    ]
+
+    postgres_db.damage()
+    run = run_play(testbed, "restore.yml", dict(variables, infrakt_restore_filename=backup["filename"]))
+    assert run.returncode == 0, run.output[-3000:]
+    status, downloaded = run.result("Download ")
+    assert (status, downloaded["path"], downloaded["sha256"]) == ("changed", backup["path"], backup["sha256"])
+    assert run.result("Restore the database")[1]["sha256"] == backup["sha256"]
+    assert postgres_db.fingerprint() == before
+    assert sha256_of(backup["path"]) == backup["sha256"]
+    assert secret_files(testbed.env["S3_SECRET_KEY"]) <= credential_files_before
+
+
+def test_failed_upload_keeps_the_local_backup_and_fails_the_play(testbed, postgres_db, backup_dir):
+    variables = dict(postgres_db.variables(infrakt_backup_dir=str(backup_dir)),
+                     **s3_variables(testbed, infrakt_s3_bucket="infrakt-no-such-bucket"))
+    run = run_play(testbed, "backup.yml", variables)
+    assert run.returncode != 0
+    status, backup = run.result("Dump ")
+    assert status == "changed" and sha256_of(backup["path"]) == backup["sha256"]
+    assert Path(backup["path"] + ".sha256").is_file()
+    assert run.result("Report the backup")[1]["msg"].startswith(backup["filename"])
+    status, upload = run.result("Upload ")
+    assert status == "fatal" and upload["error_code"] == "NoSuchBucket", upload["msg"]
+    assert run.result("Remove the temporary S3 credentials")[0] in ("ok", "changed")
