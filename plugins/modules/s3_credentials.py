@@ -88,8 +88,9 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Nothing is written or removed in check mode, so later S3 steps find no credentials;
-      the infrakt.backup.s3_credentials role therefore runs this module with C(check_mode: false).
+    details:
+      - Nothing is written or removed in check mode, so later S3 steps would find no credentials;
+        the infrakt.backup.s3_credentials role therefore runs this module with C(check_mode=false).
 notes:
   - Remove the directory in an C(always:) section (the infrakt.backup.s3_credentials role's
     C(cleanup.yml) does), so that it goes away after a failed task too.

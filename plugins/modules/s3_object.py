@@ -86,8 +86,9 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Reads (listing, checksums) still happen; nothing is uploaded, downloaded or deleted,
-      and a probe only lists.
+    details:
+      - Reads (listing, checksums) still happen; nothing is uploaded, downloaded or deleted, and a
+        probe only lists.
 notes:
   - Requires the aws CLI on the server (role infrakt.backup.awscli) and the files of
     M(infrakt.backup.s3_credentials).
@@ -243,12 +244,13 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.infrakt.backup.plugins.module_utils import aws  # noqa: E402
 
+# "S3 <what> failed: <reason>" is the one sentence a failure reports
 WHAT = {
     "upload": "upload of {src}",
     "download": "download of {filename}",
-    "list": "listing the backups of {db_name}",
-    "delete": "deleting {filename}",
-    "probe": "the S3 probe",
+    "list": "listing of the backups of {db_name}",
+    "delete": "deletion of {filename}",
+    "probe": "probe of bucket {bucket}",
 }
 
 

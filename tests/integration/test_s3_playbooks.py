@@ -345,5 +345,5 @@ def test_s3_outage_is_reported_as_unreachable(bench):
     assert run.rc != 0
     failure = run.result("List the backups")
     assert failure["error_code"] == "EndpointUnreachable"
-    assert failure["msg"].startswith("S3 listing the backups of outage failed: cannot reach the S3 endpoint http://")
+    assert failure["msg"].startswith("S3 listing of the backups of outage failed: cannot reach the S3 endpoint http://")
     assert_no_credentials_left(bench, run)
