@@ -365,6 +365,7 @@ def test_check_mode_dumps_nothing(testbed, postgres_db, backup_dir):
     assert run.returncode == 0, run.output[-3000:]
     result = run.result("Dump ")[1]
     assert result["msg"].startswith(f"would dump postgres database {postgres_db.name} to {backup_dir}/")
+    assert run.result("Report the backup")[1]["msg"] == result["msg"]
     assert not backup_dir.exists()
 
 

@@ -137,6 +137,7 @@ def private_files(files):
 
 
 def _raise_system_exit(signum, frame):
+    """Signal handler: end the module through SystemExit (exit code 128 + signum)."""
     raise SystemExit(128 + signum)
 
 
