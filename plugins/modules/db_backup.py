@@ -77,7 +77,8 @@ options:
     default: /opt/infrakt/backups
 notes:
   - Supports check mode; it reports the path a backup would get and dumps nothing.
-  - A Redis backup reads the RDB file, so Redis must run on the server itself or in a container on it.
+  - A Redis backup reads the RDB file, so Redis must run on the server itself or in a container on it;
+    natively this is checked (the process named by C(INFO server) must work in the C(dir) Redis reports).
   - MySQL/MariaDB clients are chosen per engine with a fallback (mariadb-dump then mysqldump for
     C(mariadb), the other way round for C(mysql)).
 seealso:

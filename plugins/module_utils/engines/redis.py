@@ -3,7 +3,8 @@
 """Redis: a backup is the server's RDB file. Back up: BGSAVE, wait until LASTSAVE moves past
 its value from before, then copy `<dir>/<dbfilename>` (CONFIG GET) — read directly natively,
 through `docker exec -i <container> cat` in a container. A Redis backup therefore needs the
-server's file system: the server runs on this machine or in a container on it.
+server's file system: the server runs on this machine or in a container on it (checked
+natively, before anything is read or stopped: check_runs_here).
 
 Restore (native Redis only): the RDB is copied next to the live one first; then
 `SHUTDOWN NOSAVE`, the copy renamed over `<dir>/<dbfilename>` (owner and mode kept), and
@@ -89,12 +90,37 @@ def _cli(connection, *arguments):
 
 
 def _rdb_path(connection):
-    """Return the path of the server's RDB file (CONFIG GET dir, dbfilename)."""
+    """Return the path of the server's RDB file (CONFIG GET dir, dbfilename); natively, after
+    checking that the server runs on this machine (check_runs_here)."""
     config = parse_config(_cli(connection, "CONFIG", "GET", "dir"))
     config.update(parse_config(_cli(connection, "CONFIG", "GET", "dbfilename")))
     if not config.get("dir") or not config.get("dbfilename"):
         raise EngineError("Redis did not tell its dir and dbfilename (CONFIG GET)")
+    if not connection.container:
+        check_runs_here(parse_info(_cli(connection, "INFO", "server")).get("process_id"), config["dir"])
     return os.path.join(config["dir"], config["dbfilename"])
+
+
+def check_runs_here(process_id, rdb_dir):
+    """Raise EngineError unless process process_id (INFO server) is a process of this machine
+    working in rdb_dir (Redis chdirs into its `dir`): the RDB file is read and replaced through
+    this machine's file system, so a server elsewhere (another host, a container reached over
+    the network) would get another file backed up, or be shut down for good. A process of
+    another user, whose directory cannot be read, is taken as it is."""
+    try:
+        cwd = os.readlink("/proc/%d/cwd" % int(process_id))
+    except PermissionError:
+        return
+    except (OSError, TypeError, ValueError):
+        raise EngineError(
+            "Redis (process_id %s) does not run on this machine; a Redis backup reads its RDB file, so "
+            "Redis must run on the server itself or in a container on it (give container)" % process_id
+        ) from None
+    if os.path.realpath(cwd) != os.path.realpath(rdb_dir):
+        raise EngineError(
+            "Redis process %s works in %s, not in its dir %s: it is not this machine's Redis "
+            "(in a container, give container)" % (process_id, cwd, rdb_dir)
+        )
 
 
 def _persistence(connection):

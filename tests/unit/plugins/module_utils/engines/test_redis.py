@@ -1,6 +1,8 @@
 """Redis command building and reply parsing (engines/redis.py). Backup and restore against a
 real server are in tests/integration/test_db_backup_restore.py."""
 
+import os
+
 import pytest
 
 from ansible_collections.infrakt.backup.plugins.module_utils.engines import redis
@@ -30,6 +32,21 @@ def test_container_forwards_rediscli_auth_and_copies_with_cat(make_connection):
     assert redis.copy_command(connection, "/data/dump.rdb").argv == [
         "docker", "exec", "-i", "cache", "cat", "/data/dump.rdb",
     ]
+
+
+def test_a_process_of_this_machine_in_its_dir_runs_here():
+    redis.check_runs_here(str(os.getpid()), os.getcwd())
+
+
+@pytest.mark.parametrize("process_id", ["999999999", None, "x"])
+def test_a_process_elsewhere_does_not_run_here(process_id):
+    with pytest.raises(EngineError, match="does not run on this machine"):
+        redis.check_runs_here(process_id, "/var/lib/redis")
+
+
+def test_a_process_in_another_directory_is_another_redis(tmp_path):
+    with pytest.raises(EngineError, match="it is not this machine's Redis"):
+        redis.check_runs_here(str(os.getpid()), str(tmp_path))
 
 
 def test_parse_info():
