@@ -300,6 +300,25 @@ def test_postgres_backup_and_restore_in_a_container(testbed, postgres_db, backup
     assert postgres_db.fingerprint() == before
 
 
+def test_postgres_plain_sql_backup_is_restored_through_psql(testbed, postgres_db, backup_dir):
+    before = postgres_db.fingerprint()
+    directory = backup_dir / postgres_db.name
+    directory.mkdir(parents=True)
+    path = directory / f"{postgres_db.name}_postgres_20260101T000000Z.dump"
+    env = testbed.env
+    subprocess.run(
+        [os.path.join(env["PG_BIN_DIR"], "pg_dump"), "--format=plain", "--clean", "--if-exists", "--no-owner",
+         "-h", env["PG_HOST"], "-p", env["PG_PORT"], "-U", env["PG_USER"], f"--file={path}", postgres_db.name],
+        check=True, env=dict(os.environ, PGPASSWORD=env["PG_PASSWORD"]),
+    )
+    (directory / (path.name + ".sha256")).write_text(f"{sha256_of(path)}  {path.name}\n")
+    postgres_db.damage()
+    variables = postgres_db.variables(infrakt_backup_dir=str(backup_dir), infrakt_restore_filename=path.name)
+    run = run_play(testbed, "restore.yml", variables)
+    assert run.returncode == 0, run.output[-3000:]
+    assert postgres_db.fingerprint() == before
+
+
 @pytest.mark.parametrize("failure", ["wrong password", "database down"])
 def test_failing_dump_leaves_no_file(testbed, postgres_db, backup_dir, failure):
     if failure == "wrong password":
