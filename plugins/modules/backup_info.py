@@ -72,9 +72,9 @@ backups:
       sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.infrakt.backup.plugins.module_utils.backup_files import (  # noqa: E402
+from ansible_collections.infrakt.backup.plugins.module_utils.backup_files import (
     DEFAULT_BACKUP_DIR,
     list_local_backups,
 )

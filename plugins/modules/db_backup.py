@@ -144,10 +144,10 @@ created:
   sample: "2026-11-24T21:05:09Z"
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.infrakt.backup.plugins.module_utils.engines import create_backup  # noqa: E402
-from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (  # noqa: E402
+from ansible_collections.infrakt.backup.plugins.module_utils.engines import create_backup
+from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (
     EngineError,
     connection_argument_spec,
     connection_from_params,

@@ -135,10 +135,10 @@ sha256:
   sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.infrakt.backup.plugins.module_utils.engines import restore_backup  # noqa: E402
-from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (  # noqa: E402
+from ansible_collections.infrakt.backup.plugins.module_utils.engines import restore_backup
+from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (
     EngineError,
     connection_argument_spec,
     connection_from_params,
