@@ -24,6 +24,7 @@ import re
 import shutil
 import tempfile
 from collections import namedtuple
+from contextlib import suppress
 from datetime import datetime, timezone
 
 from ansible_collections.infrakt.backup.plugins.module_utils.backup_files import (
@@ -279,14 +280,16 @@ def delete_args(bucket, key):
 
 
 class AwsError(Exception):
-    """A failed S3 operation: `code` (like NoSuchBucket), `message` (one sentence for people)
-    and `stderr` (the aws CLI's, secrets stripped; empty when the CLI did not run)."""
+    """A failed S3 operation: `code` (like NoSuchBucket), `message` (one sentence for people),
+    `stderr` (the aws CLI's, secrets stripped; empty when the CLI did not run) and `details`
+    (more result fields, like the probe steps that passed)."""
 
-    def __init__(self, code, message, stderr=""):
+    def __init__(self, code, message, stderr="", details=None):
         super(AwsError, self).__init__(message)
         self.code = code
         self.message = message
         self.stderr = stderr
+        self.details = details or {}
 
 
 # (error_code, pattern in the aws CLI's stderr, reason); first match wins, so specific
@@ -646,30 +649,33 @@ def delete_backup(cli, bucket, prefix, db_name, filename, check_mode=False):
 def probe_bucket(cli, bucket, prefix, check_mode=False):
     """Check that the credentials can list prefix, put a small object there, read it back
     unchanged and delete it (check mode: list only). Return {changed: False, steps, key}; the
-    probe object is deleted even when reading it back fails."""
+    probe object is deleted even when reading it back fails. A failure names the step that
+    failed and carries the steps that passed."""
     validate_bucket(bucket)
     base = normalize_prefix(prefix)
     base = base + "/" if base else ""
-    steps = []
-    cli.list_objects(bucket, base, max_items=1)
-    steps.append("list")
     key = base + PROBE_NAME_PREFIX + binascii.hexlify(os.urandom(8)).decode("ascii")
-    result = {"changed": False, "steps": steps, "key": key}
-    if check_mode:
-        return result
     body = "infrakt.backup probe %s\n" % key
-    cli.write_text(bucket, key, body)
-    steps.append("put")
-    try:
+    steps = []
+
+    def read_back():
         if cli.read_text(bucket, key) != body:
-            raise AwsError("ProbeMismatch", "the probe object read back from %s differs from what was written"
+            raise AwsError("ProbeMismatch", "the object read back from %s differs from what was written"
                            % s3_url(bucket, key))
-        steps.append("get")
-    finally:
+
+    actions = [("list", lambda: cli.list_objects(bucket, base, max_items=1))]
+    if not check_mode:
+        actions += [("put", lambda: cli.write_text(bucket, key, body)), ("get", read_back),
+                    ("delete", lambda: cli.delete_object(bucket, key))]
+    for step, action in actions:
         try:
-            cli.delete_object(bucket, key)
-            steps.append("delete")
-        except AwsError:
-            if "get" in steps:
-                raise  # otherwise the read-back failure above is the error to report
-    return result
+            action()
+        except AwsError as error:
+            if step == "get":
+                # do not leave the probe object behind; the read-back failure is the one to report
+                with suppress(AwsError):
+                    cli.delete_object(bucket, key)
+            raise AwsError(error.code, "at the %s step, %s" % (step, error.message), error.stderr,
+                           {"steps": list(steps)}) from None
+        steps.append(step)
+    return {"changed": False, "steps": steps, "key": key}

@@ -5,7 +5,9 @@
 Secrets written here never reach a disk: the base directory is `/run/infrakt` when `/run` is
 a tmpfs, else `/dev/shm/infrakt` (per-user variants for non-root users, so that nobody else
 owns the directory we write into). Each run gets its own `run-*` directory (0700) holding
-0600 files created with O_EXCL; leftovers of crashed runs are swept by age.
+0600 files created with O_EXCL; leftovers of crashed runs are swept by age. A run directory
+in use is share-locked (flock on the directory) and touched when its user is done, so that a
+sweep never pulls it from under a long transfer of another run.
 Pure Python with no imports from Ansible.
 """
 
@@ -14,12 +16,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import fcntl
 import os
 import re
 import shutil
 import stat
 import tempfile
 import time
+from contextlib import contextmanager, suppress
 
 RUN_DIR_PREFIX = "run-"
 BASE_DIR_NAME = "infrakt"
@@ -111,7 +115,7 @@ def create_private_dir(base_dir, files):
 
 def sweep_stale_dirs(base_dir, max_age, now=None):
     """Remove the `run-*` directories under base_dir last modified more than max_age seconds
-    before now (default: the current time); return the removed paths, sorted."""
+    before now (default: the current time) and not in use; return the removed paths, sorted."""
     if not os.path.isdir(base_dir):
         return []
     now = time.time() if now is None else now
@@ -124,10 +128,41 @@ def sweep_stale_dirs(base_dir, max_age, now=None):
             info = os.lstat(path)
         except OSError:
             continue  # removed meanwhile by a concurrent run
-        if stat.S_ISDIR(info.st_mode) and now - info.st_mtime > max_age:
-            shutil.rmtree(path, ignore_errors=True)
+        if stat.S_ISDIR(info.st_mode) and now - info.st_mtime > max_age and _remove_unless_in_use(path):
             removed.append(path)
     return removed
+
+
+def _remove_unless_in_use(path):
+    """Remove run directory path unless someone holds a lock on it; return True if removed."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(descriptor)
+        return False  # in use by a running step (using_private_dir)
+    try:
+        shutil.rmtree(path, ignore_errors=True)
+    finally:
+        os.close(descriptor)
+    return True
+
+
+@contextmanager
+def using_private_dir(path):
+    """Hold a shared lock on run directory path for the duration of the block (sweeps leave
+    it alone) and mark it as just used when the block ends."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH)
+        yield path
+    finally:
+        with suppress(OSError):  # removed meanwhile: nothing left to mark
+            os.utime(path)
+        os.close(descriptor)
 
 
 def is_private_run_dir(path):

@@ -218,7 +218,7 @@ deleted:
   sample: [prod/shop/shop_postgres_20261124T210509Z.dump, prod/shop/shop_postgres_20261124T210509Z.dump.sha256]
 steps:
   description: Probe steps that succeeded, in order (V(list), V(put), V(get), V(delete)).
-  returned: success, probe
+  returned: probe (on failure too, with the steps before the failed one)
   type: list
   elements: str
   sample: [list, put, get, delete]
@@ -242,7 +242,7 @@ stderr:
 # imports follow the documentation strings, as in every Ansible module
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ansible_collections.infrakt.backup.plugins.module_utils import aws  # noqa: E402
+from ansible_collections.infrakt.backup.plugins.module_utils import aws, tmpfs  # noqa: E402
 
 # "S3 <what> failed: <reason>" is the one sentence a failure reports
 WHAT = {
@@ -305,9 +305,13 @@ def main():
         # Ansible masks it in everything the module returns, on top of strip_secrets(); not the
         # access key id, which is no secret and may be a short word found in keys and names
         module.no_log_values.add(cli.credentials.get("aws_secret_access_key", ""))
-        result = run_mode(module, cli)
+        with tmpfs.using_private_dir(module.params["credentials_dir"]):
+            result = run_mode(module, cli)
     except aws.AwsError as error:
-        module.fail_json(msg="S3 %s failed: %s" % (what, error.message), error_code=error.code, stderr=error.stderr)
+        module.fail_json(
+            msg="S3 %s failed: %s" % (what, error.message), error_code=error.code, stderr=error.stderr,
+            **error.details
+        )
     except ValueError as error:
         module.fail_json(msg="S3 %s failed: %s" % (what, error), error_code="InvalidInput", stderr="")
     except OSError as error:

@@ -311,7 +311,9 @@ def test_bad_settings_fail_with_one_clear_sentence(bench, override, code, phrase
     assert run.rc != 0
     failure = run.result("Probe the bucket")
     assert failure["error_code"] == code
-    assert phrase in failure["msg"] and "\n" not in failure["msg"]
+    assert failure["msg"].startswith("S3 probe of bucket ")
+    assert f"failed: at the list step, {phrase}" in failure["msg"] and "\n" not in failure["msg"]
+    assert failure["steps"] == []
     assert failure["stderr"]
     for secret in {bench["testbed"].env["S3_SECRET_KEY"], override.get("infrakt_s3_secret_key")} - {None}:
         assert secret not in run.stdout and secret not in run.stderr

@@ -98,6 +98,16 @@ def test_sweep_removes_only_old_run_directories(tmp_path):
     assert tmpfs.sweep_stale_dirs(str(tmp_path / "missing"), 3600) == []
 
 
+def test_sweep_leaves_a_directory_in_use_alone(tmp_path):
+    base = str(tmp_path / "infrakt")
+    busy = tmpfs.create_private_dir(base, {"credentials": "x"})
+    with tmpfs.using_private_dir(busy):
+        os.utime(busy, (0, 0))
+        assert tmpfs.sweep_stale_dirs(base, 3600) == []
+    assert os.stat(busy).st_mtime > 1e9  # marked as just used when the step ended
+    assert os.path.isdir(busy)
+
+
 def test_remove_private_dir(tmp_path):
     base = str(tmp_path / "infrakt")
     path = tmpfs.create_private_dir(base, {"credentials": "x"})
