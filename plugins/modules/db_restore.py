@@ -133,6 +133,14 @@ sha256:
   returned: always
   type: str
   sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+database_touched:
+  description:
+    - Whether the failed restore had started changing the database. V(false) for a refused
+      filename or a checksum mismatch. A PostgreSQL restore runs in one transaction, so even
+      V(true) there means the database was rolled back.
+  returned: failure
+  type: bool
+  sample: false
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -153,10 +161,13 @@ def main():
     try:
         connection = connection_from_params(params)
         result = restore_backup(connection, params["backup_dir"], params["filename"], check_mode=module.check_mode)
-    except (EngineError, ValueError) as error:
-        module.fail_json(msg=str(error))
+    except ValueError as error:
+        # a bad filename, a wrong engine or a checksum mismatch: found before the database is touched
+        module.fail_json(msg=str(error), database_touched=False)
+    except EngineError as error:
+        module.fail_json(msg=str(error), database_touched=True)
     except OSError as error:
-        module.fail_json(msg="restore of %s failed: %s" % (params["db_name"], error))
+        module.fail_json(msg="restore of %s failed: %s" % (params["db_name"], error), database_touched=True)
     module.exit_json(changed=True, **result)
 
 

@@ -57,12 +57,9 @@ class PlaybookRun:
         return None
 
     @property
-    def failed_action(self) -> str | None:
-        """Return the FQCN of the module whose failure ended the run, or None."""
-        for module_result in self.results:
-            if module_result.failed:
-                return module_result.action
-        return None
+    def first_failure(self) -> ModuleResult | None:
+        """Return the module result whose failure ended the run, or None."""
+        return next((module_result for module_result in self.results if module_result.failed), None)
 
     def fact(self, name: str):
         """Return the last value a task of the run set for host fact `name`, or None."""

@@ -31,7 +31,8 @@ def restore_backup(store, db_name: str, filename: str, *, progress=None, verbosi
     }
     run = run_on_server(store, server, "restore.yml", variables, progress=progress, verbosity=verbosity)
     if not run.ok:
-        if run.failed_action == DB_RESTORE:
+        failed = run.first_failure
+        if failed is not None and failed.action == DB_RESTORE and failed.result.get("database_touched", True):
             raise InfraktError(f"Restore of {db_name} from {filename} failed while loading it: {run.failure}")
         raise InfraktError(
             f"Restore of {db_name} from {filename} failed before the database was touched: {run.failure}"
