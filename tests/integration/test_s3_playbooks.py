@@ -91,9 +91,11 @@ def s3_variables(state: dict) -> dict:
     }
 
 
-def run_playbook(state: dict, playbook: str, variables: dict | None = None, *args: str) -> PlaybookRun:
+def run_playbook(state: dict, playbook: str, variables: dict | None = None, *args: str,
+                 environment: dict | None = None) -> PlaybookRun:
     """Run playbooks/<playbook> on the bench with variables (merged over the S3 ones) passed
-    in a 0600 vars file, as a user would with a vault file; return the PlaybookRun."""
+    in a 0600 vars file, as a user would with a vault file, and environment added to ours;
+    return the PlaybookRun."""
     state["runs"] += 1
     vars_file = state["vars_dir"] / f"vars-{state['runs']}.json"
     descriptor = os.open(vars_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -106,6 +108,7 @@ def run_playbook(state: dict, playbook: str, variables: dict | None = None, *arg
         "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
         "ANSIBLE_CALLBACK_FORMAT_PRETTY": "false",
         "ANSIBLE_NOCOLOR": "1",
+        **(environment or {}),
     }
     command = [str(VENV_BIN / "ansible-playbook"), "-i", state["testbed"].env["INVENTORY"],
                str(PLAYBOOKS / playbook), "-e", f"@{vars_file}", *(args or ("-v",))]
@@ -320,11 +323,14 @@ def test_bad_settings_fail_with_one_clear_sentence(bench, override, code, phrase
     assert_no_credentials_left(bench, run)
 
 
-def test_success_with_vvv_shows_no_secret(bench):
-    run = run_playbook(bench, "s3_test.yml", None, "-vvv")
+def test_success_with_vvv_shows_no_secret_and_sends_no_module_file(bench):
+    # pipelining off in the configuration: the playbook's own ansible_pipelining must win
+    run = run_playbook(bench, "s3_test.yml", None, "-vvv", environment={"ANSIBLE_PIPELINING": "false"})
     assert run.rc == 0, run.stdout[-3000:]
     secret = bench["testbed"].env["S3_SECRET_KEY"]
     assert secret not in run.stdout and secret not in run.stderr
+    assert "ESTABLISH SSH CONNECTION" in run.stdout
+    assert not re.search(r"SSH: EXEC (?:sftp|scp)|PUT .*AnsiballZ", run.stdout)
 
 
 def test_default_credentials_dir_is_on_tmpfs_and_removed(bench):
