@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.integration, pytest.mark.molecule]
+pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 
 
+@pytest.mark.molecule
 def test_molecule_awscli_scenario(testbed):
     env = {
         **os.environ,
