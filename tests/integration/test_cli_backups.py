@@ -1,0 +1,159 @@
+"""The main job through the wrapper CLI, as a user runs it: `backup create / list / restore`
+against the bench server over SSH, the bench S3 server and a scratch PostgreSQL database —
+and the ways it must fail: a corrupted S3 object, an S3 outage during a backup, a failing
+dump, filenames that try to leave the backup directory."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.scratch import Postgres, unique
+
+pytestmark = pytest.mark.integration
+
+CLI = str(Path(sys.executable).parent / "infrakt-backup")
+SERVER_BACKUPS = Path("/opt/infrakt/backups")
+
+
+class Wrapper:
+    """The CLI with its own INFRAKT_HOME, set up for the bench server and S3 server."""
+
+    def __init__(self, home: Path, testbed):
+        self.home = home
+        self.testbed = testbed
+
+    def run(self, *args, env=None, check=True):
+        completed = subprocess.run(
+            [CLI, *args], capture_output=True, text=True, timeout=600,
+            env={**os.environ, "INFRAKT_HOME": str(self.home), **(env or {})},
+        )
+        if check:
+            assert completed.returncode == 0, f"{args}: {completed.stderr}"
+        return completed
+
+    def json(self, *args):
+        return json.loads(self.run(*args, "--json").stdout)
+
+
+@pytest.fixture(scope="module")
+def wrapper(testbed, tmp_path_factory):
+    env = testbed.env
+    cli = Wrapper(tmp_path_factory.mktemp("home") / "infrakt", testbed)
+    cli.run("server", "add", "bench", "--host", env["SSH_HOST"], "--port", env["SSH_PORT"], "--ssh-key", env["SSH_KEY"])
+    cli.run("server", "provision", "bench")
+    cli.run("settings", "s3", "set", "--endpoint-url", env["S3_ENDPOINT_URL"], "--bucket", env["S3_BUCKET"],
+            "--region", env["S3_REGION"], "--access-key", env["S3_ACCESS_KEY"], "--prefix", unique("cli"),
+            env={"INFRAKT_S3_SECRET_KEY": env["S3_SECRET_KEY"]})
+    return cli
+
+
+@pytest.fixture
+def database(testbed, wrapper):
+    """A scratch PostgreSQL database registered in the wrapper under its own name."""
+    env = testbed.env
+    scratch = Postgres(env, unique("sample_cli"))
+    scratch.create()
+    wrapper.run("db", "add", scratch.name, "--server", "bench", "--engine", "postgres", "--database", scratch.name,
+                "--host", env["PG_HOST"], "--port", env["PG_PORT"], "--user", env["PG_USER"],
+                env={"INFRAKT_DB_PASSWORD": env["PG_PASSWORD"]})
+    yield scratch
+    wrapper.run("db", "remove", scratch.name, check=False)
+    scratch.drop()
+
+
+def remove_local_copy(name, filename):
+    for path in (SERVER_BACKUPS / name / filename, SERVER_BACKUPS / name / (filename + ".sha256")):
+        path.unlink()
+
+
+def test_create_list_restore_from_s3(wrapper, database):
+    created = wrapper.json("backup", "create", database.name)
+    filename = created["filename"]
+    assert created["location"] == "local+s3"
+    assert created["s3_key"].endswith(f"/{database.name}/{filename}")
+    local = SERVER_BACKUPS / database.name / filename
+    assert local.stat().st_size == created["size"]
+
+    listed = wrapper.json("backup", "list", database.name)
+    assert [(item["filename"], item["location"], item["sha256"]) for item in listed] == [
+        (filename, "both", created["sha256"])
+    ]
+
+    remove_local_copy(database.name, filename)
+    human = wrapper.run("backup", "list", database.name).stdout
+    assert filename in human and "S3 only" in human
+    assert wrapper.json("backup", "list", database.name)[0]["location"] == "s3"
+
+    before = database.fingerprint()
+    orders_before = database.psql("SELECT count(*) FROM orders")
+    database.damage()
+    assert database.psql("SELECT count(*) FROM orders") != orders_before
+    restored = wrapper.json("backup", "restore", database.name, filename, "--yes")
+    assert restored["downloaded"] is True and restored["sha256"] == created["sha256"]
+    assert database.fingerprint() == before
+    assert local.exists()
+
+
+@pytest.mark.parametrize("filename", ["../../etc/passwd", "/etc/passwd", "other_postgres_20261124T210509Z.dump"])
+def test_restore_refuses_names_outside_the_database_before_anything_runs(wrapper, database, filename):
+    refused = wrapper.run("backup", "restore", database.name, filename, "--yes", check=False)
+    assert refused.returncode == 2
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert "…" not in refused.stderr  # no play started
+
+
+def test_corrupted_s3_object_is_refused_and_the_database_untouched(wrapper, database, testbed):
+    env = testbed.env
+    created = wrapper.json("backup", "create", database.name)
+    remove_local_copy(database.name, created["filename"])
+    aws_env = {**os.environ, "AWS_ACCESS_KEY_ID": env["S3_ACCESS_KEY"], "AWS_SECRET_ACCESS_KEY": env["S3_SECRET_KEY"],
+               "AWS_DEFAULT_REGION": env["S3_REGION"]}
+    key_url = f"s3://{env['S3_BUCKET']}/{created['s3_key']}"
+    object_path = testbed.env["TESTBED_DIR"] + "/corrupted.dump"
+    subprocess.run([env["AWS_BIN"], "s3", "cp", "--only-show-errors", key_url, object_path,
+                    "--endpoint-url", env["S3_ENDPOINT_URL"]], env=aws_env, check=True)
+    data = bytearray(Path(object_path).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    Path(object_path).write_bytes(bytes(data))
+    subprocess.run([env["AWS_BIN"], "s3", "cp", "--only-show-errors", object_path, key_url,
+                    "--endpoint-url", env["S3_ENDPOINT_URL"]], env=aws_env, check=True)
+    os.unlink(object_path)
+
+    before = database.fingerprint()
+    refused = wrapper.run("backup", "restore", database.name, created["filename"], "--yes", check=False)
+    assert refused.returncode == 1
+    assert "checksum" in refused.stderr and "before the database was touched" in refused.stderr
+    assert database.fingerprint() == before
+    assert not (SERVER_BACKUPS / database.name / created["filename"]).exists()
+
+
+def test_failing_dump_exits_non_zero_and_leaves_no_file(wrapper, testbed):
+    env = testbed.env
+    name = unique("sample_wrongpw")
+    wrapper.run("db", "add", name, "--server", "bench", "--engine", "postgres", "--database", env["PG_DATABASE"],
+                "--host", env["PG_HOST"], "--port", env["PG_PORT"], "--user", env["PG_USER"],
+                env={"INFRAKT_DB_PASSWORD": "not-the-password"})
+    failed = wrapper.run("backup", "create", name, check=False)
+    assert failed.returncode == 1
+    assert "password authentication failed" in failed.stderr
+    assert "not-the-password" not in failed.stderr
+    directory = SERVER_BACKUPS / name
+    assert not directory.exists() or list(directory.iterdir()) == []
+
+
+def test_s3_outage_during_backup_keeps_the_local_copy(wrapper, database, testbed):
+    testbed.stop_s3()
+    try:
+        failed = wrapper.run("backup", "create", database.name, check=False)
+    finally:
+        testbed.start_s3()
+    assert failed.returncode == 1
+    assert "local backup is intact" in failed.stderr
+    kept = [path for path in (SERVER_BACKUPS / database.name).iterdir() if not path.name.endswith(".sha256")]
+    assert len(kept) == 1 and str(kept[0]) in failed.stderr
+    listed = wrapper.json("backup", "list", database.name)
+    assert [item["location"] for item in listed] == ["local"]
