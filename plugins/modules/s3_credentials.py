@@ -146,12 +146,11 @@ settings:
   sample: {provider: minio, region: us-east-1, addressing_style: path, checksum_when_required: true}
 """
 
-# imports follow the documentation strings, as in every Ansible module
-import os  # noqa: E402
+import os
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.infrakt.backup.plugins.module_utils import aws, tmpfs  # noqa: E402
+from ansible_collections.infrakt.backup.plugins.module_utils import aws, tmpfs
 
 
 def create(module):

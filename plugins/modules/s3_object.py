@@ -239,10 +239,9 @@ stderr:
     The specified bucket does not exist"
 """
 
-# imports follow the documentation strings, as in every Ansible module
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.infrakt.backup.plugins.module_utils import aws, tmpfs  # noqa: E402
+from ansible_collections.infrakt.backup.plugins.module_utils import aws, tmpfs
 
 # "S3 <what> failed: <reason>" is the one sentence a failure reports
 WHAT = {
