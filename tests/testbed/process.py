@@ -63,8 +63,10 @@ def port_open(port: int, timeout: float = 0.5) -> bool:
 
 
 def _port_free(port: int) -> bool:
-    """True when 127.0.0.1:port can be bound right now."""
+    """True when 127.0.0.1:port can be bound right now by a server (which sets SO_REUSEADDR,
+    so a port whose old connections linger in TIME_WAIT after a restart still counts as free)."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
