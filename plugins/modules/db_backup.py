@@ -27,46 +27,9 @@ description:
   - Backup directories are created 0700, backup files are 0600.
 version_added: 0.1.0
 author: infrakt.backup developers
+extends_documentation_fragment:
+  - infrakt.backup.db_connection
 options:
-  engine:
-    description: The database engine.
-    type: str
-    required: true
-    choices: [mariadb, mongo, mysql, postgres, redis]
-  db_name:
-    description:
-      - The name the database is registered under; used in backup file names and directories.
-      - 1-63 letters, digits, C(_), C(.) or C(-), starting with a letter or digit.
-    type: str
-    required: true
-  database:
-    description: The database's name on its server; defaults to O(db_name). Ignored for Redis (the RDB holds all).
-    type: str
-  host:
-    description: Host name or address of the server; the client's default (usually the local socket) when omitted.
-    type: str
-  port:
-    description: TCP port of the server.
-    type: int
-  socket:
-    description:
-      - Local socket instead of O(host). PostgreSQL takes the socket directory, the others the socket file.
-    type: path
-  user:
-    description: User to connect as.
-    type: str
-  password:
-    description: Password of O(user). Never put on a command line.
-    type: str
-  container:
-    description:
-      - Name of a container on the server that runs the database; clients then run inside it
-        through C(docker exec -i).
-    type: str
-  docker_bin:
-    description: The docker CLI (a name looked up on PATH, or a path), used with O(container).
-    type: str
-    default: docker
   restart_command:
     description:
       - Redis only, for restores; accepted here so both modules take the same options.
