@@ -19,6 +19,8 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 PREFIX_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 REGION_RE = re.compile(r"^[a-z0-9-]{1,32}$")
+HOSTNAME_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+PATH_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.+-]+$")
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 SIDECAR_SUFFIX = ".sha256"
 PARTIAL_SUFFIX = ".partial"
@@ -151,3 +153,52 @@ def object_key(prefix, db_name, filename):
     if "/" in filename or filename in ("", ".", ".."):
         raise ValueError("filename %r must be a plain name" % filename)
     return object_prefix(prefix, db_name) + filename
+
+
+def validate_port(port, what="port"):
+    """Return port if it is an integer from 1 to 65535; raise ValueError otherwise."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ValueError(f"{what} {port!r} is not valid: use a number from 1 to 65535")
+    return port
+
+
+def validate_host(host, what="host"):
+    """Return host if it is a DNS name (RFC 1123 labels, at most 253 characters) or an IPv4/IPv6
+    address; raise ValueError otherwise."""
+    if not isinstance(host, str):
+        raise ValueError(f"{what} {host!r} is not a valid host name or IP address")
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    name = host[:-1] if host.endswith(".") else host
+    if not name or len(name) > 253 or not all(HOSTNAME_LABEL_RE.match(label) for label in name.split(".")):
+        raise ValueError(f"{what} {host!r} is not a valid host name or IP address")
+    return host
+
+
+def validate_absolute_path(path, what="path"):
+    """Return path without a trailing slash if it is absolute, made of segments of
+    [A-Za-z0-9_.+-] other than '.' and '..'; raise ValueError otherwise."""
+    segments = (path[:-1] if path.endswith("/") else path).split("/") if isinstance(path, str) else []
+    if len(segments) < 2 or segments[0] != "":
+        raise ValueError(f"{what} {path!r} must be an absolute path such as /opt/infrakt/backups")
+    for segment in segments[1:]:
+        if not PATH_SEGMENT_RE.match(segment) or segment in (".", ".."):
+            raise ValueError(
+                f"{what} {path!r} may only use letters, digits, '_', '.', '+', '-' and '/' "
+                "(no empty, '.' or '..' parts)"
+            )
+    return "/".join(segments)
+
+
+def validate_single_line(value, what):
+    """Return value if it is not empty and has no control characters (newline, NUL …); raise
+    ValueError otherwise. For values written into files on the server, where a newline would
+    start a new entry."""
+    if not value:
+        raise ValueError(f"{what} must not be empty")
+    if any(ord(character) < 32 or ord(character) == 127 for character in value):
+        raise ValueError(f"{what} must not contain control characters such as newlines")
+    return value

@@ -8,6 +8,10 @@ def _without_unset(variables: dict) -> dict:
     return {name: value for name, value in variables.items() if value not in (None, "")}
 
 
+def _is_socket(host) -> bool:
+    return bool(host) and host.startswith("/")
+
+
 def s3_variables(settings) -> dict:
     """Return the infrakt_s3_* variables for S3Settings `settings` (secret included), or {}
     when S3 is not configured."""
@@ -38,7 +42,9 @@ def database_variables(database) -> dict:
             "infrakt_db_name": database.name,
             "infrakt_db_engine": database.engine,
             "infrakt_db_database": database.database,
-            "infrakt_db_host": database.host,
+            # `db add --host /path` names a local socket (PostgreSQL: its directory)
+            "infrakt_db_host": None if _is_socket(database.host) else database.host,
+            "infrakt_db_socket": database.host if _is_socket(database.host) else None,
             "infrakt_db_port": database.port,
             "infrakt_db_user": database.user,
             "infrakt_db_password": database.password,

@@ -78,14 +78,16 @@ def connection_from_params(params):
     if container is not None:
         names.validate_name(container, "container")
     host = params.get("host") or None
+    if host is not None:
+        names.validate_host(host)
     socket = params.get("socket") or None
     if host is not None and socket is not None:
         raise ValueError("give either host or socket, not both")
-    if socket is not None and not os.path.isabs(socket):
-        raise ValueError("socket %r must be an absolute path" % socket)
+    if socket is not None:
+        names.validate_absolute_path(socket, "socket")
     port = params.get("port")
-    if port is not None and not 0 < port < 65536:
-        raise ValueError("port %r is not between 1 and 65535" % port)
+    if port is not None:
+        names.validate_port(port)
     restart_command = params.get("restart_command") or None
     if restart_command is not None:
         if engine != "redis":

@@ -28,7 +28,8 @@ def test_database_defaults_to_db_name(make_connection):
         ({"engine": "oracle"}, "engine"),
         ({"host": "db", "socket": "/run/postgresql"}, "either host or socket"),
         ({"socket": "relative/sock"}, "absolute"),
-        ({"port": 70000}, "between 1 and 65535"),
+        ({"port": 70000}, "from 1 to 65535"),
+        ({"host": "-oProxyCommand=x"}, "not a valid host"),
         ({"restart_command": "systemctl start postgresql"}, "only applies to the redis engine"),
     ],
 )
