@@ -68,3 +68,20 @@ def test_installed_cli_runs_playbooks_from_the_wheel(installed_cli, testbed, tmp
     assert "Connection OK (list, write, read, delete)" in tested.stdout
     assert env["S3_SECRET_KEY"] not in tested.stdout + tested.stderr
     assert os.stat(tmp_path / "infrakt").st_mode & 0o777 == 0o700
+
+
+def test_collection_tarball_holds_the_collection_only(tmp_path):
+    import tarfile
+
+    subprocess.run([str(Path(sys.executable).parent / "ansible-galaxy"), "collection", "build", "--output-path",
+                    str(tmp_path), str(REPO_ROOT)], check=True, capture_output=True)
+    tarball = next(tmp_path.glob("infrakt-backup-*.tar.gz"))
+    with tarfile.open(tarball) as archive:
+        members = archive.getnames()
+    for expected in ("MANIFEST.json", "meta/runtime.yml", "playbooks/backup.yml",
+                     "plugins/modules/s3_object.py", "plugins/doc_fragments/db_connection.py",
+                     "roles/awscli/tasks/main.yml"):
+        assert expected in members, expected
+    forbidden = ("wrapper", "tests", "bench", ".venv", "collections", "extensions", "scripts", "dist", ".git")
+    assert [name for name in members if name.split("/")[0] in forbidden] == []
+    assert [name for name in members if "__pycache__" in name or name.endswith((".pyc", ".tar.gz"))] == []
