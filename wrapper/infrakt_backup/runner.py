@@ -209,7 +209,8 @@ def _record_event(run: PlaybookRun, event: dict, progress, verbosity: int) -> No
     data = event.get("event_data") or {}
     if kind == "playbook_on_task_start" and progress is not None:
         task_name = data.get("task") or data.get("name")
-        if task_name and not task_name.startswith("Gathering"):
+        # Ansible's own bookkeeping tasks (fact gathering, role argument checks) are not news
+        if task_name and not task_name.startswith(("Gathering", "Validating arguments against arg spec")):
             progress(f"… {task_name}")
     if verbosity and progress is not None and event.get("stdout"):
         progress(event["stdout"])

@@ -1,0 +1,61 @@
+"""`infrakt-backup settings s3 test` from the bench server against the bench S3 server: the
+probe passes with the right settings, and each wrong setting gives its own one-line message
+and exit code 1 — never the secret."""
+
+import pytest
+
+from tests.integration.test_cli_backups import Wrapper
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def wrapper(testbed, tmp_path_factory):
+    env = testbed.env
+    cli = Wrapper(tmp_path_factory.mktemp("home") / "infrakt", testbed)
+    cli.run("server", "add", "bench", "--host", env["SSH_HOST"], "--port", env["SSH_PORT"], "--ssh-key", env["SSH_KEY"])
+    cli.run("server", "provision", "bench")
+    return cli
+
+
+def save_settings(wrapper, env, *, bucket=None, access_key=None, secret=None, endpoint=None):
+    wrapper.run("settings", "s3", "set", "--endpoint-url", endpoint or env["S3_ENDPOINT_URL"],
+                "--bucket", bucket or env["S3_BUCKET"], "--region", env["S3_REGION"],
+                "--access-key", access_key or env["S3_ACCESS_KEY"],
+                env={"INFRAKT_S3_SECRET_KEY": secret or env["S3_SECRET_KEY"]})
+
+
+def test_connection_ok(wrapper, testbed):
+    save_settings(wrapper, testbed.env)
+    tested = wrapper.run("settings", "s3", "test")
+    assert "Connection OK (list, write, read, delete)" in tested.stdout
+    assert wrapper.json("settings", "s3", "test")["steps"] == ["list", "put", "get", "delete"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "phrase"),
+    [
+        ({"secret": "wrong-secret-wrong-secret-wrong-secret-0000"}, "SignatureDoesNotMatch"),
+        ({"access_key": "AKIAWRONGWRONGWRONG1"}, "InvalidAccessKeyId"),
+        ({"bucket": "no-such-bucket-here"}, "does not exist"),
+    ],
+)
+def test_wrong_settings_are_named(wrapper, testbed, setting, phrase):
+    save_settings(wrapper, testbed.env, **setting)
+    failed = wrapper.run("settings", "s3", "test", check=False)
+    assert failed.returncode == 1
+    lines = failed.stderr.strip().splitlines()
+    assert phrase in lines[-1] and lines[-1].startswith("infrakt-backup: error:")
+    for value in (testbed.env["S3_SECRET_KEY"], setting.get("secret", testbed.env["S3_SECRET_KEY"])):
+        assert value not in failed.stdout + failed.stderr
+
+
+def test_stopped_s3_server_is_unreachable(wrapper, testbed):
+    save_settings(wrapper, testbed.env)
+    testbed.stop_s3()
+    try:
+        failed = wrapper.run("settings", "s3", "test", check=False)
+    finally:
+        testbed.start_s3()
+    assert failed.returncode == 1
+    assert "reach the S3 endpoint" in failed.stderr.splitlines()[-1]
