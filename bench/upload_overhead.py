@@ -58,7 +58,7 @@ class Bench:
         self.work = work
         os.environ["INFRAKT_HOME"] = str(work / "home")
         self.cli("server", "add", "bench", "--host", self.env["SSH_HOST"], "--port", self.env["SSH_PORT"],
-                 "--ssh-key", self.env["SSH_KEY"])
+                 "--ssh-key", self.env["SSH_KEY"], "--backup-dir", str(work / "server-backups"))
         self.cli("server", "provision", "bench")
         self.cli("settings", "s3", "set", "--endpoint-url", self.env["S3_ENDPOINT_URL"], "--bucket",
                  self.env["S3_BUCKET"], "--region", self.env["S3_REGION"], "--access-key", self.env["S3_ACCESS_KEY"],
@@ -95,7 +95,7 @@ class Bench:
 
 
 def measure_transfer(bench: Bench, size_mib: int, rounds: int) -> None:
-    directory = Path("/opt/infrakt/backups/benchfile")
+    directory = Path(bench.server.backup_dir) / "benchfile"
     directory.mkdir(parents=True, exist_ok=True)
     source = directory / names().backup_filename("benchfile", "postgres")
     with open(source, "wb") as handle:

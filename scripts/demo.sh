@@ -24,8 +24,13 @@ rm -rf "$INFRAKT_HOME"
 psql_sample() { PGPASSWORD=$PG_PASSWORD psql -X -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$PG_DATABASE" "$@"; }
 on_server() { ssh -q -i "$SSH_KEY" -p "$SSH_PORT" -o UserKnownHostsFile="$SSH_KNOWN_HOSTS" "$SSH_USER@$SSH_HOST" "$@"; }
 
+# The "remote server" is this machine: keep the demo's backups in the bench's own directory.
+backups="$TESTBED_DIR/server-backups"
+rm -rf "$backups"
+
 step "Register the server and install the AWS CLI on it"
-show infrakt-backup server add bench --host "$SSH_HOST" --port "$SSH_PORT" --user "$SSH_USER" --ssh-key "$SSH_KEY"
+show infrakt-backup server add bench --host "$SSH_HOST" --port "$SSH_PORT" --user "$SSH_USER" --ssh-key "$SSH_KEY" \
+    --backup-dir "$backups"
 show infrakt-backup server provision bench
 
 step "Save the S3 settings (the secret comes from INFRAKT_S3_SECRET_KEY, never a flag) and test them"
@@ -47,7 +52,7 @@ filename=$(infrakt-backup backup list sample --json | python3 -c 'import json,sy
 show infrakt-backup backup list sample
 
 step "Delete the server's local copy: the backup is now in S3 only"
-show on_server rm -f "/opt/infrakt/backups/sample/$filename" "/opt/infrakt/backups/sample/$filename.sha256"
+show on_server rm -f "$backups/sample/$filename" "$backups/sample/$filename.sha256"
 show infrakt-backup backup list sample
 
 step "Lose data, then restore from S3 (downloaded, sha256 verified, restored)"

@@ -23,6 +23,13 @@ from infrakt_backup.errors import InfraktError
 
 SERVER_GROUP = "infrakt_servers"
 TMPFS_CANDIDATES = ("XDG_RUNTIME_DIR", "/dev/shm")
+# Tasks a progress line would only repeat: role includes (their tasks are shown), facts and
+# reports for ansible-playbook users, Ansible's own bookkeeping.
+QUIET_ACTIONS = frozenset(
+    {"ansible.builtin.include_role", "ansible.builtin.set_fact", "ansible.builtin.debug",
+     "include_role", "set_fact", "debug"}
+)
+QUIET_TASKS = ("Gathering", "Validating arguments against arg spec")
 
 
 @dataclass
@@ -209,8 +216,7 @@ def _record_event(run: PlaybookRun, event: dict, progress, verbosity: int) -> No
     data = event.get("event_data") or {}
     if kind == "playbook_on_task_start" and progress is not None:
         task_name = data.get("task") or data.get("name")
-        # Ansible's own bookkeeping tasks (fact gathering, role argument checks) are not news
-        if task_name and not task_name.startswith(("Gathering", "Validating arguments against arg spec")):
+        if task_name and data.get("task_action") not in QUIET_ACTIONS and not task_name.startswith(QUIET_TASKS):
             progress(f"… {task_name}")
     if verbosity and progress is not None and event.get("stdout"):
         progress(event["stdout"])
