@@ -12,143 +12,46 @@ machine. MongoDB has no server on the bench (see the unit tests).
 """
 
 import hashlib
-import json
 import os
 import re
 import shlex
-import shutil
 import socket
 import subprocess
-import sys
-import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 
+from tests.integration.leaks import CREDENTIAL_BASES, ProcessWatch, files_containing
+from tests.integration.plays import REPO_ROOT, bench_s3_variables, run_playbook, sha256_of
 from tests.integration.scratch import Postgres, unique
 from tests.testbed.sample import CUSTOMER_COUNT, ORDER_COUNT, REDIS_SAMPLE, redis_commands, resp, sample_sql
 
 pytestmark = pytest.mark.integration
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKER_SHIM = REPO_ROOT / "tests" / "shims" / "docker"
-RESULT_RE = re.compile(r"^(ok|changed|fatal|skipping): \[[^\]]+\](?:: FAILED!)? => (\{.*\})$")
-TASK_RE = re.compile(r"^TASK \[(.*)\] \*+$")
-
-
-# ---------------------------------------------------------------------------------------------
-# running playbooks
-
-
-class PlayRun:
-    """One ansible-playbook run: exit code, output, and (task, status, result) per task."""
-
-    def __init__(self, returncode, output):
-        self.returncode = returncode
-        self.output = output
-        self.tasks = []
-        task = None
-        for line in output.splitlines():
-            task_match = TASK_RE.match(line)
-            if task_match:
-                task = task_match.group(1)
-                continue
-            result_match = RESULT_RE.match(line)
-            if result_match and task is not None:
-                self.tasks.append((task, result_match.group(1), json.loads(result_match.group(2))))
-
-    def result(self, task_prefix):
-        """Return (status, result) of the last task whose name (without its role) starts with task_prefix."""
-        for task, status, result in reversed(self.tasks):
-            if task.startswith(task_prefix) or task.endswith(" : " + task_prefix):
-                return status, result
-        raise AssertionError(f"no task {task_prefix!r} in:\n{self.output[-3000:]}")
-
-    def statuses(self):
-        """Return the task names with their status, in order."""
-        return [(task, status) for task, status, _ in self.tasks]
-
-
-class CommandLineWatch(threading.Thread):
-    """Samples every process's command line while a play runs; collects those showing a secret."""
-
-    def __init__(self, secrets):
-        super().__init__(daemon=True)
-        self.secrets = [secret.encode() for secret in secrets if secret]
-        self.hits = []
-        self.samples = 0
-        self.stopping = threading.Event()
-
-    def run(self):
-        while not self.stopping.is_set():
-            for proc in Path("/proc").iterdir():
-                try:
-                    cmdline = (proc / "cmdline").read_bytes()
-                except OSError:
-                    continue
-                if any(secret in cmdline for secret in self.secrets):
-                    self.hits.append(cmdline.replace(b"\0", b" ").decode("utf-8", "replace"))
-            self.samples += 1
-            time.sleep(0.005)
-
-    def stop(self):
-        self.stopping.set()
-        self.join()
 
 
 def run_play(testbed, playbook, variables, check=False):
-    """Run playbooks/<playbook> on the bench server with variables (secrets included: they go
-    in a 0600 vars file on tmpfs, removed afterwards) at -vvv. Assert that no secret shows in
-    the output or in any command line sampled meanwhile. Return a PlayRun."""
+    """Run playbooks/<playbook> on the bench server (see plays.run_playbook) with variables.
+    Assert that neither the database password nor the S3 secret shows in the output or in any
+    command line sampled meanwhile (the clients get passwords through their environment, by
+    design). Return the PlaybookRun."""
     secrets = [variables.get("infrakt_db_password"), variables.get("infrakt_s3_secret_key")]
-    vars_dir = tempfile.mkdtemp(prefix="infrakt-test-vars-", dir="/dev/shm")
-    watch = CommandLineWatch(secrets)
-    try:
-        vars_file = os.path.join(vars_dir, "vars.json")
-        descriptor = os.open(vars_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            json.dump(variables, handle)
-        argv = [
-            str(Path(sys.executable).parent / "ansible-playbook"), "-vvv",
-            "-i", str(testbed.inventory_path), str(REPO_ROOT / "playbooks" / playbook), "-e", "@" + vars_file,
-        ] + (["--check"] if check else [])
-        env = dict(
-            os.environ,
-            ANSIBLE_COLLECTIONS_PATH=str(REPO_ROOT / "collections"),
-            ANSIBLE_CALLBACK_RESULT_FORMAT="json",
-            ANSIBLE_CALLBACK_FORMAT_PRETTY="false",
-            ANSIBLE_NOCOLOR="1",
-            ANSIBLE_FORCE_COLOR="0",
-        )
-        watch.start()
-        completed = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=180,
-                                   check=False)
-    finally:
-        watch.stop()
-        shutil.rmtree(vars_dir, ignore_errors=True)
-    output = completed.stdout + completed.stderr
+    with ProcessWatch(secrets, parts=("cmdline",)) as watch:
+        run = run_playbook(testbed, playbook, variables, check=check)
     for secret in secrets:
-        assert not secret or secret not in output, "a secret is in the ansible-playbook output"
+        assert not secret or secret not in run.output, "a secret is in the ansible-playbook output"
     assert watch.hits == [], f"a secret is in a command line: {watch.hits}"
     assert watch.samples > 0
-    return PlayRun(completed.returncode, output)
+    return run
 
 
 def secret_files(password):
     """Return the set of files under the tmpfs secret bases that hold password (compare the sets
     before and after a run: other sessions on the bench leave theirs there meanwhile)."""
-    hits = []
-    for base in (Path("/run/infrakt"), Path("/dev/shm/infrakt")):
-        for path in base.rglob("*") if base.is_dir() else []:
-            try:
-                if path.is_file() and password.encode() in path.read_bytes():
-                    hits.append(str(path))
-            except OSError:
-                continue
-    return set(hits)
+    return {hit for base in CREDENTIAL_BASES if base.is_dir() for hit in files_containing(base, password.encode())}
 
 
 def free_port():
@@ -156,10 +59,6 @@ def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def sha256_of(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,7 +88,7 @@ def postgres_backup(testbed, tmp_path_factory):
     backup_dir = tmp_path_factory.mktemp("shared") / "backups"
     run = run_play(testbed, "backup.yml", database.variables(infrakt_backup_dir=str(backup_dir)))
     assert run.returncode == 0, run.output[-3000:]
-    yield database, backup_dir, run.result("Dump ")[1]
+    yield database, backup_dir, run.result("Dump ")
     database.drop()
 
 
@@ -201,7 +100,7 @@ def test_postgres_backup_and_restore_native(testbed, postgres_db, backup_dir):
 
     run = run_play(testbed, "backup.yml", variables)
     assert run.returncode == 0, run.output[-3000:]
-    status, backup = run.result("Dump ")
+    status, backup = run.status_and_result("Dump ")
     assert status == "changed"
     path = Path(backup["path"])
     assert path == backup_dir / postgres_db.name / backup["filename"]
@@ -216,7 +115,7 @@ def test_postgres_backup_and_restore_native(testbed, postgres_db, backup_dir):
 
     listing = run_play(testbed, "backups_list.yml", variables)
     assert listing.returncode == 0, listing.output[-3000:]
-    assert listing.result("List the local backups")[1]["backups"] == [
+    assert listing.result("List the local backups")["backups"] == [
         {"filename": backup["filename"], "path": str(path), "size": backup["size"], "created": backup["created"],
          "engine": "postgres", "sha256": backup["sha256"]},
     ]
@@ -225,7 +124,7 @@ def test_postgres_backup_and_restore_native(testbed, postgres_db, backup_dir):
     assert postgres_db.psql("SELECT count(*) FROM orders") == str(ORDER_COUNT // 2)
     run = run_play(testbed, "restore.yml", dict(variables, infrakt_restore_filename=backup["filename"]))
     assert run.returncode == 0, run.output[-3000:]
-    status, restored = run.result("Restore the database")
+    status, restored = run.status_and_result("Restore the database")
     assert (status, restored["filename"], restored["sha256"]) == ("changed", backup["filename"], backup["sha256"])
     assert postgres_db.fingerprint() == before
     assert secret_files(testbed.env["PG_PASSWORD"]) <= password_files_before
@@ -238,8 +137,8 @@ def test_postgres_backup_and_restore_in_a_container(testbed, postgres_db, backup
     )
     run = run_play(testbed, "backup.yml", variables)
     assert run.returncode == 0, run.output[-3000:]
-    backup = run.result("Dump ")[1]
-    assert backup["invocation"]["module_args"]["container"] == "bench-postgres"
+    backup = run.result("Dump ")
+    assert run.module_args("Dump ")["container"] == "bench-postgres"
     assert backup["sha256"] == sha256_of(backup["path"])
 
     postgres_db.damage()
@@ -280,7 +179,7 @@ def test_failing_dump_leaves_no_file(testbed, postgres_db, backup_dir, failure):
         expected = f'pg_dump failed: connection to server at "127.0.0.1", port {port} failed: Connection refused'
     run = run_play(testbed, "backup.yml", dict(variables, infrakt_backup_dir=str(backup_dir)))
     assert run.returncode != 0
-    status, result = run.result("Dump ")
+    status, result = run.status_and_result("Dump ")
     assert status == "fatal" and result["msg"].startswith(expected)
     assert "\n" not in result["msg"]
     assert list((backup_dir / postgres_db.name).iterdir()) == []
@@ -300,7 +199,7 @@ def test_corrupted_backup_is_refused_and_the_database_untouched(testbed, postgre
         variables = database.variables(infrakt_backup_dir=str(backup_dir), infrakt_restore_filename=backup["filename"])
         run = run_play(testbed, "restore.yml", variables)
         assert run.returncode != 0
-        status, result = run.result("Restore the database")
+        status, result = run.status_and_result("Restore the database")
         assert status == "fatal"
         damaged_sha256 = hashlib.sha256(bytes(damaged)).hexdigest()
         assert result["msg"].startswith(f"backup {backup['filename']} is corrupted: its sha256 is {damaged_sha256} but")
@@ -323,7 +222,7 @@ def test_bad_filenames_are_refused(testbed, postgres_backup, filename, message):
     variables = database.variables(infrakt_backup_dir=str(backup_dir), infrakt_restore_filename=filename)
     run = run_play(testbed, "restore.yml", variables)
     assert run.returncode != 0
-    status, result = run.result("Restore the database")
+    status, result = run.status_and_result("Restore the database")
     assert status == "fatal" and message in result["msg"]
     assert database.fingerprint() == before
 
@@ -331,9 +230,9 @@ def test_bad_filenames_are_refused(testbed, postgres_backup, filename, message):
 def test_check_mode_dumps_nothing(testbed, postgres_db, backup_dir):
     run = run_play(testbed, "backup.yml", postgres_db.variables(infrakt_backup_dir=str(backup_dir)), check=True)
     assert run.returncode == 0, run.output[-3000:]
-    result = run.result("Dump ")[1]
+    result = run.result("Dump ")
     assert result["msg"].startswith(f"would dump postgres database {postgres_db.name} to {backup_dir}/")
-    assert run.result("Report the backup")[1]["msg"] == result["msg"]
+    assert run.result("Report the backup")["msg"] == result["msg"]
     assert not backup_dir.exists()
 
 
@@ -391,7 +290,7 @@ def test_mariadb_backup_and_restore_native(testbed, mariadb_db, backup_dir):
     )
     run = run_play(testbed, "backup.yml", variables)
     assert run.returncode == 0, run.output[-3000:]
-    backup = run.result("Dump ")[1]
+    backup = run.result("Dump ")
     assert backup["filename"].endswith(".sql.gz") and Path(backup["path"]).read_bytes()[:2] == b"\x1f\x8b"
     assert backup["sha256"] == sha256_of(backup["path"])
 
@@ -487,7 +386,7 @@ def test_redis_backup_and_restore_native(testbed, redis_server, backup_dir):
     )
     run = run_play(testbed, "backup.yml", variables)
     assert run.returncode == 0, run.output[-3000:]
-    backup = run.result("Dump ")[1]
+    backup = run.result("Dump ")
     assert Path(backup["path"]).read_bytes()[:5] == b"REDIS"
     assert backup["sha256"] == sha256_of(backup["path"])
 
@@ -506,28 +405,16 @@ def test_redis_backup_and_restore_native(testbed, redis_server, backup_dir):
 # S3 (moto on the bench), through infrakt.backup.s3_object and the s3_credentials role
 
 
-def s3_variables(testbed, **extra):
-    """The infrakt_s3_* variables for the bench S3 server, under a prefix of our own."""
-    env = testbed.env
-    variables = dict(
-        infrakt_s3_provider="custom", infrakt_s3_endpoint_url=env["S3_ENDPOINT_URL"],
-        infrakt_s3_bucket=env["S3_BUCKET"], infrakt_s3_region=env["S3_REGION"],
-        infrakt_s3_access_key=env["S3_ACCESS_KEY"], infrakt_s3_secret_key=env["S3_SECRET_KEY"],
-        infrakt_s3_prefix=unique("dbtest"), infrakt_aws_bin=env["AWS_BIN"],
-    )
-    variables.update(extra)
-    return variables
-
-
 def test_s3_round_trip_backup_upload_list_download_restore(testbed, postgres_db, backup_dir):
     credential_files_before = secret_files(testbed.env["S3_SECRET_KEY"])
     before = postgres_db.fingerprint()
-    variables = dict(postgres_db.variables(infrakt_backup_dir=str(backup_dir)), **s3_variables(testbed))
+    variables = dict(postgres_db.variables(infrakt_backup_dir=str(backup_dir)),
+                     **bench_s3_variables(testbed.env, unique("dbtest"), infrakt_aws_bin=testbed.env["AWS_BIN"]))
 
     run = run_play(testbed, "backup.yml", variables)
     assert run.returncode == 0, run.output[-3000:]
-    backup = run.result("Dump ")[1]
-    status, uploaded = run.result("Upload ")
+    backup = run.result("Dump ")
+    status, uploaded = run.status_and_result("Upload ")
     key = f"{variables['infrakt_s3_prefix']}/{postgres_db.name}/{backup['filename']}"
     assert (status, uploaded["key"], uploaded["sha256"]) == ("changed", key, backup["sha256"])
 
@@ -535,8 +422,8 @@ def test_s3_round_trip_backup_upload_list_download_restore(testbed, postgres_db,
     Path(backup["path"] + ".sha256").unlink()
     listing = run_play(testbed, "backups_list.yml", variables)
     assert listing.returncode == 0, listing.output[-3000:]
-    assert listing.result("List the local backups")[1]["backups"] == []
-    objects = listing.result("List the S3 backups")[1]["objects"]
+    assert listing.result("List the local backups")["backups"] == []
+    objects = listing.result("List the S3 backups")["objects"]
     assert [(o["filename"], o["size"], o["sha256"]) for o in objects] == [
         (backup["filename"], backup["size"], backup["sha256"]),
     ]
@@ -544,9 +431,9 @@ def test_s3_round_trip_backup_upload_list_download_restore(testbed, postgres_db,
     postgres_db.damage()
     run = run_play(testbed, "restore.yml", dict(variables, infrakt_restore_filename=backup["filename"]))
     assert run.returncode == 0, run.output[-3000:]
-    status, downloaded = run.result("Download ")
+    status, downloaded = run.status_and_result("Download ")
     assert (status, downloaded["path"], downloaded["sha256"]) == ("changed", backup["path"], backup["sha256"])
-    assert run.result("Restore the database")[1]["sha256"] == backup["sha256"]
+    assert run.result("Restore the database")["sha256"] == backup["sha256"]
     assert postgres_db.fingerprint() == before
     assert sha256_of(backup["path"]) == backup["sha256"]
     assert secret_files(testbed.env["S3_SECRET_KEY"]) <= credential_files_before
@@ -554,13 +441,14 @@ def test_s3_round_trip_backup_upload_list_download_restore(testbed, postgres_db,
 
 def test_failed_upload_keeps_the_local_backup_and_fails_the_play(testbed, postgres_db, backup_dir):
     variables = dict(postgres_db.variables(infrakt_backup_dir=str(backup_dir)),
-                     **s3_variables(testbed, infrakt_s3_bucket="infrakt-no-such-bucket"))
+                     **bench_s3_variables(testbed.env, unique("dbtest"), infrakt_aws_bin=testbed.env["AWS_BIN"],
+                                          infrakt_s3_bucket="infrakt-no-such-bucket"))
     run = run_play(testbed, "backup.yml", variables)
     assert run.returncode != 0
-    status, backup = run.result("Dump ")
+    status, backup = run.status_and_result("Dump ")
     assert status == "changed" and sha256_of(backup["path"]) == backup["sha256"]
     assert Path(backup["path"] + ".sha256").is_file()
-    assert run.result("Report the backup")[1]["msg"].startswith(backup["filename"])
-    status, upload = run.result("Upload ")
+    assert run.result("Report the backup")["msg"].startswith(backup["filename"])
+    status, upload = run.status_and_result("Upload ")
     assert status == "fatal" and upload["error_code"] == "NoSuchBucket", upload["msg"]
-    assert run.result("Remove the temporary S3 credentials")[0] in ("ok", "changed")
+    assert run.status_and_result("Remove the temporary S3 credentials")[0] in ("ok", "changed")

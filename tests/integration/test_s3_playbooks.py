@@ -4,117 +4,51 @@ beyond one page, every mapped failure, and what is left behind (credentials, par
 secrets in -vvv output)."""
 
 import hashlib
-import json
 import os
 import re
 import secrets
 import shutil
 import subprocess
-import sys
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from ansible_collections.infrakt.backup.plugins.module_utils import names
+from tests.integration.leaks import CREDENTIAL_BASES
+from tests.integration.plays import PlaybookRun, bench_s3_variables, run_playbook, sha256_of
 
 pytestmark = pytest.mark.integration
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-PLAYBOOKS = REPO_ROOT / "playbooks"
-VENV_BIN = Path(sys.executable).parent
-TASK_LINE = re.compile(r"^TASK \[(?P<task>.+?)\] \*+$")
 FIRST_BACKUP = datetime(2026, 1, 1, tzinfo=UTC)
-RESULT_LINE = re.compile(r"^(?P<status>ok|changed|fatal|skipping): \[[^\]]+\](?:: FAILED!)? => (?P<result>\{.*\})$")
-
-
-@dataclass
-class PlaybookRun:
-    """What ansible-playbook printed and returned; results are (task name, status, result) in order."""
-
-    rc: int
-    stdout: str
-    stderr: str
-
-    @property
-    def results(self) -> list[tuple[str, str, dict]]:
-        found, task = [], None
-        for line in self.stdout.splitlines():
-            if match := TASK_LINE.match(line):
-                task = match.group("task")
-            elif match := RESULT_LINE.match(line):
-                found.append((task, match.group("status"), json.loads(match.group("result"))))
-        return found
-
-    def result(self, task_prefix: str) -> dict:
-        """Return the result of the last task whose name starts with task_prefix."""
-        matching = [result for task, _, result in self.results if task and task.startswith(task_prefix)]
-        assert matching, f"no result of a task {task_prefix!r} in:\n{self.stdout[-3000:]}"
-        return matching[-1]
-
-    def facts(self, name: str) -> list:
-        """Return every value the run set for fact name, in order."""
-        return [r["ansible_facts"][name] for _, _, r in self.results if name in r.get("ansible_facts", {})]
 
 
 @pytest.fixture(scope="module")
-def bench(testbed, tmp_path_factory):
-    """The bench plus what every test here shares: a private vars dir, a unique S3 prefix, a
-    credentials base dir of our own on tmpfs (so that concurrent runs of other tests cannot
-    confuse the "nothing left behind" checks) and the aws CLI provisioned by provision.yml."""
-    vars_dir = tmp_path_factory.mktemp("s3-vars")
-    vars_dir.chmod(0o700)
+def bench(testbed):
+    """The bench plus what every test here shares: a unique S3 prefix, a credentials base dir
+    of our own on tmpfs (so that concurrent runs of other tests cannot confuse the "nothing
+    left behind" checks) and the aws CLI provisioned by provision.yml."""
     credentials_base = Path(f"/dev/shm/infrakt-itest-{os.getpid()}")
-    state = {"testbed": testbed, "vars_dir": vars_dir, "runs": 0, "credentials_base": credentials_base,
+    state = {"testbed": testbed, "credentials_base": credentials_base,
              "prefix": f"itest-{secrets.token_hex(4)}/backups"}
-    provision = run_playbook(state, "provision.yml")
-    assert provision.rc == 0, provision.stdout[-3000:]
+    provision = run_s3_playbook(state, "provision.yml")
+    assert provision.returncode == 0, provision.stdout[-3000:]
     state["aws_bin"] = provision.facts("infrakt_aws_bin")[-1]
     assert state["aws_bin"] == "/opt/infrakt/awscli/bin/aws"
     yield state
     shutil.rmtree(credentials_base, ignore_errors=True)
 
 
-def s3_variables(state: dict) -> dict:
-    """The playbook variables of docs/design.md for the bench's S3 (secret included)."""
-    env = state["testbed"].env
-    return {
-        "infrakt_s3_provider": "custom",
-        "infrakt_s3_endpoint_url": env["S3_ENDPOINT_URL"],
-        "infrakt_s3_bucket": env["S3_BUCKET"],
-        "infrakt_s3_region": env["S3_REGION"],
-        "infrakt_s3_access_key": env["S3_ACCESS_KEY"],
-        "infrakt_s3_secret_key": env["S3_SECRET_KEY"],
-        "infrakt_s3_prefix": state["prefix"],
-        "infrakt_s3_credentials_base_dir": str(state["credentials_base"]),
-    }
-
-
-def run_playbook(state: dict, playbook: str, variables: dict | None = None, *args: str,
-                 environment: dict | None = None) -> PlaybookRun:
-    """Run playbooks/<playbook> on the bench with variables (merged over the S3 ones) passed
-    in a 0600 vars file, as a user would with a vault file, and environment added to ours;
-    return the PlaybookRun."""
-    state["runs"] += 1
-    vars_file = state["vars_dir"] / f"vars-{state['runs']}.json"
-    descriptor = os.open(vars_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        aws_bin = {"infrakt_aws_bin": state["aws_bin"]} if "aws_bin" in state else {}
-        json.dump({**s3_variables(state), **aws_bin, **(variables or {})}, handle)
-    env = {
-        **os.environ,
-        "ANSIBLE_COLLECTIONS_PATH": str(REPO_ROOT / "collections"),
-        "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
-        "ANSIBLE_CALLBACK_FORMAT_PRETTY": "false",
-        "ANSIBLE_NOCOLOR": "1",
-        **(environment or {}),
-    }
-    command = [str(VENV_BIN / "ansible-playbook"), "-i", state["testbed"].env["INVENTORY"],
-               str(PLAYBOOKS / playbook), "-e", f"@{vars_file}", *(args or ("-v",))]
-    proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=300)
-    vars_file.unlink()
-    return PlaybookRun(proc.returncode, proc.stdout, proc.stderr)
+def run_s3_playbook(state: dict, playbook: str, variables: dict | None = None, *, check: bool = False,
+                    environment: dict | None = None) -> PlaybookRun:
+    """Run playbooks/<playbook> on the bench (see plays.run_playbook) with variables merged over
+    the bench S3 ones under our prefix and credentials base dir, and over the provisioned aws
+    CLI once known; return the PlaybookRun."""
+    aws_bin = {"infrakt_aws_bin": state["aws_bin"]} if "aws_bin" in state else {}
+    s3_variables = bench_s3_variables(state["testbed"].env, state["prefix"],
+                                      infrakt_s3_credentials_base_dir=str(state["credentials_base"]), **aws_bin)
+    return run_playbook(state["testbed"], playbook, {**s3_variables, **(variables or {})}, check=check,
+                        environment=environment)
 
 
 def assert_no_credentials_left(state: dict, run: PlaybookRun) -> None:
@@ -149,19 +83,14 @@ def make_backup(directory: Path, db_name: str, size: int, when=None) -> tuple[Pa
     return path, digest.hexdigest()
 
 
-def sha256_of(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 def test_upload_list_download_delete_64_mib(bench, tmp_path):
     db_name = "roundtrip"
     src, digest = make_backup(tmp_path / "src", db_name, 64 << 20)
     before = src.stat()
     key = f"{bench['prefix']}/{db_name}/{src.name}"
 
-    upload = run_playbook(bench, "s3_upload.yml", {"infrakt_db_name": db_name, "infrakt_upload_src": str(src)})
-    assert upload.rc == 0, upload.stdout[-3000:]
+    upload = run_s3_playbook(bench, "s3_upload.yml", {"infrakt_db_name": db_name, "infrakt_upload_src": str(src)})
+    assert upload.returncode == 0, upload.stdout[-3000:]
     assert upload.result("Upload") == {
         "changed": True, "key": key, "url": f"s3://{bench['testbed'].env['S3_BUCKET']}/{key}",
         "size": 64 << 20, "sha256": digest,
@@ -173,11 +102,11 @@ def test_upload_list_download_delete_64_mib(bench, tmp_path):
     assert sidecar["Body"].read().decode() == f"{digest}  {src.name}\n"
     assert (src.stat().st_size, src.stat().st_mtime_ns, sha256_of(src)) == (before.st_size, before.st_mtime_ns, digest)
 
-    again = run_playbook(bench, "s3_upload.yml", {"infrakt_db_name": db_name, "infrakt_upload_src": str(src)})
-    assert again.rc == 0 and again.result("Upload")["changed"] is False
+    again = run_s3_playbook(bench, "s3_upload.yml", {"infrakt_db_name": db_name, "infrakt_upload_src": str(src)})
+    assert again.returncode == 0 and again.result("Upload")["changed"] is False
 
-    listing = run_playbook(bench, "s3_list.yml", {"infrakt_db_name": db_name})
-    assert listing.rc == 0, listing.stdout[-3000:]
+    listing = run_s3_playbook(bench, "s3_list.yml", {"infrakt_db_name": db_name})
+    assert listing.returncode == 0, listing.stdout[-3000:]
     objects = listing.result("List the backups")["objects"]
     assert [(o["filename"], o["size"], o["sha256"]) for o in objects] == [(src.name, 64 << 20, digest)]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", objects[0]["last_modified"])
@@ -186,8 +115,8 @@ def test_upload_list_download_delete_64_mib(bench, tmp_path):
     backup_dir = tmp_path / "restore"
     download_vars = {"infrakt_db_name": db_name, "infrakt_download_filename": src.name,
                      "infrakt_backup_dir": str(backup_dir)}
-    download = run_playbook(bench, "s3_download.yml", download_vars)
-    assert download.rc == 0, download.stdout[-3000:]
+    download = run_s3_playbook(bench, "s3_download.yml", download_vars)
+    assert download.returncode == 0, download.stdout[-3000:]
     local = backup_dir / db_name / src.name
     assert download.result("Download")["changed"] is True
     assert download.result("Download")["verified"] is True
@@ -196,14 +125,14 @@ def test_upload_list_download_delete_64_mib(bench, tmp_path):
     assert sorted(os.listdir(backup_dir / db_name)) == [src.name, f"{src.name}.sha256"]
     assert_no_credentials_left(bench, download)
 
-    again = run_playbook(bench, "s3_download.yml", download_vars)
-    assert again.rc == 0 and again.result("Download")["changed"] is False
+    again = run_s3_playbook(bench, "s3_download.yml", download_vars)
+    assert again.returncode == 0 and again.result("Download")["changed"] is False
 
-    delete = run_playbook(bench, "s3_delete.yml", {"infrakt_db_name": db_name, "infrakt_delete_filename": src.name})
-    assert delete.rc == 0, delete.stdout[-3000:]
+    delete = run_s3_playbook(bench, "s3_delete.yml", {"infrakt_db_name": db_name, "infrakt_delete_filename": src.name})
+    assert delete.returncode == 0, delete.stdout[-3000:]
     assert delete.result("Delete")["deleted"] == [key, key + ".sha256"]
     assert_no_credentials_left(bench, delete)
-    after = run_playbook(bench, "s3_list.yml", {"infrakt_db_name": db_name})
+    after = run_s3_playbook(bench, "s3_list.yml", {"infrakt_db_name": db_name})
     assert after.result("List the backups")["objects"] == []
 
 
@@ -227,8 +156,8 @@ def test_listing_1500_backups_folds_every_sidecar(bench, tmp_path):
     subprocess.run([env["AWS_BIN"], "--endpoint-url", env["S3_ENDPOINT_URL"], "s3", "sync", "--only-show-errors",
                     str(upload_dir), destination], check=True, env=aws_env, timeout=300)
 
-    listing = run_playbook(bench, "s3_list.yml", {"infrakt_db_name": db_name})
-    assert listing.rc == 0, listing.stdout[-3000:]
+    listing = run_s3_playbook(bench, "s3_list.yml", {"infrakt_db_name": db_name})
+    assert listing.returncode == 0, listing.stdout[-3000:]
     result = listing.result("List the backups")
     assert result["count"] == 1500
     assert {o["filename"]: (o["size"], o["sha256"]) for o in result["objects"]} == expected
@@ -236,8 +165,8 @@ def test_listing_1500_backups_folds_every_sidecar(bench, tmp_path):
 
 
 def test_probe_leaves_nothing_in_the_bucket(bench):
-    probe = run_playbook(bench, "s3_test.yml")
-    assert probe.rc == 0, probe.stdout[-3000:]
+    probe = run_s3_playbook(bench, "s3_test.yml")
+    assert probe.returncode == 0, probe.stdout[-3000:]
     result = probe.result("Probe the bucket")
     assert result["steps"] == ["list", "put", "get", "delete"]
     assert result["key"].startswith(bench["prefix"] + "/.infrakt-probe-")
@@ -248,9 +177,9 @@ def test_probe_leaves_nothing_in_the_bucket(bench):
 
 def test_check_mode_uploads_nothing(bench, tmp_path):
     src, _ = make_backup(tmp_path, "checkmode", 1000)
-    run = run_playbook(bench, "s3_upload.yml", {"infrakt_db_name": "checkmode", "infrakt_upload_src": str(src)},
-                       "--check", "-v")
-    assert run.rc == 0, run.stdout[-3000:]
+    run = run_s3_playbook(bench, "s3_upload.yml", {"infrakt_db_name": "checkmode", "infrakt_upload_src": str(src)},
+                          check=True)
+    assert run.returncode == 0, run.stdout[-3000:]
     assert run.result("Upload")["changed"] is True
     listed = s3_client(bench).list_objects_v2(Bucket=bench["testbed"].env["S3_BUCKET"],
                                               Prefix=f"{bench['prefix']}/checkmode/")
@@ -261,16 +190,17 @@ def test_check_mode_uploads_nothing(bench, tmp_path):
 def test_corrupted_object_is_refused_and_nothing_lands(bench, tmp_path):
     db_name = "corrupt"
     src, digest = make_backup(tmp_path / "src", db_name, 3 << 20)
-    assert run_playbook(bench, "s3_upload.yml", {"infrakt_db_name": db_name, "infrakt_upload_src": str(src)}).rc == 0
+    upload = run_s3_playbook(bench, "s3_upload.yml", {"infrakt_db_name": db_name, "infrakt_upload_src": str(src)})
+    assert upload.returncode == 0
     key = f"{bench['prefix']}/{db_name}/{src.name}"
     tampered = os.urandom(3 << 20)
     s3_client(bench).put_object(Bucket=bench["testbed"].env["S3_BUCKET"], Key=key, Body=tampered)
 
     backup_dir = tmp_path / "restore"
-    download = run_playbook(bench, "s3_download.yml", {
+    download = run_s3_playbook(bench, "s3_download.yml", {
         "infrakt_db_name": db_name, "infrakt_download_filename": src.name, "infrakt_backup_dir": str(backup_dir),
     })
-    assert download.rc != 0
+    assert download.returncode != 0
     failure = download.result("Download")
     assert failure["error_code"] == "ChecksumMismatch"
     assert f"checksum mismatch: expected {digest} got {hashlib.sha256(tampered).hexdigest()}" in failure["msg"]
@@ -286,13 +216,13 @@ def test_backup_without_recorded_checksum_needs_verify_false(bench, tmp_path):
                                 Body=body)
     variables = {"infrakt_db_name": db_name, "infrakt_download_filename": filename,
                  "infrakt_backup_dir": str(tmp_path)}
-    refused = run_playbook(bench, "s3_download.yml", variables)
-    assert refused.rc != 0
+    refused = run_s3_playbook(bench, "s3_download.yml", variables)
+    assert refused.returncode != 0
     assert refused.result("Download")["error_code"] == "ChecksumMissing"
     assert not (tmp_path / db_name / filename).exists()
 
-    accepted = run_playbook(bench, "s3_download.yml", {**variables, "infrakt_download_verify": False})
-    assert accepted.rc == 0, accepted.stdout[-3000:]
+    accepted = run_s3_playbook(bench, "s3_download.yml", {**variables, "infrakt_download_verify": False})
+    assert accepted.returncode == 0, accepted.stdout[-3000:]
     assert accepted.result("Download")["verified"] is False
     assert (tmp_path / db_name / filename).read_bytes() == body
 
@@ -310,8 +240,8 @@ def test_backup_without_recorded_checksum_needs_verify_false(bench, tmp_path):
     ids=["wrong-secret", "wrong-access-key", "missing-bucket"],
 )
 def test_bad_settings_fail_with_one_clear_sentence(bench, override, code, phrase):
-    run = run_playbook(bench, "s3_test.yml", override, "-vvv")
-    assert run.rc != 0
+    run = run_s3_playbook(bench, "s3_test.yml", override)
+    assert run.returncode != 0
     failure = run.result("Probe the bucket")
     assert failure["error_code"] == code
     assert failure["msg"].startswith("S3 probe of bucket ")
@@ -325,8 +255,8 @@ def test_bad_settings_fail_with_one_clear_sentence(bench, override, code, phrase
 
 def test_success_with_vvv_shows_no_secret_and_sends_no_module_file(bench):
     # pipelining off in the configuration: the playbook's own ansible_pipelining must win
-    run = run_playbook(bench, "s3_test.yml", None, "-vvv", environment={"ANSIBLE_PIPELINING": "false"})
-    assert run.rc == 0, run.stdout[-3000:]
+    run = run_s3_playbook(bench, "s3_test.yml", environment={"ANSIBLE_PIPELINING": "false"})
+    assert run.returncode == 0, run.stdout[-3000:]
     secret = bench["testbed"].env["S3_SECRET_KEY"]
     assert secret not in run.stdout and secret not in run.stderr
     assert "ESTABLISH SSH CONNECTION" in run.stdout
@@ -334,11 +264,11 @@ def test_success_with_vvv_shows_no_secret_and_sends_no_module_file(bench):
 
 
 def test_default_credentials_dir_is_on_tmpfs_and_removed(bench):
-    run = run_playbook(bench, "s3_test.yml", {"infrakt_s3_credentials_base_dir": ""})
-    assert run.rc == 0, run.stdout[-3000:]
+    run = run_s3_playbook(bench, "s3_test.yml", {"infrakt_s3_credentials_base_dir": ""})
+    assert run.returncode == 0, run.stdout[-3000:]
     (made,) = run.facts("infrakt_s3_credentials_dir")
     base = Path(made).parent
-    assert base in (Path("/run/infrakt"), Path("/dev/shm/infrakt"))
+    assert base in CREDENTIAL_BASES
     fs_type = subprocess.run(["stat", "-f", "-c", "%T", str(base)], capture_output=True, text=True, check=True)
     assert fs_type.stdout.strip() == "tmpfs"
     assert not os.path.lexists(made)
@@ -347,10 +277,10 @@ def test_default_credentials_dir_is_on_tmpfs_and_removed(bench):
 def test_s3_outage_is_reported_as_unreachable(bench):
     bench["testbed"].stop_s3()
     try:
-        run = run_playbook(bench, "s3_list.yml", {"infrakt_db_name": "outage"})
+        run = run_s3_playbook(bench, "s3_list.yml", {"infrakt_db_name": "outage"})
     finally:
         bench["testbed"].start_s3()
-    assert run.rc != 0
+    assert run.returncode != 0
     failure = run.result("List the backups")
     assert failure["error_code"] == "EndpointUnreachable"
     assert failure["msg"].startswith("S3 listing of the backups of outage failed: cannot reach the S3 endpoint http://")

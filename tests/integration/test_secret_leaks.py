@@ -4,8 +4,6 @@ happens: the runner's private_data_dir (scanned from an event handler on every e
 and what is left on the server afterwards."""
 
 import os
-import threading
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,50 +11,10 @@ import pytest
 
 from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup import runner
+from tests.integration.leaks import CREDENTIAL_BASES, ProcessWatch, files_containing
+from tests.integration.plays import bench_s3_variables
 
 pytestmark = pytest.mark.integration
-
-CREDENTIAL_BASES = (Path("/run/infrakt"), Path("/dev/shm/infrakt"))
-
-
-def files_containing(root: Path, needle: bytes) -> list[str]:
-    """Return the files under root whose bytes contain needle."""
-    hits = []
-    for path in root.rglob("*"):
-        try:
-            if path.is_file() and not path.is_symlink() and needle in path.read_bytes():
-                hits.append(str(path))
-        except OSError:
-            continue
-    return hits
-
-
-class ProcessSampler(threading.Thread):
-    """Reads /proc/*/cmdline and /proc/*/environ of every process until stopped; remembers
-    the processes that showed the needle and how many samples were taken."""
-
-    def __init__(self, needle: bytes):
-        super().__init__(daemon=True)
-        self.needle = needle
-        self.hits: list[str] = []
-        self.samples = 0
-        self.stopping = threading.Event()
-
-    def run(self):
-        own = str(os.getpid())
-        while not self.stopping.is_set():
-            for proc in Path("/proc").iterdir():
-                if not proc.name.isdigit() or proc.name == own:
-                    continue
-                for part in ("cmdline", "environ"):
-                    try:
-                        data = (proc / part).read_bytes()
-                    except OSError:
-                        continue
-                    if self.needle in data:
-                        self.hits.append(f"{proc.name}/{part}: {data[:200]!r}")
-            self.samples += 1
-            time.sleep(0.02)
 
 
 @pytest.fixture
@@ -78,18 +36,8 @@ def test_no_secret_anywhere_during_a_large_upload(testbed, backup_file):
     server = SimpleNamespace(name="bench", host=env["SSH_HOST"], port=int(env["SSH_PORT"]), user=env["SSH_USER"],
                              python_interpreter="/usr/bin/python3", ssh_key_path=env["SSH_KEY"])
     inventory = runner.server_inventory([server], Path(env["SSH_KNOWN_HOSTS"]))
-    variables = {
-        "infrakt_s3_provider": "custom",
-        "infrakt_s3_endpoint_url": env["S3_ENDPOINT_URL"],
-        "infrakt_s3_bucket": env["S3_BUCKET"],
-        "infrakt_s3_region": env["S3_REGION"],
-        "infrakt_s3_access_key": env["S3_ACCESS_KEY"],
-        "infrakt_s3_secret_key": env["S3_SECRET_KEY"],
-        "infrakt_s3_prefix": "leakcheck-run",
-        "infrakt_aws_bin": env["AWS_BIN"],
-        "infrakt_db_name": "leakcheck",
-        "infrakt_upload_src": str(backup_file),
-    }
+    variables = bench_s3_variables(env, "leakcheck-run", infrakt_aws_bin=env["AWS_BIN"],
+                                   infrakt_db_name="leakcheck", infrakt_upload_src=str(backup_file))
     output_lines: list[str] = []
     dir_hits: list[str] = []
     scanned = []
@@ -102,20 +50,15 @@ def test_no_secret_anywhere_during_a_large_upload(testbed, backup_file):
         return {path for base in CREDENTIAL_BASES if base.exists() for path in base.iterdir()}
 
     left_before = credential_dirs()
-    sampler = ProcessSampler(secret)
-    sampler.start()
-    try:
+    with ProcessWatch([env["S3_SECRET_KEY"]]) as watch:
         run = runner.run_playbook("s3_upload.yml", inventory, variables, verbosity=3,
                                   progress=output_lines.append, on_event=scan_private_data_dir)
-    finally:
-        sampler.stopping.set()
-        sampler.join()
 
     assert run.ok, run.failure
     assert run.result_of("infrakt.backup.s3_object")["size"] == 64 << 20
-    assert len(scanned) > 10 and sampler.samples > 10
+    assert len(scanned) > 10 and watch.samples > 10
     assert dir_hits == []
-    assert sampler.hits == []
+    assert watch.hits == []
     joined = "\n".join(output_lines)
     assert "infrakt.backup.s3_object" in joined or "Upload" in joined  # -vvv output was really captured
     assert secret.decode() not in joined

@@ -1,0 +1,128 @@
+"""Playbooks of the repository run the way a user runs them: plain ansible-playbook over the
+bench inventory at -vvv, the variables (secrets included) in a 0600 vars file on tmpfs like a
+vault file, removed afterwards. Also the bench S3 variables those playbooks take, and the
+digest tests compare their results with."""
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+TASK_LINE = re.compile(r"^TASK \[(?P<task>.+?)\] \*+$")
+RESULT_LINE = re.compile(r"^(?P<status>ok|changed|fatal|skipping): \[[^\]]+\](?:: FAILED!)? => (?P<result>\{.*\})$")
+
+
+@dataclass
+class PlaybookRun:
+    """What one ansible-playbook run returned and printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        """Return stdout followed by stderr."""
+        return self.stdout + self.stderr
+
+    @cached_property
+    def tasks(self) -> list[tuple[str, str, dict]]:
+        """Return (task name, status, result) of every task result printed, in order."""
+        found, task = [], None
+        for line in self.stdout.splitlines():
+            if match := TASK_LINE.match(line):
+                task = match.group("task")
+            elif (match := RESULT_LINE.match(line)) and task is not None:
+                found.append((task, match.group("status"), json.loads(match.group("result"))))
+        return found
+
+    def status_and_result(self, task_prefix: str) -> tuple[str, dict]:
+        """Return (status, result) of the last task whose name, with or without its role,
+        starts with task_prefix. The result is what the task returned: the module arguments
+        that -vvv adds as "invocation" are left out (see module_args)."""
+        status, printed = self._last_task(task_prefix)
+        return status, {key: value for key, value in printed.items() if key != "invocation"}
+
+    def result(self, task_prefix: str) -> dict:
+        """Return the result of the last task whose name starts with task_prefix (see status_and_result)."""
+        return self.status_and_result(task_prefix)[1]
+
+    def module_args(self, task_prefix: str) -> dict:
+        """Return the module arguments (as -vvv prints them, secrets censored) of the last task
+        whose name starts with task_prefix."""
+        return self._last_task(task_prefix)[1]["invocation"]["module_args"]
+
+    def _last_task(self, task_prefix: str) -> tuple[str, dict]:
+        """Return (status, printed result) of the last task whose name, with or without its
+        role, starts with task_prefix; fail the test when there is none."""
+        for task, status, printed in reversed(self.tasks):
+            if task.startswith(task_prefix) or task.endswith(" : " + task_prefix):
+                return status, printed
+        raise AssertionError(f"no result of a task {task_prefix!r} in:\n{self.output[-3000:]}")
+
+    def statuses(self) -> list[tuple[str, str]]:
+        """Return (task name, status) of every task result, in order."""
+        return [(task, status) for task, status, _ in self.tasks]
+
+    def facts(self, name: str) -> list:
+        """Return every value the run set for fact name, in order."""
+        return [result["ansible_facts"][name] for _, _, result in self.tasks if name in result.get("ansible_facts", {})]
+
+
+def run_playbook(testbed, playbook: str, variables: dict, *, check: bool = False,
+                 environment: dict | None = None) -> PlaybookRun:
+    """Run playbooks/<playbook> at -vvv on the bench (testbed) inventory with variables in a
+    0600 vars file on tmpfs (removed afterwards), in check mode when check, with environment
+    added to ours; return the PlaybookRun."""
+    vars_dir = tempfile.mkdtemp(prefix="infrakt-test-vars-", dir="/dev/shm")
+    try:
+        vars_file = os.path.join(vars_dir, "vars.json")
+        descriptor = os.open(vars_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(variables, handle)
+        command = [str(VENV_BIN / "ansible-playbook"), "-vvv", "-i", str(testbed.inventory_path),
+                   str(REPO_ROOT / "playbooks" / playbook), "-e", f"@{vars_file}", *(["--check"] if check else [])]
+        env = {
+            **os.environ,
+            "ANSIBLE_COLLECTIONS_PATH": str(REPO_ROOT / "collections"),
+            "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
+            "ANSIBLE_CALLBACK_FORMAT_PRETTY": "false",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+            **(environment or {}),
+        }
+        completed = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=300,
+                                   check=False)
+    finally:
+        shutil.rmtree(vars_dir, ignore_errors=True)
+    return PlaybookRun(completed.returncode, completed.stdout, completed.stderr)
+
+
+def bench_s3_variables(env: dict, prefix: str, **extra) -> dict:
+    """Return the infrakt_s3_* playbook variables of docs/design.md for the bench S3 of env
+    (the bench settings, secret included) under prefix, with extra added over them."""
+    return {
+        "infrakt_s3_provider": "custom",
+        "infrakt_s3_endpoint_url": env["S3_ENDPOINT_URL"],
+        "infrakt_s3_bucket": env["S3_BUCKET"],
+        "infrakt_s3_region": env["S3_REGION"],
+        "infrakt_s3_access_key": env["S3_ACCESS_KEY"],
+        "infrakt_s3_secret_key": env["S3_SECRET_KEY"],
+        "infrakt_s3_prefix": prefix,
+        **extra,
+    }
+
+
+def sha256_of(path: str | Path) -> str:
+    """Return the hex sha256 of the file at path."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
