@@ -3,48 +3,24 @@ against the bench server over SSH, the bench S3 server and a scratch PostgreSQL 
 and the ways it must fail: a corrupted S3 object, an S3 outage during a backup, a failing
 dump, filenames that try to leave the backup directory."""
 
-import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.integration.scratch import Postgres, unique
+from tests.integration.wrapper_cli import wrapper_with_bench_server
 
 pytestmark = pytest.mark.integration
 
-CLI = str(Path(sys.executable).parent / "infrakt-backup")
 SERVER_BACKUPS = Path("/opt/infrakt/backups")
-
-
-class Wrapper:
-    """The CLI with its own INFRAKT_HOME, set up for the bench server and S3 server."""
-
-    def __init__(self, home: Path, testbed):
-        self.home = home
-        self.testbed = testbed
-
-    def run(self, *args, env=None, check=True):
-        completed = subprocess.run(
-            [CLI, *args], capture_output=True, text=True, timeout=600,
-            env={**os.environ, "INFRAKT_HOME": str(self.home), **(env or {})},
-        )
-        if check:
-            assert completed.returncode == 0, f"{args}: {completed.stderr}"
-        return completed
-
-    def json(self, *args):
-        return json.loads(self.run(*args, "--json").stdout)
 
 
 @pytest.fixture(scope="module")
 def wrapper(testbed, tmp_path_factory):
     env = testbed.env
-    cli = Wrapper(tmp_path_factory.mktemp("home") / "infrakt", testbed)
-    cli.run("server", "add", "bench", "--host", env["SSH_HOST"], "--port", env["SSH_PORT"], "--ssh-key", env["SSH_KEY"])
-    cli.run("server", "provision", "bench")
+    cli = wrapper_with_bench_server(testbed, tmp_path_factory.mktemp("home") / "infrakt")
     cli.run("settings", "s3", "set", "--endpoint-url", env["S3_ENDPOINT_URL"], "--bucket", env["S3_BUCKET"],
             "--region", env["S3_REGION"], "--access-key", env["S3_ACCESS_KEY"], "--prefix", unique("cli"),
             env={"INFRAKT_S3_SECRET_KEY": env["S3_SECRET_KEY"]})

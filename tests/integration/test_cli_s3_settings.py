@@ -4,18 +4,14 @@ and exit code 1 — never the secret."""
 
 import pytest
 
-from tests.integration.test_cli_backups import Wrapper
+from tests.integration.wrapper_cli import wrapper_with_bench_server
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def wrapper(testbed, tmp_path_factory):
-    env = testbed.env
-    cli = Wrapper(tmp_path_factory.mktemp("home") / "infrakt", testbed)
-    cli.run("server", "add", "bench", "--host", env["SSH_HOST"], "--port", env["SSH_PORT"], "--ssh-key", env["SSH_KEY"])
-    cli.run("server", "provision", "bench")
-    return cli
+    return wrapper_with_bench_server(testbed, tmp_path_factory.mktemp("home") / "infrakt")
 
 
 def save_settings(wrapper, env, *, bucket=None, access_key=None, secret=None, endpoint=None):
