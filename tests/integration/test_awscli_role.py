@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.plays import run_playbook
+
 pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -36,42 +38,27 @@ def test_molecule_awscli_scenario(testbed):
         assert re.search(rf"awscli (?:➜|>) {step}: Executed: Successful", output), output[-5000:]
 
 
-def run_provision(testbed, *args: str) -> subprocess.CompletedProcess:
-    """Run playbooks/provision.yml on the bench with args; -v output in JSON lines."""
-    env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(REPO_ROOT / "collections"),
-           "ANSIBLE_CALLBACK_RESULT_FORMAT": "json", "ANSIBLE_CALLBACK_FORMAT_PRETTY": "false", "ANSIBLE_NOCOLOR": "1"}
-    return subprocess.run(
-        [str(VENV_BIN / "ansible-playbook"), "-i", testbed.env["INVENTORY"], str(REPO_ROOT / "playbooks/provision.yml"),
-         "-v", *args],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600,
-    )
-
-
-def exported_aws_bin(stdout: str) -> str:
-    """Return the last infrakt_aws_bin the run exported."""
-    return re.findall(r'"ansible_facts": \{"infrakt_aws_bin": "([^"]+)"\}', stdout)[-1]
-
-
 def test_check_mode_installs_nothing(testbed, tmp_path):
     venv = tmp_path / "awscli"
-    run = run_provision(testbed, "--check", "-e", f"awscli_venv={venv}")
-    assert run.returncode == 0, run.stdout[-3000:]
-    assert re.search(r"changed: \[bench\].*", run.stdout)
-    assert exported_aws_bin(run.stdout) == f"{venv}/bin/aws"
+    run = run_playbook(testbed, "provision.yml", {"awscli_venv": str(venv)}, check=True)
+    assert run.returncode == 0, run.output[-3000:]
+    assert "changed" in [status for _, status in run.statuses()]
+    assert run.facts("infrakt_aws_bin")[-1] == f"{venv}/bin/aws"
     assert not venv.exists()
 
 
 def test_existing_method_exports_the_given_aws(testbed):
-    installed = run_provision(testbed)
-    assert installed.returncode == 0, installed.stdout[-3000:]
-    aws_bin = exported_aws_bin(installed.stdout)
-    run = run_provision(testbed, "-e", "awscli_method=existing", "-e", f"awscli_existing_bin={aws_bin}")
-    assert run.returncode == 0, run.stdout[-3000:]
-    assert exported_aws_bin(run.stdout) == aws_bin
-    assert "changed: [bench]" not in run.stdout
+    installed = run_playbook(testbed, "provision.yml", {})
+    assert installed.returncode == 0, installed.output[-3000:]
+    aws_bin = installed.facts("infrakt_aws_bin")[-1]
+    run = run_playbook(testbed, "provision.yml", {"awscli_method": "existing", "awscli_existing_bin": aws_bin})
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.facts("infrakt_aws_bin")[-1] == aws_bin
+    assert "changed" not in [status for _, status in run.statuses()]
 
 
 def test_existing_method_without_an_aws_fails_clearly(testbed):
-    run = run_provision(testbed, "-e", "awscli_method=existing", "-e", "awscli_existing_bin=/nonexistent/aws")
+    variables = {"awscli_method": "existing", "awscli_existing_bin": "/nonexistent/aws"}
+    run = run_playbook(testbed, "provision.yml", variables)
     assert run.returncode != 0
     assert "/nonexistent/aws does not exist on the server (awscli_method existing)" in run.stdout
