@@ -1,17 +1,37 @@
 """Scratch things on the shared bench that integration tests create and drop: a database per
-test (the bench role may create them), so tests never change the bench's own sample data."""
+test (the bench role and user may create them) and a redis-server of a test's own, so tests
+never change the bench's own sample data."""
 
 import os
+import socket
 import subprocess
+import time
 import uuid
+from contextlib import contextmanager
 
-from tests.testbed.sample import sample_sql
+from tests.testbed.sample import redis_commands, resp, sample_sql
 
 
 def unique(prefix):
     """Return prefix followed by a short random suffix (names of scratch things)."""
     return f"{prefix}_{uuid.uuid4().hex[:8]}"
 
+
+@contextmanager
+def scratch_database(database):
+    """Create scratch database (a Postgres or MariaDb) for the with block; drop it afterwards."""
+    database.create()
+    try:
+        yield database
+    finally:
+        database.drop()
+
+
+def free_port():
+    """Return a TCP port on 127.0.0.1 nobody listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 class Postgres:
@@ -59,3 +79,108 @@ class Postgres:
         )
         variables.update(extra)
         return variables
+
+
+class MariaDb:
+    """A scratch database on the bench MariaDB (the bench user may create sample_*), with the
+    sample tables, view, trigger and procedure."""
+
+    def __init__(self, env, name):
+        self.env = env
+        self.name = name
+
+    def sql(self, statements, database=True):
+        argv = ["mariadb", "--no-defaults", "-N", "-B", "-h", self.env["MYSQL_HOST"], "-P", self.env["MYSQL_PORT"],
+                "-u", self.env["MYSQL_USER"]] + ([self.name] if database else [])
+        return subprocess.run(argv, input=statements, capture_output=True, text=True, check=True,
+                              env=dict(os.environ, MYSQL_PWD=self.env["MYSQL_PASSWORD"])).stdout.strip()
+
+    def create(self):
+        self.sql(f"CREATE DATABASE `{self.name}`;", database=False)
+        self.sql(f"START TRANSACTION;\n{sample_sql('mariadb')}COMMIT;\n")
+
+    def drop(self):
+        self.sql(f"DROP DATABASE IF EXISTS `{self.name}`;", database=False)
+
+    def fingerprint(self):
+        """Row counts and checksums of the tables, and the trigger, procedure and view."""
+        return self.sql(
+            "SELECT COUNT(*) FROM customers; SELECT COUNT(*) FROM orders; SELECT COUNT(*) FROM order_audit;"
+            " CHECKSUM TABLE customers, orders, order_audit EXTENDED;"
+            " SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE();"
+            " SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE();"
+            " SELECT COUNT(*) FROM customer_totals;"
+        )
+
+    def damage(self):
+        """Delete rows, drop the trigger, procedure and view, change a row: all a restore must bring back."""
+        self.sql("DELETE FROM orders WHERE id > 10; DROP TRIGGER orders_audit; DROP PROCEDURE orders_amount_sum;"
+                 " DROP VIEW customer_totals; UPDATE customers SET email = 'x@example.com' WHERE id = 5;")
+
+
+REDIS_CONF = """\
+bind 127.0.0.1
+port {port}
+requirepass {password}
+daemonize yes
+pidfile {directory}/redis.pid
+logfile {directory}/redis.log
+dir {directory}/data
+dbfilename dump.rdb
+appendonly no
+save ""
+"""
+
+
+class Redis:
+    """A redis-server of our own (config file, password, data dir), started like the bench's."""
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.port = free_port()
+        self.password = "redis-" + uuid.uuid4().hex
+        self.config = directory / "redis.conf"
+        self.start_command = ["redis-server", str(self.config)]
+
+    def cli(self, *args, stdin=None):
+        return subprocess.run(["redis-cli", "-p", str(self.port), *args], input=stdin, capture_output=True,
+                              check=True, env=dict(os.environ, REDISCLI_AUTH=self.password)).stdout
+
+    def start(self):
+        (self.directory / "data").mkdir(mode=0o700)
+        descriptor = os.open(self.config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(REDIS_CONF.format(port=self.port, password=self.password, directory=self.directory))
+        subprocess.run(self.start_command, check=True)
+        for _ in range(100):
+            try:
+                if self.cli("PING").strip() == b"PONG":
+                    break
+            except subprocess.CalledProcessError:
+                pass
+            time.sleep(0.05)
+        self.cli("--pipe", stdin=resp(redis_commands()))
+
+    def stop(self):
+        pid_file = self.directory / "redis.pid"
+        if pid_file.exists():
+            subprocess.run(["redis-cli", "-p", str(self.port), "SHUTDOWN", "NOSAVE"], capture_output=True,
+                           env=dict(os.environ, REDISCLI_AUTH=self.password), check=False)
+
+    def change(self):
+        """Change a key, delete one and add one: all a restore must undo."""
+        self.cli("SET", "sample:greeting", "changed")
+        self.cli("DEL", "sample:queue")
+        self.cli("SET", "new:key", "not in the backup")
+
+    def contents(self):
+        """Every key with its type and value."""
+        contents = {}
+        for key in sorted(self.cli("--scan").decode().split()):
+            kind = self.cli("TYPE", key).decode().strip()
+            reader = {"string": ["GET"], "hash": ["HGETALL"], "list": ["LRANGE", key, "0", "-1"],
+                      "set": ["SMEMBERS"]}[kind]
+            args = reader if kind == "list" else reader + [key]
+            values = self.cli(*args).decode().splitlines()
+            contents[key] = (kind, values if kind == "list" else sorted(values))
+        return contents

@@ -9,69 +9,36 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.scratch import Postgres, unique
-from tests.integration.wrapper_cli import wrapper_with_bench_server
+from tests.integration.scratch import Postgres, scratch_database, unique
+from tests.integration.wrapper_cli import (
+    SERVER_BACKUPS,
+    registered,
+    remove_local_copy,
+    s3_round_trip,
+    wrapper_with_bench_s3,
+)
 
 pytestmark = pytest.mark.integration
-
-SERVER_BACKUPS = Path("/opt/infrakt/backups")
 
 
 @pytest.fixture(scope="module")
 def wrapper(testbed, tmp_path_factory):
-    env = testbed.env
-    cli = wrapper_with_bench_server(testbed, tmp_path_factory.mktemp("home") / "infrakt")
-    cli.run("settings", "s3", "set", "--endpoint-url", env["S3_ENDPOINT_URL"], "--bucket", env["S3_BUCKET"],
-            "--region", env["S3_REGION"], "--access-key", env["S3_ACCESS_KEY"], "--prefix", unique("cli"),
-            env={"INFRAKT_S3_SECRET_KEY": env["S3_SECRET_KEY"]})
-    return cli
+    return wrapper_with_bench_s3(testbed, tmp_path_factory.mktemp("home") / "infrakt")
 
 
 @pytest.fixture
 def database(testbed, wrapper):
     """A scratch PostgreSQL database registered in the wrapper under its own name."""
     env = testbed.env
-    scratch = Postgres(env, unique("sample_cli"))
-    scratch.create()
-    wrapper.run("db", "add", scratch.name, "--server", "bench", "--engine", "postgres", "--database", scratch.name,
-                "--host", env["PG_HOST"], "--port", env["PG_PORT"], "--user", env["PG_USER"],
-                env={"INFRAKT_DB_PASSWORD": env["PG_PASSWORD"]})
-    yield scratch
-    wrapper.run("db", "remove", scratch.name, check=False)
-    scratch.drop()
+    with (scratch_database(Postgres(env, unique("sample_cli"))) as scratch,
+          registered(wrapper, scratch.name, env["PG_PASSWORD"], "--engine", "postgres", "--database", scratch.name,
+                     "--host", env["PG_HOST"], "--port", env["PG_PORT"], "--user", env["PG_USER"])):
+        yield scratch
 
 
-def remove_local_copy(name, filename):
-    for path in (SERVER_BACKUPS / name / filename, SERVER_BACKUPS / name / (filename + ".sha256")):
-        path.unlink()
-
-
-def test_create_list_restore_from_s3(wrapper, database):
-    created = wrapper.json("backup", "create", database.name)
-    filename = created["filename"]
-    assert created["location"] == "local+s3"
-    assert created["s3_key"].endswith(f"/{database.name}/{filename}")
-    local = SERVER_BACKUPS / database.name / filename
-    assert local.stat().st_size == created["size"]
-
-    listed = wrapper.json("backup", "list", database.name)
-    assert [(item["filename"], item["location"], item["sha256"]) for item in listed] == [
-        (filename, "both", created["sha256"])
-    ]
-
-    remove_local_copy(database.name, filename)
-    human = wrapper.run("backup", "list", database.name).stdout
-    assert filename in human and "S3 only" in human
-    assert wrapper.json("backup", "list", database.name)[0]["location"] == "s3"
-
-    before = database.fingerprint()
-    orders_before = database.psql("SELECT count(*) FROM orders")
-    database.damage()
-    assert database.psql("SELECT count(*) FROM orders") != orders_before
-    restored = wrapper.json("backup", "restore", database.name, filename, "--yes")
-    assert restored["downloaded"] is True and restored["sha256"] == created["sha256"]
-    assert database.fingerprint() == before
-    assert local.exists()
+def test_create_list_restore_from_s3(wrapper, database, testbed):
+    s3_round_trip(wrapper, database.name, database.fingerprint, database.damage)
+    assert not wrapper.said(testbed.env["PG_PASSWORD"])
 
 
 @pytest.mark.parametrize("filename", ["../../etc/passwd", "/etc/passwd", "other_postgres_20261124T210509Z.dump"])

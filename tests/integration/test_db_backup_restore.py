@@ -15,18 +15,15 @@ import hashlib
 import os
 import re
 import shlex
-import socket
 import subprocess
-import time
-import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.integration.leaks import CREDENTIAL_BASES, ProcessWatch, files_containing
 from tests.integration.plays import REPO_ROOT, bench_s3_variables, run_playbook, sha256_of
-from tests.integration.scratch import Postgres, unique
-from tests.testbed.sample import CUSTOMER_COUNT, ORDER_COUNT, REDIS_SAMPLE, redis_commands, resp, sample_sql
+from tests.integration.scratch import MariaDb, Postgres, Redis, free_port, unique
+from tests.testbed.sample import CUSTOMER_COUNT, ORDER_COUNT, REDIS_SAMPLE
 
 pytestmark = pytest.mark.integration
 
@@ -52,13 +49,6 @@ def secret_files(password):
     """Return the set of files under the tmpfs secret bases that hold password (compare the sets
     before and after a run: other sessions on the bench leave theirs there meanwhile)."""
     return {hit for base in CREDENTIAL_BASES if base.is_dir() for hit in files_containing(base, password.encode())}
-
-
-def free_port():
-    """Return a TCP port on 127.0.0.1 nobody listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,38 +230,6 @@ def test_check_mode_dumps_nothing(testbed, postgres_db, backup_dir):
 # MariaDB
 
 
-class MariaDb:
-    """A scratch database on the bench MariaDB (the bench user may create sample_*), with the
-    sample tables, view, trigger and procedure."""
-
-    def __init__(self, env, name):
-        self.env = env
-        self.name = name
-
-    def sql(self, statements, database=True):
-        argv = ["mariadb", "--no-defaults", "-N", "-B", "-h", self.env["MYSQL_HOST"], "-P", self.env["MYSQL_PORT"],
-                "-u", self.env["MYSQL_USER"]] + ([self.name] if database else [])
-        return subprocess.run(argv, input=statements, capture_output=True, text=True, check=True,
-                              env=dict(os.environ, MYSQL_PWD=self.env["MYSQL_PASSWORD"])).stdout.strip()
-
-    def create(self):
-        self.sql(f"CREATE DATABASE `{self.name}`;", database=False)
-        self.sql(f"START TRANSACTION;\n{sample_sql('mariadb')}COMMIT;\n")
-
-    def drop(self):
-        self.sql(f"DROP DATABASE IF EXISTS `{self.name}`;", database=False)
-
-    def fingerprint(self):
-        """Row counts and checksums of the tables, and the trigger, procedure and view."""
-        return self.sql(
-            "SELECT COUNT(*) FROM customers; SELECT COUNT(*) FROM orders; SELECT COUNT(*) FROM order_audit;"
-            " CHECKSUM TABLE customers, orders, order_audit EXTENDED;"
-            " SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE();"
-            " SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE();"
-            " SELECT COUNT(*) FROM customer_totals;"
-        )
-
-
 @pytest.fixture
 def mariadb_db(testbed):
     database = MariaDb(testbed.env, unique("sample_dbtest"))
@@ -294,8 +252,7 @@ def test_mariadb_backup_and_restore_native(testbed, mariadb_db, backup_dir):
     assert backup["filename"].endswith(".sql.gz") and Path(backup["path"]).read_bytes()[:2] == b"\x1f\x8b"
     assert backup["sha256"] == sha256_of(backup["path"])
 
-    mariadb_db.sql("DELETE FROM orders WHERE id > 10; DROP TRIGGER orders_audit; DROP PROCEDURE orders_amount_sum;"
-                   " DROP VIEW customer_totals; UPDATE customers SET email = 'x@example.com' WHERE id = 5;")
+    mariadb_db.damage()
     assert mariadb_db.sql("SELECT COUNT(*) FROM orders") == "10"
     run = run_play(testbed, "restore.yml", dict(variables, infrakt_restore_filename=backup["filename"]))
     assert run.returncode == 0, run.output[-3000:]
@@ -304,68 +261,6 @@ def test_mariadb_backup_and_restore_native(testbed, mariadb_db, backup_dir):
 
 # ---------------------------------------------------------------------------------------------
 # Redis
-
-
-REDIS_CONF = """\
-bind 127.0.0.1
-port {port}
-requirepass {password}
-daemonize yes
-pidfile {directory}/redis.pid
-logfile {directory}/redis.log
-dir {directory}/data
-dbfilename dump.rdb
-appendonly no
-save ""
-"""
-
-
-class Redis:
-    """A redis-server of our own (config file, password, data dir), started like the bench's."""
-
-    def __init__(self, directory):
-        self.directory = directory
-        self.port = free_port()
-        self.password = "redis-" + uuid.uuid4().hex
-        self.config = directory / "redis.conf"
-        self.start_command = ["redis-server", str(self.config)]
-
-    def cli(self, *args, stdin=None):
-        return subprocess.run(["redis-cli", "-p", str(self.port), *args], input=stdin, capture_output=True,
-                              check=True, env=dict(os.environ, REDISCLI_AUTH=self.password)).stdout
-
-    def start(self):
-        (self.directory / "data").mkdir(mode=0o700)
-        descriptor = os.open(self.config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(REDIS_CONF.format(port=self.port, password=self.password, directory=self.directory))
-        subprocess.run(self.start_command, check=True)
-        for _ in range(100):
-            try:
-                if self.cli("PING").strip() == b"PONG":
-                    break
-            except subprocess.CalledProcessError:
-                pass
-            time.sleep(0.05)
-        self.cli("--pipe", stdin=resp(redis_commands()))
-
-    def stop(self):
-        pid_file = self.directory / "redis.pid"
-        if pid_file.exists():
-            subprocess.run(["redis-cli", "-p", str(self.port), "SHUTDOWN", "NOSAVE"], capture_output=True,
-                           env=dict(os.environ, REDISCLI_AUTH=self.password), check=False)
-
-    def contents(self):
-        """Every key with its type and value."""
-        contents = {}
-        for key in sorted(self.cli("--scan").decode().split()):
-            kind = self.cli("TYPE", key).decode().strip()
-            reader = {"string": ["GET"], "hash": ["HGETALL"], "list": ["LRANGE", key, "0", "-1"],
-                      "set": ["SMEMBERS"]}[kind]
-            args = reader if kind == "list" else reader + [key]
-            values = self.cli(*args).decode().splitlines()
-            contents[key] = (kind, values if kind == "list" else sorted(values))
-        return contents
 
 
 @pytest.fixture
@@ -390,9 +285,7 @@ def test_redis_backup_and_restore_native(testbed, redis_server, backup_dir):
     assert Path(backup["path"]).read_bytes()[:5] == b"REDIS"
     assert backup["sha256"] == sha256_of(backup["path"])
 
-    redis_server.cli("SET", "sample:greeting", "changed")
-    redis_server.cli("DEL", "sample:queue")
-    redis_server.cli("SET", "new:key", "not in the backup")
+    redis_server.change()
     server_pid = (redis_server.directory / "redis.pid").read_text().strip()
     run = run_play(testbed, "restore.yml", dict(variables, infrakt_restore_filename=backup["filename"]))
     assert run.returncode == 0, run.output[-3000:]
