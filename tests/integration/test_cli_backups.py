@@ -15,15 +15,9 @@ from tests.integration.wrapper_cli import (
     registered,
     remove_local_copy,
     s3_round_trip,
-    wrapper_with_bench_s3,
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def wrapper(testbed, tmp_path_factory):
-    return wrapper_with_bench_s3(testbed, tmp_path_factory.mktemp("home") / "infrakt")
 
 
 @pytest.fixture
@@ -77,15 +71,14 @@ def test_corrupted_s3_object_is_refused_and_the_database_untouched(wrapper, data
 def test_failing_dump_exits_non_zero_and_leaves_no_file(wrapper, testbed):
     env = testbed.env
     name = unique("sample_wrongpw")
-    wrapper.run("db", "add", name, "--server", "bench", "--engine", "postgres", "--database", env["PG_DATABASE"],
-                "--host", env["PG_HOST"], "--port", env["PG_PORT"], "--user", env["PG_USER"],
-                env={"INFRAKT_DB_PASSWORD": "not-the-password"})
-    failed = wrapper.run("backup", "create", name, check=False)
-    assert failed.returncode == 1
-    assert "password authentication failed" in failed.stderr
-    assert "not-the-password" not in failed.stderr
-    directory = SERVER_BACKUPS / name
-    assert not directory.exists() or list(directory.iterdir()) == []
+    with registered(wrapper, name, "not-the-password", "--engine", "postgres", "--database", env["PG_DATABASE"],
+                    "--host", env["PG_HOST"], "--port", env["PG_PORT"], "--user", env["PG_USER"]):
+        failed = wrapper.run("backup", "create", name, check=False)
+        assert failed.returncode == 1
+        assert "password authentication failed" in failed.stderr
+        assert "not-the-password" not in failed.stderr
+        directory = SERVER_BACKUPS / name
+        assert not directory.exists() or list(directory.iterdir()) == []
 
 
 def test_s3_outage_during_backup_keeps_the_local_copy(wrapper, database, testbed):

@@ -9,14 +9,9 @@ import shlex
 import pytest
 
 from tests.integration.scratch import MariaDb, Redis, scratch_database, unique
-from tests.integration.wrapper_cli import registered, s3_round_trip, wrapper_with_bench_s3
+from tests.integration.wrapper_cli import registered, s3_round_trip
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def wrapper(testbed, tmp_path_factory):
-    return wrapper_with_bench_s3(testbed, tmp_path_factory.mktemp("home") / "infrakt")
 
 
 @pytest.fixture
