@@ -1,7 +1,8 @@
 """Where a secret could leak while the wrapper drives a real upload over SSH, checked while it
-happens: the runner's private_data_dir (scanned from an event handler on every event), the
--vvv output, every process's command line and environment (sampled during a 64 MiB upload),
-and what is left on the server afterwards."""
+happens, with the secret exported in the caller's environment too: the runner's
+private_data_dir (scanned from an event handler on every event), the -vvv output, every
+process's command line and environment (sampled during a 64 MiB upload), and what is left on
+the server afterwards."""
 
 import os
 from pathlib import Path
@@ -30,8 +31,11 @@ def backup_file(tmp_path):
     path.unlink(missing_ok=True)
 
 
-def test_no_secret_anywhere_during_a_large_upload(testbed, backup_file):
+def test_no_secret_anywhere_during_a_large_upload(testbed, backup_file, monkeypatch):
     env = testbed.env
+    # as after `export INFRAKT_S3_SECRET_KEY=…` for `settings s3 set`, the README's way
+    monkeypatch.setenv("INFRAKT_S3_SECRET_KEY", env["S3_SECRET_KEY"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", env["S3_SECRET_KEY"])
     secret = env["S3_SECRET_KEY"].encode()
     server = SimpleNamespace(name="bench", host=env["SSH_HOST"], port=int(env["SSH_PORT"]), user=env["SSH_USER"],
                              python_interpreter="/usr/bin/python3", ssh_key_path=env["SSH_KEY"])

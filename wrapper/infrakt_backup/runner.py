@@ -2,19 +2,27 @@
 
 ansible-runner writes what it is given to disk (FACTS.md, "ansible-runner: what lands on
 disk"), so every run gets:
-- a fresh 0700 private_data_dir, removed in `finally`, with `suppress_env_files=True`;
-- all playbook variables, secrets included, in ONE 0600 vars file inside a separate 0700
-  directory on tmpfs, passed as `-e @FILE` and removed in `finally` — never in `extravars`
-  or `envvars`, which runner copies into its artifacts or onto the command line.
+- a fresh 0700 directory on tmpfs, removed in `finally`, holding the private_data_dir
+  (`suppress_env_files=True`) and, beside it, all playbook variables, secrets included, in
+  ONE 0600 vars file passed as `-e @FILE` — never in `extravars` or `envvars`, which runner
+  copies into its artifacts or onto the command line.
 The private_data_dir therefore never holds a secret, not even while the play runs.
+
+ansible-runner also copies this process's environment into its artifacts and into
+ansible-playbook's; a user who exported INFRAKT_S3_SECRET_KEY (or any AWS key) for an earlier
+command would leak it there, so only an allow-list of variables reaches ansible-runner.
+Values in the vars file are marked `!unsafe`: a password like `p{{ x }}` is a password, not
+a Jinja template.
 """
 
 import json
 import os
+import shlex
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +38,11 @@ QUIET_ACTIONS = frozenset(
      "include_role", "set_fact", "debug"}
 )
 QUIET_TASKS = ("Gathering", "Validating arguments against arg spec")
+# What ansible-playbook may inherit from the caller's environment; the rest (exported secrets
+# among it) stays out of ansible-runner's artifacts and child processes.
+INHERITED_ENVIRONMENT = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TERM", "TZ", "TMPDIR",
+                         "SSH_AUTH_SOCK", "XDG_RUNTIME_DIR")
+INHERITED_PREFIXES = ("LC_",)
 
 
 @dataclass
@@ -87,7 +100,7 @@ def server_inventory(servers, known_hosts: Path) -> dict:
     infrakt_servers. Host keys are trusted on first use and pinned in `known_hosts`."""
     hosts = {}
     for server in servers:
-        ssh_args = f"-o UserKnownHostsFile={known_hosts} -o StrictHostKeyChecking=accept-new"
+        ssh_args = f"-o UserKnownHostsFile={shlex.quote(str(known_hosts))} -o StrictHostKeyChecking=accept-new"
         host_vars = {
             "ansible_host": server.host,
             "ansible_port": server.port,
@@ -106,8 +119,8 @@ def _private_tmpfs_dir() -> str:
     for candidate in TMPFS_CANDIDATES:
         base = os.environ.get(candidate) if candidate.isupper() else candidate
         if base and os.path.isdir(base) and os.access(base, os.W_OK):
-            return tempfile.mkdtemp(prefix="infrakt-vars-", dir=base)
-    return tempfile.mkdtemp(prefix="infrakt-vars-")
+            return tempfile.mkdtemp(prefix="infrakt-run-", dir=base)
+    return tempfile.mkdtemp(prefix="infrakt-run-")
 
 
 def _write_private_file(path: Path, text: str) -> None:
@@ -148,12 +161,13 @@ def run_playbook(
     if not playbook_path.is_file():
         raise InfraktError(f"playbook {playbook} is missing from the collection at {collection_root()}")
 
-    private_data_dir = Path(tempfile.mkdtemp(prefix="infrakt-run-"))
-    vars_dir = Path(_private_tmpfs_dir())
+    # One 0700 directory on tmpfs: ansible-runner's private_data_dir and, beside it, the vars file.
+    run_dir = Path(_private_tmpfs_dir())
+    private_data_dir = run_dir / "runner"
     run = PlaybookRun(status="unknown", rc=-1)
     try:
-        os.chmod(private_data_dir, 0o700)
-        os.chmod(vars_dir, 0o700)
+        os.chmod(run_dir, 0o700)
+        private_data_dir.mkdir(mode=0o700)
         # ansible-playbook finds infrakt.backup through this link, whether the collection is the
         # checkout or the copy inside the wheel.
         collection_link = private_data_dir / "collections" / "ansible_collections" / "infrakt" / "backup"
@@ -162,8 +176,8 @@ def run_playbook(
         inventory_path = private_data_dir / "inventory" / "hosts.json"
         inventory_path.parent.mkdir()
         _write_private_file(inventory_path, json.dumps(inventory))
-        vars_path = vars_dir / "vars.json"
-        _write_private_file(vars_path, json.dumps(variables))
+        vars_path = run_dir / "vars.yml"
+        _write_private_file(vars_path, unsafe_vars_yaml(variables))
 
         def handle_event(event: dict) -> bool:
             _record_event(run, event, progress, verbosity)
@@ -171,25 +185,56 @@ def run_playbook(
                 on_event(event, private_data_dir)
             return True
 
-        runner = ansible_runner.run(
-            private_data_dir=str(private_data_dir),
-            playbook=str(playbook_path),
-            inventory=str(inventory_path),
-            cmdline=f"-e @{vars_path}",
-            envvars=_ansible_environment(private_data_dir),
-            suppress_env_files=True,
-            quiet=True,
-            verbosity=verbosity or None,
-            event_handler=handle_event,
-        )
+        with _inherited_environment_only():
+            runner = ansible_runner.run(
+                private_data_dir=str(private_data_dir),
+                playbook=str(playbook_path),
+                inventory=str(inventory_path),
+                cmdline=f"-e @{vars_path}",
+                envvars=_ansible_environment(private_data_dir),
+                suppress_env_files=True,
+                quiet=True,
+                verbosity=verbosity or None,
+                event_handler=handle_event,
+            )
         run.status = runner.status
         run.rc = runner.rc
         if run.status != "successful" and run.failure is None:
             run.failure = f"ansible-playbook ended {run.status} (exit code {run.rc})"
         return run
     finally:
-        shutil.rmtree(vars_dir, ignore_errors=True)
-        shutil.rmtree(private_data_dir, ignore_errors=True)
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def unsafe_vars_yaml(variables: dict) -> str:
+    """Return variables (scalars only) as a YAML vars file whose strings are all `!unsafe`,
+    so that Ansible never evaluates them as templates. JSON string literals are valid YAML
+    double-quoted scalars, escapes included."""
+    lines = []
+    for name, value in variables.items():
+        if isinstance(value, str):
+            lines.append(f"{name}: !unsafe {json.dumps(value)}")
+        elif value is None or isinstance(value, bool | int | float):
+            lines.append(f"{name}: {json.dumps(value)}")
+        else:
+            raise TypeError(f"playbook variable {name} must be a scalar, not {type(value).__name__}")
+    return "\n".join(lines) + "\n" if lines else "{}\n"
+
+
+@contextmanager
+def _inherited_environment_only() -> Iterator[None]:
+    """Narrow os.environ to INHERITED_ENVIRONMENT while ansible-runner copies it; restore it after."""
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(
+        {name: value for name, value in saved.items()
+         if name in INHERITED_ENVIRONMENT or name.startswith(INHERITED_PREFIXES)}
+    )
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _ansible_environment(private_data_dir: Path) -> dict:
