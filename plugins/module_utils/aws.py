@@ -54,10 +54,10 @@ CONFIG_FILE = "config"
 PROBE_NAME_PREFIX = ".infrakt-probe-"
 SECRET_MASK = "********"  # noqa: S105 - the mask replacing secrets, not one
 
-SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}\Z")
 # Printable ASCII without spaces: nothing that could end an INI line or start a new section.
-CREDENTIAL_RE = re.compile(r"^[\x21-\x7e]{1,512}$")
-CHUNKSIZE_RE = re.compile(r"^[1-9][0-9]{0,12}(?:KB|MB|GB)?$")
+CREDENTIAL_RE = re.compile(r"^[\x21-\x7e]{1,512}\Z")
+CHUNKSIZE_RE = re.compile(r"^[1-9][0-9]{0,12}(?:KB|MB|GB)?\Z")
 AWS_ERROR_CODE_RE = re.compile(r"An error occurred \(([A-Za-z0-9.]+)\)")
 EXPECTED_REGION_RE = re.compile(r"expecting '([a-z0-9-]+)'")
 

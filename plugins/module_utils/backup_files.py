@@ -23,7 +23,7 @@ from ansible_collections.infrakt.backup.plugins.module_utils import names
 CHUNK_SIZE = 1024 * 1024
 DEFAULT_BACKUP_DIR = "/opt/infrakt/backups"
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-SIDECAR_RE = re.compile(r"^(?P<sha256>[0-9a-f]{64}) [ *](?P<filename>[^\n]+)\n?$")
+SIDECAR_RE = re.compile(r"^(?P<sha256>[0-9a-f]{64}) [ *](?P<filename>[^\n]+)\n?\Z")
 # A .partial untouched for this long belongs to a run that was killed (a running dump keeps
 # writing to it); the next backup of the same database removes it.
 STALE_PARTIAL_AGE = 3600

@@ -15,12 +15,12 @@ import ipaddress
 import re
 from datetime import datetime, timezone
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-PREFIX_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
-BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-REGION_RE = re.compile(r"^[a-z0-9-]{1,32}$")
-HOSTNAME_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-PATH_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.+-]+$")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z")
+PREFIX_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.-]+\Z")
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")
+REGION_RE = re.compile(r"^[a-z0-9-]{1,32}\Z")
+HOSTNAME_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
+PATH_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.+-]+\Z")
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 SIDECAR_SUFFIX = ".sha256"
 PARTIAL_SUFFIX = ".partial"
@@ -116,7 +116,7 @@ def backup_filename_re(db_name):
     engines = "|".join(sorted(ENGINE_EXTENSIONS))
     extensions = "|".join(sorted({re.escape(ext) for ext in ENGINE_EXTENSIONS.values()}))
     return re.compile(
-        r"^%s_(?P<engine>%s)_(?P<timestamp>\d{8}T\d{6}Z)(?:%s)$" % (re.escape(db_name), engines, extensions)
+        r"^%s_(?P<engine>%s)_(?P<timestamp>\d{8}T\d{6}Z)(?:%s)\Z" % (re.escape(db_name), engines, extensions)
     )
 
 

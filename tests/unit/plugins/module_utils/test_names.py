@@ -93,3 +93,22 @@ def test_any_accepted_prefix_is_clean(text):
         return
     assert "//" not in normalized and not normalized.startswith("/") and not normalized.endswith("/")
     assert ".." not in normalized.split("/")
+
+
+@pytest.mark.parametrize(
+    ("validator", "value"),
+    [
+        (names.validate_name, "shop\n"),
+        (names.normalize_prefix, "prod\n"),
+        (names.validate_bucket, "bucket\n"),
+        (names.validate_region, "eu-west-1\n"),
+        (names.validate_host, "1.2.3.4\n"),
+        (names.validate_host, "db.example.com\n"),
+        (names.validate_absolute_path, "/usr/bin/python3\n"),
+        (lambda value: names.validate_backup_filename("shop", value), "shop_postgres_20261124T210509Z.dump\n"),
+    ],
+)
+def test_a_trailing_newline_is_refused(validator, value):
+    # `$` matches before a final newline; the patterns end in \Z so that it cannot slip through
+    with pytest.raises(ValueError):
+        validator(value)
