@@ -188,9 +188,15 @@ class PartialBackup:
     def __enter__(self):
         if os.path.lexists(self.final_path):
             raise ValueError("a backup named %s already exists" % os.path.basename(self.final_path))
-        descriptor = os.open(
-            self.partial_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600
-        )
+        try:
+            # O_EXCL: two runs in the same second must not write into one partial file
+            descriptor = os.open(
+                self.partial_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600
+            )
+        except FileExistsError:
+            raise ValueError(
+                "another backup named %s is being written right now" % os.path.basename(self.final_path)
+            ) from None
         self._file = os.fdopen(descriptor, "wb")
         return self
 
@@ -207,7 +213,10 @@ class PartialBackup:
         os.fsync(self._file.fileno())
         self._file.close()
         self.sha256 = self._digest.hexdigest()
-        os.replace(self.partial_path, self.final_path)
+        # link + unlink instead of rename: a backup that appeared under the final name meanwhile
+        # is never overwritten (link fails with FileExistsError instead)
+        os.link(self.partial_path, self.final_path)
+        os.unlink(self.partial_path)
         try:
             write_sidecar(self.final_path, self.sha256)
         except BaseException:

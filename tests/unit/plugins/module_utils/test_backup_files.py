@@ -48,6 +48,26 @@ def test_partial_backup_never_overwrites_a_backup(tmp_path):
     assert (tmp_path / FILENAME).read_bytes() == b"the older backup"
 
 
+def test_a_second_run_in_the_same_second_cannot_share_the_partial_file(tmp_path):
+    path = str(tmp_path / FILENAME)
+    with backup_files.PartialBackup(path) as first:
+        first.write(b"first run")
+        with pytest.raises(ValueError, match="being written right now"), backup_files.PartialBackup(path):
+            pass
+        first.commit()
+    assert (tmp_path / FILENAME).read_bytes() == b"first run"
+
+
+def test_a_backup_appearing_under_the_final_name_meanwhile_is_not_overwritten(tmp_path):
+    path = str(tmp_path / FILENAME)
+    with pytest.raises(FileExistsError), backup_files.PartialBackup(path) as backup:
+        backup.write(b"ours")
+        (tmp_path / FILENAME).write_bytes(b"theirs")
+        backup.commit()
+    assert (tmp_path / FILENAME).read_bytes() == b"theirs"
+    assert os.listdir(tmp_path) == [FILENAME]
+
+
 def test_verify_backup_refuses_a_changed_file(tmp_path):
     path = tmp_path / FILENAME
     path.write_bytes(b"original")
