@@ -43,9 +43,11 @@ from ansible_collections.infrakt.backup.plugins.module_utils.names import (
     normalize_prefix,
     object_key,
     object_prefix,
+    provider_region,
     validate_backup_filename,
     validate_bucket,
-    validate_region,
+    validate_credential,
+    validate_endpoint_url,
 )
 
 DEFAULT_AWS_BIN = "/opt/infrakt/awscli/bin/aws"
@@ -55,8 +57,6 @@ PROBE_NAME_PREFIX = ".infrakt-probe-"
 SECRET_MASK = "********"  # noqa: S105 - the mask replacing secrets, not one
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}\Z")
-# Printable ASCII without spaces: nothing that could end an INI line or start a new section.
-CREDENTIAL_RE = re.compile(r"^[\x21-\x7e]{1,512}\Z")
 CHUNKSIZE_RE = re.compile(r"^[1-9][0-9]{0,12}(?:KB|MB|GB)?\Z")
 AWS_ERROR_CODE_RE = re.compile(r"An error occurred \(([A-Za-z0-9.]+)\)")
 EXPECTED_REGION_RE = re.compile(r"expecting '([a-z0-9-]+)'")
@@ -84,38 +84,20 @@ OVERRIDING_ENVIRONMENT = (
 # Provider presets and the files the CLI reads
 # ---------------------------------------------------------------------------------------------
 
-# region: signing region when none is given; endpoint_region: pattern of the endpoint host
-# whose group 1 is the region (B2 and Wasabi sign with the endpoint's region);
 # checksum_when_required: send/verify the new flexible checksums only when an API demands
 # them, because B2 and R2 reject the x-amz-sdk-checksum-algorithm headers (FACTS.md).
-Preset = namedtuple("Preset", "region addressing_style checksum_when_required endpoint_region")
+# Regions come from names.PROVIDER_REGIONS, shared with the wrapper.
+Preset = namedtuple("Preset", "addressing_style checksum_when_required")
 PROVIDERS = {
-    "aws": Preset("us-east-1", "virtual", False, re.compile(r"^s3[.-](?:dualstack\.)?([a-z0-9-]+)\.amazonaws\.com$")),
-    "digitalocean": Preset("us-east-1", "virtual", True, re.compile(r"^([a-z0-9-]+)\.digitaloceanspaces\.com$")),
-    "backblaze": Preset("us-east-1", "virtual", True, re.compile(r"^s3\.([a-z0-9-]+)\.backblazeb2\.com$")),
-    "cloudflare-r2": Preset("auto", "path", True, None),
-    "minio": Preset("us-east-1", "path", True, None),
-    "wasabi": Preset("us-east-1", "virtual", True, re.compile(r"^s3\.([a-z0-9-]+)\.wasabisys\.com$")),
-    "custom": Preset("us-east-1", "path", True, None),
+    "aws": Preset("virtual", False),
+    "digitalocean": Preset("virtual", True),
+    "backblaze": Preset("virtual", True),
+    "cloudflare-r2": Preset("path", True),
+    "minio": Preset("path", True),
+    "wasabi": Preset("virtual", True),
+    "custom": Preset("path", True),
 }
 ADDRESSING_STYLES = ("auto", "path", "virtual")
-
-
-def validate_endpoint_url(url):
-    """Return url if it is an http(s) URL with a host and no user info or whitespace;
-    raise ValueError otherwise."""
-    match = re.match(r"^(https?)://([^/?#]+)(?:[/?#].*)?$", url or "")
-    if not match or re.search(r"\s", url) or "@" in match.group(2):
-        raise ValueError("endpoint URL %r is not valid: use http(s)://host[:port] without credentials" % (url,))
-    return url
-
-
-def endpoint_host(endpoint_url):
-    """Return the lowercase host name of endpoint_url, without port."""
-    authority = re.match(r"^https?://([^/?#]+)", endpoint_url).group(1)
-    if authority.startswith("["):
-        return authority.split("]")[0].lstrip("[").lower()
-    return authority.rsplit(":", 1)[0].lower() if ":" in authority else authority.lower()
 
 
 def resolve_provider(provider, endpoint_url=None, region=None, addressing_style=None):
@@ -127,15 +109,12 @@ def resolve_provider(provider, endpoint_url=None, region=None, addressing_style=
     preset = PROVIDERS[provider]
     if endpoint_url:
         validate_endpoint_url(endpoint_url)
-    if not region and endpoint_url and preset.endpoint_region:
-        match = preset.endpoint_region.match(endpoint_host(endpoint_url))
-        region = match.group(1) if match else None
     style = addressing_style or preset.addressing_style
     if style not in ADDRESSING_STYLES:
         raise ValueError("addressing style %r is not one of %s" % (style, ", ".join(ADDRESSING_STYLES)))
     return {
         "provider": provider,
-        "region": validate_region(region or preset.region),
+        "region": provider_region(provider, endpoint_url, region),
         "addressing_style": style,
         "checksum_when_required": preset.checksum_when_required,
     }
@@ -169,14 +148,6 @@ def render_config(settings, max_concurrent_requests=10, multipart_chunksize="16M
         "    multipart_threshold = %s" % multipart_chunksize,
     ]
     return "\n".join(lines) + "\n"
-
-
-def validate_credential(value, what):
-    """Return value if it can go into the credentials file (1-512 printable ASCII characters,
-    no spaces); raise ValueError naming `what` but never showing the value."""
-    if not isinstance(value, str) or not CREDENTIAL_RE.match(value):
-        raise ValueError("the S3 %s must be 1-512 printable ASCII characters without spaces" % what)
-    return value
 
 
 def render_credentials(access_key, secret_key):

@@ -15,12 +15,32 @@ import ipaddress
 import re
 from datetime import datetime, timezone
 
+try:
+    from urllib.parse import urlsplit
+except ImportError:  # Python 2 targets
+    from urlparse import urlsplit
+
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z")
 PREFIX_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.-]+\Z")
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")
 REGION_RE = re.compile(r"^[a-z0-9-]{1,32}\Z")
 HOSTNAME_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
 PATH_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.+-]+\Z")
+# Printable ASCII without spaces: nothing that could end an INI line or start a new section.
+CREDENTIAL_RE = re.compile(r"^[\x21-\x7e]{1,512}\Z")
+
+# provider -> (region when neither given nor named in the endpoint host, pattern of the
+# endpoint host whose group 1 is the region). B2 and Wasabi sign with the endpoint's region;
+# R2 signs with the pseudo-region "auto".
+PROVIDER_REGIONS = {
+    "aws": ("us-east-1", re.compile(r"^s3[.-](?:dualstack\.)?([a-z0-9-]+)\.amazonaws\.com\Z")),
+    "digitalocean": ("nyc3", re.compile(r"^([a-z0-9-]+)\.digitaloceanspaces\.com\Z")),
+    "backblaze": ("us-west-004", re.compile(r"^s3\.([a-z0-9-]+)\.backblazeb2\.com\Z")),
+    "cloudflare-r2": ("auto", None),
+    "minio": ("us-east-1", None),
+    "wasabi": ("us-east-1", re.compile(r"^s3\.([a-z0-9-]+)\.wasabisys\.com\Z")),
+    "custom": ("us-east-1", None),
+}
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 SIDECAR_SUFFIX = ".sha256"
 PARTIAL_SUFFIX = ".partial"
@@ -202,3 +222,51 @@ def validate_single_line(value, what):
     if any(ord(character) < 32 or ord(character) == 127 for character in value):
         raise ValueError(f"{what} must not contain control characters such as newlines")
     return value
+
+
+def validate_endpoint_url(url):
+    """Return url without a trailing slash if it is an http(s) URL of a host (and port) only:
+    no user info, path, query or fragment; raise ValueError otherwise."""
+    if not isinstance(url, str) or not url or any(character.isspace() or not character.isprintable()
+                                                  for character in url):
+        raise ValueError(f"endpoint URL {url!r} must be an http:// or https:// URL without spaces")
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ValueError(f"endpoint URL {url!r} must start with http:// or https://")
+    if "@" in parts.netloc:
+        raise ValueError(f"endpoint URL {url!r} must not carry a user name or password")
+    if parts.path not in ("", "/") or "?" in url or "#" in url:
+        raise ValueError(
+            f"endpoint URL {url!r} must not have a path, query or fragment (the bucket and prefix are set apart)"
+        )
+    if not parts.hostname:
+        raise ValueError(f"endpoint URL {url!r} has no host")
+    validate_host(parts.hostname, "endpoint host")
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        raise ValueError(f"endpoint URL {url!r} has an invalid port")
+    return "%s://%s" % (parts.scheme.lower(), parts.netloc)
+
+
+def validate_credential(value, what):
+    """Return value if it can go into the aws CLI's credentials file (1-512 printable ASCII
+    characters, no spaces); raise ValueError naming `what` but never showing the value."""
+    if not isinstance(value, str) or not CREDENTIAL_RE.match(value):
+        raise ValueError("the S3 %s must be 1-512 printable ASCII characters without spaces" % what)
+    return value
+
+
+def provider_region(provider, endpoint_url=None, region=None):
+    """Return the signing region for provider: region when given, else the one named in the
+    endpoint URL's host (AWS, DigitalOcean, B2, Wasabi), else the provider's default."""
+    if provider not in PROVIDER_REGIONS:
+        raise ValueError("provider %r is not one of %s" % (provider, ", ".join(sorted(PROVIDER_REGIONS))))
+    if region:
+        return validate_region(region)
+    default_region, host_pattern = PROVIDER_REGIONS[provider]
+    host = urlsplit(endpoint_url).hostname if endpoint_url else None
+    match = host_pattern.match(host) if host_pattern is not None and host else None
+    return validate_region(match.group(1) if match else default_region)

@@ -43,7 +43,7 @@ options:
         C(response_checksum_validation) to C(when_required), because B2 and R2 reject the checksum
         headers recent aws CLIs send by default.
       - "Default region and addressing style: V(aws) us-east-1/virtual, V(digitalocean)
-        us-east-1/virtual, V(backblaze) us-east-1/virtual, V(cloudflare-r2) auto/path, V(minio)
+        nyc3/virtual, V(backblaze) us-west-004/virtual, V(cloudflare-r2) auto/path, V(minio)
         us-east-1/path, V(wasabi) us-east-1/virtual, V(custom) us-east-1/path. For V(aws),
         V(backblaze), V(wasabi) and V(digitalocean) the region in the O(endpoint_url) host name
         wins over the preset's."

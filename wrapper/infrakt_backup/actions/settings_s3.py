@@ -1,82 +1,30 @@
 """`infrakt-backup settings s3 show|set|delete`: the one global S3 configuration, with
 provider presets for the region (and, for AWS, the endpoint)."""
 
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-from infrakt_backup.actions import validate_host, validated
+from infrakt_backup.actions import validated
 from infrakt_backup.collection import names
 from infrakt_backup.errors import BadInput
 from infrakt_backup.output import iso_utc, mask_secret
 
-
-@dataclass(frozen=True)
-class ProviderPreset:
-    """What a provider implies when --region is left out: the region named in the endpoint's
-    host name (`region_in_host`, group 1), else `default_region`."""
-
-    default_region: str
-    region_in_host: re.Pattern | None = None
-
-
-PROVIDERS = {
-    "aws": ProviderPreset("us-east-1", re.compile(r"^s3[.-]([a-z0-9-]+)\.amazonaws\.com$")),
-    "digitalocean": ProviderPreset("nyc3", re.compile(r"^([a-z0-9-]+)\.digitaloceanspaces\.com$")),
-    "backblaze": ProviderPreset("us-west-004", re.compile(r"^s3\.([a-z0-9-]+)\.backblazeb2\.com$")),
-    # R2 signs with the pseudo-region "auto".
-    "cloudflare-r2": ProviderPreset("auto"),
-    "minio": ProviderPreset("us-east-1"),
-    "wasabi": ProviderPreset("us-east-1", re.compile(r"^s3\.([a-z0-9-]+)\.wasabisys\.com$")),
-    "custom": ProviderPreset("us-east-1"),
-}
+PROVIDERS = tuple(names().PROVIDER_REGIONS)
 DEFAULT_PROVIDER = "custom"
 AWS_ENDPOINT = "https://s3.{region}.amazonaws.com"
 
 
-def validate_endpoint_url(url: str) -> str:
-    """Return url without a trailing slash if it is an http(s) URL of a host (and port) only:
-    no user info, path, query or fragment; raise ValueError otherwise."""
-    if not isinstance(url, str) or not url or any(character.isspace() or not character.isprintable()
-                                                  for character in url):
-        raise ValueError(f"endpoint URL {url!r} must be an http:// or https:// URL without spaces")
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https"):
-        raise ValueError(f"endpoint URL {url!r} must start with http:// or https://")
-    if "@" in parts.netloc:
-        raise ValueError(f"endpoint URL {url!r} must not carry a user name or password")
-    if parts.path not in ("", "/") or "?" in url or "#" in url:
-        raise ValueError(
-            f"endpoint URL {url!r} must not have a path, query or fragment (the bucket and prefix are set apart)"
-        )
-    if not parts.hostname:
-        raise ValueError(f"endpoint URL {url!r} has no host")
-    validate_host(parts.hostname, "endpoint host")
-    try:
-        port = parts.port
-    except ValueError:
-        port = -1
-    if port is not None and not 1 <= port <= 65535:
-        raise ValueError(f"endpoint URL {url!r} has an invalid port")
-    return f"{parts.scheme.lower()}://{parts.netloc}"
-
-
 def validate_access_key(access_key: str) -> str:
-    """Return access_key if it is not empty and has no whitespace or control characters; raise
-    ValueError otherwise."""
-    if not access_key or any(character.isspace() or not character.isprintable() for character in access_key):
-        raise ValueError("the access key must not be empty nor contain spaces or control characters")
-    return access_key
+    """Return access_key if the server will accept it in its credentials file (names.py)."""
+    return names().validate_credential(access_key, "access key")
 
 
 def validate_secret_key(secret_key: str) -> str:
-    """Return secret_key if it is not empty and has no whitespace or control characters (it is
-    written into the aws CLI's credentials file on the server); raise ValueError otherwise.
-    The message never quotes the secret."""
-    if not secret_key or any(character.isspace() or not character.isprintable() for character in secret_key):
-        raise ValueError("the secret key must not be empty nor contain spaces or control characters")
-    return secret_key
+    """Return secret_key if the server will accept it in its credentials file; the message
+    never quotes the secret."""
+    return names().validate_credential(secret_key, "secret key")
+
+
+validate_endpoint_url = names().validate_endpoint_url
 
 
 def endpoint_and_region(provider: str, endpoint_url: str | None, region: str | None) -> tuple[str, str]:
@@ -89,11 +37,7 @@ def endpoint_and_region(provider: str, endpoint_url: str | None, region: str | N
         endpoint_url = validated(validate_endpoint_url, endpoint_url)
     elif provider != "aws":
         raise BadInput(f"an endpoint URL is required for provider {provider!r} (only aws has a default)")
-    if region is None:
-        preset = PROVIDERS[provider]
-        found = preset.region_in_host and endpoint_url and preset.region_in_host.match(urlsplit(endpoint_url).hostname)
-        region = found.group(1) if found else preset.default_region
-    region = validated(names().validate_region, region)
+    region = validated(names().provider_region, provider, endpoint_url, region)
     return endpoint_url or AWS_ENDPOINT.format(region=region), region
 
 
