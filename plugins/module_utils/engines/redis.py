@@ -223,20 +223,21 @@ def run_restart_command(argv):
 
 def restore(connection, path):
     """Replace the server's data with the RDB file at path: stop, replace, start (see the
-    module docstring). Raise EngineError saying in which state the server is left."""
+    module docstring). Raise EngineError saying in which state the server is left, ValueError
+    for a server it refuses before touching it (db_restore reports database_touched: false)."""
     if connection.container:
-        raise EngineError(
+        raise ValueError(
             "restoring Redis in a container is not supported: stopping Redis stops its container; "
             "stop the container, put the backup in place of its dump file, start it"
         )
     if not connection.restart_command:
-        raise EngineError("restart_command is required to restore Redis (the server is stopped and started)")
+        raise ValueError("restart_command is required to restore Redis (the server is stopped and started)")
     with open(path, "rb") as backup:
         _check_rdb(backup.read(len(RDB_MAGIC)), os.path.basename(path))
     live_path = _rdb_path(connection)
     appendonly = parse_config(_cli(connection, "CONFIG", "GET", "appendonly")).get("appendonly")
     if appendonly == "yes":
-        raise EngineError("Redis runs with appendonly yes and would load its AOF, not the restored RDB; "
+        raise ValueError("Redis runs with appendonly yes and would load its AOF, not the restored RDB; "
                           "the server was not touched")
     staged_path = _stage(path, live_path)
     try:

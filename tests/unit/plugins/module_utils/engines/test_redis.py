@@ -65,12 +65,12 @@ def test_parse_config():
 
 def test_restore_in_a_container_is_refused(make_connection, tmp_path):
     connection = make_connection(engine="redis", container="cache", restart_command="docker start cache")
-    with pytest.raises(EngineError, match="not supported"):
+    with pytest.raises(ValueError, match="not supported"):
         redis.restore(connection, str(tmp_path / "x.rdb"))
 
 
 def test_restore_needs_a_restart_command(make_connection, tmp_path):
-    with pytest.raises(EngineError, match="restart_command is required"):
+    with pytest.raises(ValueError, match="restart_command is required"):
         redis.restore(make_connection(engine="redis"), str(tmp_path / "x.rdb"))
 
 
