@@ -475,8 +475,9 @@ def backup_restore(app: App, db_name: str, filename: str, yes: bool, as_json: bo
     if not yes:
         if not _stdin_is_terminal():
             raise BadInput(f"restoring replaces the current data of {db_name}: pass --yes to confirm")
-        click.confirm(f"Restore {filename} into {db_name} ({database.engine} on server {database.server})? "
-                      "Its current data will be replaced.", default=False, abort=True, err=True)
+        if not click.confirm(f"Restore {filename} into {db_name} ({database.engine} on server {database.server})? "
+                             "Its current data will be replaced.", default=False, err=True):
+            raise InfraktError(f"restore of {db_name} cancelled: nothing was changed")
     restored = backup_restore_action.restore_backup(
         app.store, db_name, filename, progress=_progress(as_json), verbosity=app.verbosity
     )
