@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from infrakt_backup.runner import unsafe_vars_yaml
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 TASK_LINE = re.compile(r"^TASK \[(?P<task>.+?)\] \*+$")
@@ -85,10 +87,11 @@ def run_playbook(testbed, playbook: str, variables: dict, *, check: bool = False
     added to ours; return the PlaybookRun."""
     vars_dir = tempfile.mkdtemp(prefix="infrakt-test-vars-", dir="/dev/shm")
     try:
-        vars_file = os.path.join(vars_dir, "vars.json")
+        # the wrapper's own vars file format (strings !unsafe), as a careful user writes it too
+        vars_file = os.path.join(vars_dir, "vars.yml")
         descriptor = os.open(vars_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as handle:
-            json.dump(variables, handle)
+            handle.write(unsafe_vars_yaml(variables))
         command = [str(VENV_BIN / "ansible-playbook"), "-vvv", "-i", str(testbed.inventory_path),
                    str(REPO_ROOT / "playbooks" / playbook), "-e", f"@{vars_file}", *(["--check"] if check else [])]
         env = {

@@ -138,7 +138,8 @@ class Redis:
     def __init__(self, directory):
         self.directory = directory
         self.port = free_port()
-        self.password = "redis-" + uuid.uuid4().hex
+        # Jinja-looking on purpose: a password must reach the server verbatim, never be templated
+        self.password = "redis{{7*7}}{#" + uuid.uuid4().hex
         self.config = directory / "redis.conf"
         self.start_command = ["redis-server", str(self.config)]
 
