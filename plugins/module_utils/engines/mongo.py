@@ -18,7 +18,6 @@ import json
 
 from ansible_collections.infrakt.backup.plugins.module_utils import backup_files
 from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (
-    EngineError,
     client_command,
     private_files,
     run_client,
@@ -95,7 +94,7 @@ def restore(connection, path):
     """Restore the database from the archive file at path."""
     with open(path, "rb") as backup:
         if backup.read(len(GZIP_MAGIC)) != GZIP_MAGIC:
-            raise EngineError("the backup is not a gzip mongodump archive; the database was not touched")
+            raise ValueError("the backup is not a gzip mongodump archive; the database was not touched")
     with private_files(password_files(connection)) as paths:
         command = restore_command(connection, paths.get(CONFIG_FILE))
         run_client(command, "mongorestore", connection.password, stdin_chunks=backup_files.file_chunks(path))

@@ -152,7 +152,7 @@ def restore(connection, path):
     """Run the gzip-compressed SQL of the backup file at path against the database."""
     with open(path, "rb") as backup:
         if backup.read(len(GZIP_MAGIC)) != GZIP_MAGIC:
-            raise EngineError("the backup is not gzip-compressed SQL; the database was not touched")
+            raise ValueError("the backup is not gzip-compressed SQL; the database was not touched")
     client = find_client(connection, CLIENTS[connection.engine][1], connection.password)
     with private_files(password_files(connection)) as paths:
         command = restore_command(connection, client, paths.get(DEFAULTS_FILE))

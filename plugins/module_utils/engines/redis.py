@@ -233,7 +233,8 @@ def restore(connection, path):
     if not connection.restart_command:
         raise ValueError("restart_command is required to restore Redis (the server is stopped and started)")
     with open(path, "rb") as backup:
-        _check_rdb(backup.read(len(RDB_MAGIC)), os.path.basename(path))
+        if not backup.read(len(RDB_MAGIC)).startswith(RDB_MAGIC):
+            raise ValueError("%s is not a Redis RDB file; the server was not touched" % os.path.basename(path))
     live_path = _rdb_path(connection)
     appendonly = parse_config(_cli(connection, "CONFIG", "GET", "appendonly")).get("appendonly")
     if appendonly == "yes":

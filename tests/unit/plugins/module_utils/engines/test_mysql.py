@@ -92,5 +92,5 @@ def test_restore_refuses_a_file_that_is_not_gzip_before_running_anything(make_co
     path = tmp_path / "shop_mysql_20261124T210509Z.sql.gz"
     path.write_bytes(b"DROP DATABASE shop;\n")
     connection = make_connection(engine="mysql", docker_bin="/nonexistent/docker", container="c")
-    with pytest.raises(EngineError, match="not gzip-compressed SQL; the database was not touched"):
+    with pytest.raises(ValueError, match="not gzip-compressed SQL; the database was not touched"):
         mysql.restore(connection, str(path))

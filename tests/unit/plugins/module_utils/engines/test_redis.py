@@ -78,7 +78,7 @@ def test_restore_refuses_a_file_that_is_not_an_rdb(make_connection, tmp_path):
     path = tmp_path / "cache_redis_20261124T210509Z.rdb"
     path.write_bytes(b"not redis")
     connection = make_connection(engine="redis", port=1, restart_command="false")
-    with pytest.raises(EngineError, match="is not a Redis RDB file"):
+    with pytest.raises(ValueError, match="is not a Redis RDB file"):
         redis.restore(connection, str(path))
 
 
