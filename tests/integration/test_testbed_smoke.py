@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.testbed import Testbed, read_env_file
-from tests.testbed.process import read_pid
+from tests.testbed.process import port_open, read_pid
 from tests.testbed.sample import CUSTOMER_COUNT, ORDER_COUNT, ORDERS_AMOUNT_SUM, REDIS_SAMPLE
 
 pytestmark = pytest.mark.integration
@@ -175,8 +175,11 @@ def test_up_restarts_a_killed_component_on_its_port(testbed):
     pid_file = testbed.components["redis"].pid_file
     pid = read_pid(pid_file)
     os.kill(pid, signal.SIGKILL)
+    # A dying process stops counting as ours (its cmdline empties) before the kernel has closed
+    # its listening socket: wait for the port as well, as a crashed server's would be long closed.
+    port = testbed.components["redis"].port
     deadline = time.monotonic() + 10
-    while testbed.components["redis"].running() and time.monotonic() < deadline:
+    while (testbed.components["redis"].running() or port_open(port)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert pid_file.exists()  # stale: the killed server could not remove it
 

@@ -34,6 +34,14 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
+def _proc_state(pid: int) -> str | None:
+    """The state letter of pid from /proc (R, S, Z, ...), or None when there is no such process."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
 def pid_alive(pid: int | None, cmdline_needle: str) -> bool:
     """True when pid runs (not a zombie) and its command line contains cmdline_needle.
 
@@ -41,14 +49,15 @@ def pid_alive(pid: int | None, cmdline_needle: str) -> bool:
     the same pid after ours died."""
     if not pid:
         return False
-    proc = Path(f"/proc/{pid}")
-    try:
-        state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except (OSError, IndexError):
+    state = _proc_state(pid)
+    if state is None:
         return False
     if state == "Z":
         _reap(pid)
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
         return False
     return cmdline_needle in cmdline
 
@@ -122,7 +131,24 @@ def stop_pid(pid: int | None, cmdline_needle: str, sig: signal.Signals, timeout:
             os.kill(pid, signal.SIGKILL)
             deadline = time.monotonic() + 5
         time.sleep(0.05)
+    _wait_exit_finished(pid)
     return True
+
+
+def _wait_exit_finished(pid: int, timeout: float = 2.0) -> None:
+    """Wait until pid has finished exiting (gone, or a zombie). A dying process loses its
+    command line before the kernel closes its files, so without this wait its port could
+    still be bound when the caller picks ports again. Bounded, and never signals: after
+    that short time the pid may belong to someone else."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = _proc_state(pid)
+        if state is None:
+            return
+        if state in ("Z", "X"):
+            _reap(pid)
+            return
+        time.sleep(0.02)
 
 
 def run(
