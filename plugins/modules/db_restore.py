@@ -99,7 +99,8 @@ sha256:
 database_touched:
   description:
     - Whether the failed restore had started changing the database. V(false) for a refused
-      filename or a checksum mismatch. A PostgreSQL restore runs in one transaction, so even
+      filename, a checksum mismatch, or a Redis restore that failed before stopping the
+      server. A PostgreSQL restore runs in one transaction, so even
       V(true) there means the database was rolled back.
   returned: failure
   type: bool
@@ -128,7 +129,7 @@ def main():
         # a bad filename, a wrong engine or a checksum mismatch: found before the database is touched
         module.fail_json(msg=str(error), database_touched=False)
     except EngineError as error:
-        module.fail_json(msg=str(error), database_touched=True)
+        module.fail_json(msg=str(error), database_touched=error.database_touched)
     except OSError as error:
         module.fail_json(msg="restore of %s failed: %s" % (params["db_name"], error), database_touched=True)
     module.exit_json(changed=True, **result)

@@ -43,7 +43,13 @@ Command = collections.namedtuple("Command", "argv env")
 
 
 class EngineError(Exception):
-    """A database client or an engine step failed; the message is one line without secrets."""
+    """A database client or an engine step failed; the message is one line without secrets.
+    database_touched is False when the step failed before anything on the server changed
+    (a restore's checks), which db_restore reports so that nobody goes looking for damage."""
+
+    def __init__(self, message, database_touched=True):
+        super().__init__(message)
+        self.database_touched = database_touched
 
 
 def connection_argument_spec():

@@ -235,12 +235,15 @@ def restore(connection, path):
     with open(path, "rb") as backup:
         if not backup.read(len(RDB_MAGIC)).startswith(RDB_MAGIC):
             raise ValueError("%s is not a Redis RDB file; the server was not touched" % os.path.basename(path))
-    live_path = _rdb_path(connection)
-    appendonly = parse_config(_cli(connection, "CONFIG", "GET", "appendonly")).get("appendonly")
-    if appendonly == "yes":
-        raise ValueError("Redis runs with appendonly yes and would load its AOF, not the restored RDB; "
-                          "the server was not touched")
-    staged_path = _stage(path, live_path)
+    try:
+        live_path = _rdb_path(connection)
+        appendonly = parse_config(_cli(connection, "CONFIG", "GET", "appendonly")).get("appendonly")
+        if appendonly == "yes":
+            raise ValueError("Redis runs with appendonly yes and would load its AOF, not the restored RDB; "
+                             "the server was not touched")
+        staged_path = _stage(path, live_path)
+    except (EngineError, OSError) as error:  # nothing is stopped or replaced before SHUTDOWN below
+        raise EngineError("%s; the server was not touched" % error, database_touched=False) from None
     try:
         _cli(connection, "SHUTDOWN", "NOSAVE")
         try:

@@ -85,3 +85,12 @@ def test_restore_refuses_a_file_that_is_not_an_rdb(make_connection, tmp_path):
 def test_restart_command_output_goes_to_the_message(tmp_path):
     with pytest.raises(EngineError, match="restart_command failed: cannot start"):
         redis.run_restart_command(["sh", "-c", "echo cannot start >&2; exit 1"])
+
+
+def test_restore_that_cannot_reach_the_server_says_it_was_not_touched(make_connection, tmp_path):
+    path = tmp_path / "cache_redis_20261124T210509Z.rdb"
+    path.write_bytes(redis.RDB_MAGIC + b"0011")
+    connection = make_connection(engine="redis", host="127.0.0.1", port=1, restart_command="false")
+    with pytest.raises(EngineError, match="the server was not touched") as raised:
+        redis.restore(connection, str(path))
+    assert raised.value.database_touched is False
