@@ -4,6 +4,7 @@ import pytest
 
 from infrakt_backup.actions import db, server
 from infrakt_backup.errors import BadInput
+from infrakt_backup.remote import pick_server
 
 
 @pytest.fixture
@@ -77,3 +78,16 @@ def test_db_add_refuses_bad_values(store, values, complaint):
         db.add(store, arguments.pop("name"), **arguments)
     assert "line1" not in raised.value.message
     assert store.databases() == []
+
+
+def test_the_server_to_run_on_is_the_named_or_the_only_one(store):
+    with pytest.raises(BadInput, match="no server is registered"):
+        pick_server(store, None)
+    server.add(store, "web1", host="10.0.0.1")
+    assert pick_server(store, None).name == "web1"
+    server.add(store, "web2", host="10.0.0.2")
+    with pytest.raises(BadInput, match=r"several servers are registered \(web1, web2\): choose one with --server"):
+        pick_server(store, None)
+    assert pick_server(store, "web2").name == "web2"
+    with pytest.raises(BadInput, match="web3"):
+        pick_server(store, "web3")
