@@ -9,6 +9,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -164,7 +165,14 @@ def test_listing_1500_backups_folds_every_sidecar(bench, tmp_path):
     assert_no_credentials_left(bench, listing)
 
 
-def test_probe_leaves_nothing_in_the_bucket(bench):
+def test_probe_leaves_nothing_in_the_bucket_and_sweeps_crashed_runs(bench):
+    # what a run killed before its always: section leaves, two hours ago
+    crashed = bench["credentials_base"] / "run-crashed"
+    crashed.mkdir(mode=0o700, parents=True)
+    (crashed / "credentials").write_text("[default]\n")
+    two_hours_ago = time.time() - 7200
+    os.utime(crashed, (two_hours_ago, two_hours_ago))
+
     probe = run_s3_playbook(bench, "s3_test.yml")
     assert probe.returncode == 0, probe.stdout[-3000:]
     result = probe.result("Probe the bucket")
@@ -172,6 +180,7 @@ def test_probe_leaves_nothing_in_the_bucket(bench):
     assert result["key"].startswith(bench["prefix"] + "/.infrakt-probe-")
     listed = s3_client(bench).list_objects_v2(Bucket=bench["testbed"].env["S3_BUCKET"], Prefix=result["key"])
     assert listed.get("KeyCount") == 0
+    assert not crashed.exists()
     assert_no_credentials_left(bench, probe)
 
 
