@@ -226,15 +226,19 @@ def validate_single_line(value, what):
 
 def validate_endpoint_url(url):
     """Return url without a trailing slash if it is an http(s) URL of a host (and port) only:
-    no user info, path, query or fragment; raise ValueError otherwise."""
-    if not isinstance(url, str) or not url or any(character.isspace() or not character.isprintable()
-                                                  for character in url):
+    no user info, path, query or fragment; raise ValueError otherwise (the message shows the
+    URL with any user info masked: it may hold a password)."""
+    if not isinstance(url, str) or not url:
+        raise ValueError("endpoint URL %r must be an http:// or https:// URL" % (url,))
+    if "@" in url:
+        scheme, separator, _ = url.partition("://")
+        shown = (scheme + separator if separator else "") + "***@" + url.rsplit("@", 1)[1]
+        raise ValueError(f"endpoint URL {shown!r} must not carry a user name or password")
+    if any(character.isspace() or not character.isprintable() for character in url):
         raise ValueError(f"endpoint URL {url!r} must be an http:// or https:// URL without spaces")
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https"):
         raise ValueError(f"endpoint URL {url!r} must start with http:// or https://")
-    if "@" in parts.netloc:
-        raise ValueError(f"endpoint URL {url!r} must not carry a user name or password")
     if parts.path not in ("", "/") or "?" in url or "#" in url:
         raise ValueError(
             f"endpoint URL {url!r} must not have a path, query or fragment (the bucket and prefix are set apart)"

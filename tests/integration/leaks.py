@@ -9,6 +9,12 @@ from pathlib import Path
 CREDENTIAL_BASES = (Path("/run/infrakt"), Path("/dev/shm/infrakt"))
 
 
+def credential_dirs() -> set[Path]:
+    """The run directories now under CREDENTIAL_BASES; compare the sets before and after an
+    operation (a parallel session on the same machine may hold its own meanwhile)."""
+    return {path for base in CREDENTIAL_BASES if base.exists() for path in base.iterdir()}
+
+
 class ProcessWatch(threading.Thread):
     """Samples /proc/<pid>/<part> of every process (parts: "cmdline", "environ") until
     stopped; hits are the processes that showed one of the secrets, samples how many rounds

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.leaks import credential_dirs
 from tests.integration.scratch import Postgres, scratch_database, unique
 from tests.integration.wrapper_cli import (
     SERVER_BACKUPS,
@@ -82,12 +83,14 @@ def test_failing_dump_exits_non_zero_and_leaves_no_file(wrapper, testbed):
 
 
 def test_s3_outage_during_backup_keeps_the_local_copy(wrapper, database, testbed):
+    left_before = credential_dirs()
     testbed.stop_s3()
     try:
         failed = wrapper.run("backup", "create", database.name, check=False)
     finally:
         testbed.start_s3()
     assert failed.returncode == 1
+    assert credential_dirs() - left_before == set(), "the failed upload left its credentials directory"
     assert "local backup is intact" in failed.stderr
     kept = [path for path in (SERVER_BACKUPS / database.name).iterdir() if not path.name.endswith(".sha256")]
     assert len(kept) == 1 and str(kept[0]) in failed.stderr

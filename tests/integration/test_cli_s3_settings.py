@@ -4,6 +4,7 @@ and exit code 1 — never the secret."""
 
 import pytest
 
+from tests.integration.leaks import credential_dirs
 from tests.integration.wrapper_cli import wrapper_with_bench_server
 
 pytestmark = pytest.mark.integration
@@ -38,8 +39,10 @@ def test_connection_ok(wrapper, testbed):
 )
 def test_wrong_settings_are_named(wrapper, testbed, setting, phrase):
     save_settings(wrapper, testbed.env, **setting)
+    left_before = credential_dirs()
     failed = wrapper.run("settings", "s3", "test", check=False)
     assert failed.returncode == 1
+    assert credential_dirs() - left_before == set(), "the failed probe left its credentials directory"
     lines = failed.stderr.strip().splitlines()
     assert phrase in lines[-1] and lines[-1].startswith("infrakt-backup: error:")
     for value in (testbed.env["S3_SECRET_KEY"], setting.get("secret", testbed.env["S3_SECRET_KEY"])):
@@ -48,10 +51,12 @@ def test_wrong_settings_are_named(wrapper, testbed, setting, phrase):
 
 def test_stopped_s3_server_is_unreachable(wrapper, testbed):
     save_settings(wrapper, testbed.env)
+    left_before = credential_dirs()
     testbed.stop_s3()
     try:
         failed = wrapper.run("settings", "s3", "test", check=False)
     finally:
         testbed.start_s3()
     assert failed.returncode == 1
+    assert credential_dirs() - left_before == set(), "the failed probe left its credentials directory"
     assert "reach the S3 endpoint" in failed.stderr.splitlines()[-1]

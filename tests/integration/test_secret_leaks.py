@@ -12,7 +12,7 @@ import pytest
 
 from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup import runner
-from tests.integration.leaks import CREDENTIAL_BASES, ProcessWatch, files_containing
+from tests.integration.leaks import ProcessWatch, credential_dirs, files_containing
 from tests.integration.plays import bench_s3_variables
 
 pytestmark = pytest.mark.integration
@@ -49,9 +49,6 @@ def test_no_secret_anywhere_during_a_large_upload(testbed, backup_file, monkeypa
     def scan_private_data_dir(event, private_data_dir):
         scanned.append(event.get("event"))
         dir_hits.extend(files_containing(private_data_dir, secret))
-
-    def credential_dirs():
-        return {path for base in CREDENTIAL_BASES if base.exists() for path in base.iterdir()}
 
     left_before = credential_dirs()
     with ProcessWatch([env["S3_SECRET_KEY"]]) as watch:

@@ -46,6 +46,14 @@ def test_endpoints_refused(url, complaint):
         validate_endpoint_url(url)
 
 
+@pytest.mark.parametrize("url", ["https://AKIAX:s3cr3t pw@s3.example.com", "AKIAX:s3cr3t@s3.example.com",
+                                 "http://user:s3cr3t@host/path"])
+def test_a_password_in_the_endpoint_is_never_echoed(url):
+    with pytest.raises(ValueError, match="user name or password") as refused:
+        validate_endpoint_url(url)
+    assert "s3cr3t" not in str(refused.value)
+
+
 @given(st.text())
 def test_an_accepted_endpoint_is_only_scheme_host_and_port(url):
     try:
