@@ -2,10 +2,17 @@
 probe passes with the right settings, and each wrong setting gives its own one-line message
 and exit code 1 — never the secret."""
 
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
 import pytest
 
 from tests.integration.leaks import credential_dirs
-from tests.integration.wrapper_cli import wrapper_with_bench_server
+from tests.integration.wrapper_cli import CLI, wrapper_with_bench_server
 
 pytestmark = pytest.mark.integration
 
@@ -60,3 +67,25 @@ def test_stopped_s3_server_is_unreachable(wrapper, testbed):
     assert failed.returncode == 1
     assert credential_dirs() - left_before == set(), "the failed probe left its credentials directory"
     assert "reach the S3 endpoint" in failed.stderr.splitlines()[-1]
+
+
+def test_a_hung_up_run_removes_its_secrets_vars_file(wrapper, testbed):
+    # SIGHUP (a closed terminal or SSH session); ansible-runner handles SIGTERM itself
+    save_settings(wrapper, testbed.env)
+    runtime_dir = Path("/dev/shm") / f"infrakt-killtest-{os.getpid()}"  # the runner's tmpfs base
+    runtime_dir.mkdir(mode=0o700)
+    try:
+        probe = subprocess.Popen([CLI, "settings", "s3", "test"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True, env={**os.environ, "INFRAKT_HOME": str(wrapper.home),
+                                                 "XDG_RUNTIME_DIR": str(runtime_dir)})
+        deadline = time.monotonic() + 60
+        while not any(runtime_dir.glob("infrakt-run-*/vars.yml")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert any(runtime_dir.glob("infrakt-run-*/vars.yml")), "the run never wrote its vars file"
+        probe.send_signal(signal.SIGHUP)
+        _, stderr = probe.communicate(timeout=60)
+        assert probe.returncode != 0
+        assert list(runtime_dir.iterdir()) == [], "the hung-up run left its directory (and secret) behind"
+        assert "Traceback" not in stderr
+    finally:
+        shutil.rmtree(runtime_dir, ignore_errors=True)

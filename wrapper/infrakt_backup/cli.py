@@ -11,6 +11,7 @@ only touch the local configuration do not load ansible-runner.
 """
 
 import os
+import signal
 import sys
 import traceback
 from dataclasses import dataclass
@@ -136,6 +137,10 @@ def cli(ctx: click.Context, home: Path | None, verbosity: int) -> None:
 
 def main() -> None:
     """Entry point of the `infrakt-backup` script."""
+    # A `kill` or a closed terminal ends a run as Ctrl-C does, through every `finally`: the
+    # runner's directory holding the secrets vars file must not outlive the run.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.default_int_handler)
     cli.main(prog_name=PROG)
 
 
