@@ -181,19 +181,21 @@ def s3_show(app: App, as_json: bool) -> None:
 
 
 @s3.command("set")
-@click.option("--provider", type=click.Choice(list(settings_s3.PROVIDERS)), default=settings_s3.DEFAULT_PROVIDER,
-              show_default=True, help="Fills in the region when --region is left out.")
+@click.option("--provider", type=click.Choice(list(settings_s3.PROVIDERS)),
+              help=f"Fills in the region when --region is left out (default: the stored one, "
+                   f"else {settings_s3.DEFAULT_PROVIDER}).")
 @click.option("--endpoint-url", help="http(s)://host[:port] of the S3 API (may be left out for aws).")
 @click.option("--bucket", required=True)
 @click.option("--region", help="Default: from the endpoint's host name or the provider.")
 @click.option("--access-key", required=True)
-@click.option("--prefix", help="Key prefix inside the bucket (default: none).")
+@click.option("--prefix", help="Key prefix inside the bucket (default: the stored one, else none; '' clears it).")
 @click.option("--secret-key-stdin", is_flag=True,
               help=f"Read the secret key from stdin (else ${S3_SECRET_ENV}, else a hidden prompt).")
 @pass_app
-def s3_set(app: App, provider: str, endpoint_url: str | None, bucket: str, region: str | None, access_key: str,
+def s3_set(app: App, provider: str | None, endpoint_url: str | None, bucket: str, region: str | None, access_key: str,
            prefix: str | None, secret_key_stdin: bool) -> None:
-    """Save the S3 settings, replacing the current ones.
+    """Save the S3 settings. On an update, the provider, prefix, region (same provider and
+    endpoint) and secret key left out stay as stored.
 
     The secret key is never a flag: it comes from stdin (--secret-key-stdin), from
     $INFRAKT_S3_SECRET_KEY, or from a hidden prompt; when none is given and one is stored,

@@ -63,19 +63,27 @@ def show(store) -> dict:
 
 def save(
     store, *, endpoint_url: str | None, bucket: str, access_key: str, region: str | None = None,
-    prefix: str | None = None, provider: str = DEFAULT_PROVIDER, secret_key: str | None = None,
+    prefix: str | None = None, provider: str | None = None, secret_key: str | None = None,
     ask_secret: Callable[[], str],
 ) -> dict:
     """Validate and save the S3 settings; return show() of the result plus "secret_key_kept".
 
-    `secret_key` None keeps the stored secret; when none is stored, `ask_secret()` is called
-    (after every other value was validated) and must return it or raise BadInput.
+    On an update, what is left out (None) stays as stored: the provider, the prefix (where the
+    existing backups are), the region when provider and endpoint stay the same, and the
+    secret. `ask_secret()` is called when no secret is given and none is stored (after every
+    other value was validated) and must return it or raise BadInput.
     """
-    endpoint_url, region = endpoint_and_region(provider, endpoint_url, region)
+    current = store.s3_config()
+    provider = provider or (current.provider if current else DEFAULT_PROVIDER)
+    if current is not None and prefix is None:
+        prefix = current.prefix
+    endpoint_url, computed_region = endpoint_and_region(provider, endpoint_url, region)
+    same_place = current is not None and (current.provider, current.endpoint_url) == (provider, endpoint_url)
+    region = current.region if region is None and same_place else computed_region
     bucket = validated(names().validate_bucket, bucket)
     prefix = validated(names().normalize_prefix, prefix)
     access_key = validated(validate_access_key, access_key)
-    if secret_key is None and store.s3_config() is None:
+    if secret_key is None and current is None:
         secret_key = ask_secret()
     if secret_key is not None:
         validated(validate_secret_key, secret_key)

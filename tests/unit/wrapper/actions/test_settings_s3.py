@@ -114,9 +114,19 @@ def test_save_asks_for_the_secret_only_when_none_is_stored(store):
     assert asked == [1]
     assert saved["secret_key"] == "****EKEY" and saved["prefix"] == "prod/db" and not saved["secret_key_kept"]
     again = save(store, bucket="other-bucket")
-    assert again["secret_key_kept"] and again["bucket"] == "other-bucket" and again["prefix"] == ""
+    assert again["secret_key_kept"] and again["bucket"] == "other-bucket"
     assert store.s3_config().secret_key == SECRET
     assert save(store, secret_key="another-secret-value-0000")["secret_key"] == "****0000"
+
+
+def test_an_update_keeps_what_it_leaves_out(store):
+    b2 = {"endpoint_url": "https://s3.eu-central-003.backblazeb2.com", "provider": "backblaze"}
+    first = save(store, ask_secret=lambda: SECRET, prefix="prod", region="eu-central-003", **b2)
+    assert (first["provider"], first["region"], first["prefix"]) == ("backblaze", "eu-central-003", "prod")
+    rotated = save(store, endpoint_url=b2["endpoint_url"], access_key="AKIA2")  # e.g. a new key pair
+    assert (rotated["provider"], rotated["region"], rotated["prefix"]) == ("backblaze", "eu-central-003", "prod")
+    moved = save(store, endpoint_url="http://127.0.0.1:9000", provider="minio", prefix="")
+    assert (moved["provider"], moved["region"], moved["prefix"]) == ("minio", "us-east-1", "")
 
 
 @pytest.mark.parametrize(("values", "complaint"), [
