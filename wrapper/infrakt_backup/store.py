@@ -8,6 +8,7 @@ process at a time and no secret is ever encrypted under a key that is being reti
 """
 
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
@@ -190,6 +191,22 @@ def _create_private(path: Path, directory: bool) -> None:
     os.chmod(path, mode)
 
 
+def _check_home_is_ours(home: Path) -> None:
+    """Raise InfraktError when an existing `home` is not a directory we may make private: one of
+    another user, or one holding other things than a config (INFRAKT_HOME=/tmp or --home /
+    would otherwise have that directory turned 0700)."""
+    try:
+        info = home.stat()  # a symlinked home is fine: the directory it names is checked
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(info.st_mode):
+        raise InfraktError(f"{home} is not a directory")
+    if info.st_uid != os.geteuid():
+        raise InfraktError(f"{home} belongs to another user (uid {info.st_uid}); choose your own config directory")
+    if any(home.iterdir()) and not (home / DB_FILENAME).exists():
+        raise InfraktError(f"{home} holds other files and no {DB_FILENAME}: choose a new or empty config directory")
+
+
 class Store:
     """The configuration in `home` (default: INFRAKT_HOME or ~/.infrakt), created and migrated
     to the latest schema on first use."""
@@ -199,6 +216,7 @@ class Store:
         self.db_path = self.home / DB_FILENAME
         self.key_file = KeyFile(self.home / KEY_FILENAME)
         try:
+            _check_home_is_ours(self.home)
             _create_private(self.home, directory=True)
             _create_private(self.db_path, directory=False)
         except OSError as error:

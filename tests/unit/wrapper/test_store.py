@@ -236,3 +236,24 @@ def test_a_transaction_holds_the_write_lock_from_its_start(store):
         with pytest.raises(sqlite3.OperationalError, match="database is locked"):
             other.execute("BEGIN IMMEDIATE")
         other.close()
+
+
+def test_a_directory_holding_other_things_is_not_made_a_home(tmp_path):
+    busy = tmp_path / "busy"
+    busy.mkdir(mode=0o755)
+    (busy / "notes.txt").write_text("someone else's\n")
+    with pytest.raises(InfraktError, match="holds other files and no infrakt.db"):
+        Store(busy)
+    assert mode(busy) == 0o755 and sorted(p.name for p in busy.iterdir()) == ["notes.txt"]
+    (tmp_path / "file").write_text("")
+    with pytest.raises(InfraktError, match="is not a directory"):
+        Store(tmp_path / "file")
+
+
+def test_a_directory_of_another_user_is_not_made_a_home(tmp_path):
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o755)
+    os.chown(theirs, 65534, 65534)  # nobody; the tests run as root
+    with pytest.raises(InfraktError, match="belongs to another user"):
+        Store(theirs)
+    assert mode(theirs) == 0o755
