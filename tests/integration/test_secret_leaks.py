@@ -5,6 +5,7 @@ process's command line and environment (sampled during a 64 MiB upload), and wha
 the server afterwards."""
 
 import os
+import stat
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -46,9 +47,15 @@ def test_no_secret_anywhere_during_a_large_upload(testbed, backup_file, monkeypa
     dir_hits: list[str] = []
     scanned = []
 
+    run_dirs = set()
+
     def scan_private_data_dir(event, private_data_dir):
         scanned.append(event.get("event"))
         dir_hits.extend(files_containing(private_data_dir, secret))
+        run_dir = private_data_dir.parent  # the runner's tmpfs dir: private_data_dir and the vars file
+        run_dirs.add(run_dir)
+        assert stat.S_IMODE(run_dir.stat().st_mode) == 0o700
+        assert stat.S_IMODE((run_dir / "vars.yml").stat().st_mode) == 0o600
 
     left_before = credential_dirs()
     with ProcessWatch([env["S3_SECRET_KEY"]]) as watch:
@@ -64,6 +71,7 @@ def test_no_secret_anywhere_during_a_large_upload(testbed, backup_file, monkeypa
     assert "infrakt.backup.s3_object" in joined or "Upload" in joined  # -vvv output was really captured
     assert secret.decode() not in joined
     assert credential_dirs() - left_before == set(), "this run left its credentials directory behind"
+    assert len(run_dirs) == 1 and not run_dirs.pop().exists(), "the runner's directory outlived the run"
     ansible_tmp = Path("/root/.ansible/tmp")
     if ansible_tmp.exists():
         assert files_containing(ansible_tmp, secret) == []

@@ -45,6 +45,7 @@ def test_wheel_holds_the_collection_and_no_tests(installed_cli):
                      "plugins/module_utils/names.py", "roles/awscli/tasks/main.yml"):
         assert root + expected in members, expected
     assert not any(name.startswith(("tests/", "bench/")) or "/tests/" in name for name in members)
+    assert [name for name in members if "__pycache__" in name or name.endswith(".pyc") or ".hypothesis" in name] == []
 
 
 def test_installed_cli_runs_playbooks_from_the_wheel(installed_cli, testbed, tmp_path):
