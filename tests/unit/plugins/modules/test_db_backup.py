@@ -35,3 +35,20 @@ def test_bad_names_are_refused(run_module, tmp_path):
     args = dict(engine="postgres", db_name="shop", user="-U postgres", backup_dir=str(tmp_path))
     result = run_module(db_backup, args)
     assert result["failed"] and "user '-U postgres' is not valid" in result["msg"]
+
+
+def test_a_dump_that_fails_midway_behind_the_compressor_leaves_no_file(run_module, tmp_path, monkeypatch):
+    # pipefail semantics: the MariaDB dump is gzip-compressed as it streams; a dump program that
+    # has already written SQL and then fails must fail the backup. A stand-in mariadb-dump on
+    # PATH: the real one cannot be made to fail halfway on demand.
+    shims = tmp_path / "bin"
+    shims.mkdir()
+    fake_dump = shims / "mariadb-dump"
+    fake_dump.write_text("#!/bin/sh\nhead -c 3000000 /dev/urandom | od -An -tx1\necho 'lost connection' >&2\nexit 2\n")
+    fake_dump.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shims}:{os.environ['PATH']}")
+    result = run_module(db_backup, dict(engine="mariadb", db_name="blog", database="wordpress",
+                                        backup_dir=str(tmp_path / "b")))
+    assert result["failed"]
+    assert result["msg"] == "mariadb-dump failed: lost connection"
+    assert os.listdir(tmp_path / "b" / "blog") == []
