@@ -2,7 +2,8 @@
 happens, with the secret exported in the caller's environment too: the runner's
 private_data_dir (scanned from an event handler on every event), the -vvv output, every
 process's command line and environment (sampled during a 64 MiB upload), and what is left on
-the server afterwards."""
+the server afterwards. The same object then makes the rest of the round trip through the
+wrapper's runner: list, download, sha256 compare, delete."""
 
 import os
 import stat
@@ -14,7 +15,7 @@ import pytest
 from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup import runner
 from tests.integration.leaks import ProcessWatch, credential_dirs, files_containing
-from tests.integration.plays import bench_s3_variables
+from tests.integration.plays import bench_s3_variables, sha256_of
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +33,7 @@ def backup_file(tmp_path):
     path.unlink(missing_ok=True)
 
 
-def test_no_secret_anywhere_during_a_large_upload(testbed, backup_file, monkeypatch):
+def test_no_secret_anywhere_during_a_large_upload_then_the_round_trip(testbed, backup_file, monkeypatch, tmp_path):
     env = testbed.env
     # as after `export INFRAKT_S3_SECRET_KEY=…` for `settings s3 set`, the README's way
     monkeypatch.setenv("INFRAKT_S3_SECRET_KEY", env["S3_SECRET_KEY"])
@@ -75,3 +76,19 @@ def test_no_secret_anywhere_during_a_large_upload(testbed, backup_file, monkeypa
     ansible_tmp = Path("/root/.ansible/tmp")
     if ansible_tmp.exists():
         assert files_containing(ansible_tmp, secret) == []
+
+
+    # the rest of the round trip through the wrapper's runner: list, download, compare, delete
+    filename = backup_file.name
+    listed = runner.run_playbook("s3_list.yml", inventory, {**variables, "infrakt_db_name": "leakcheck"})
+    assert listed.ok, listed.failure
+    objects = {o["filename"]: o for o in listed.result_of("infrakt.backup.s3_object")["objects"]}
+    assert (objects[filename]["size"], objects[filename]["sha256"]) == (64 << 20, sha256_of(backup_file))
+    downloaded = runner.run_playbook("s3_download.yml", inventory, {
+        **variables, "infrakt_download_filename": filename, "infrakt_backup_dir": str(tmp_path / "downloads")})
+    assert downloaded.ok, downloaded.failure
+    assert sha256_of(tmp_path / "downloads" / "leakcheck" / filename) == sha256_of(backup_file)
+    deleted = runner.run_playbook("s3_delete.yml", inventory, {**variables, "infrakt_delete_filename": filename})
+    assert deleted.ok, deleted.failure
+    relisted = runner.run_playbook("s3_list.yml", inventory, variables)
+    assert filename not in {o["filename"] for o in relisted.result_of("infrakt.backup.s3_object")["objects"]}
