@@ -120,7 +120,6 @@ def test_postgres_backup_and_restore_native(testbed, postgres_db, backup_dir):
     assert secret_files(testbed.env["PG_PASSWORD"]) <= password_files_before
 
 
-
 def test_postgres_plain_sql_backup_is_restored_through_psql(testbed, postgres_db, backup_dir):
     before = postgres_db.fingerprint()
     directory = backup_dir / postgres_db.name

@@ -77,10 +77,9 @@ def test_no_secret_anywhere_during_a_large_upload_then_the_round_trip(testbed, b
     if ansible_tmp.exists():
         assert files_containing(ansible_tmp, secret) == []
 
-
     # the rest of the round trip through the wrapper's runner: list, download, compare, delete
     filename = backup_file.name
-    listed = runner.run_playbook("s3_list.yml", inventory, {**variables, "infrakt_db_name": "leakcheck"})
+    listed = runner.run_playbook("s3_list.yml", inventory, variables)
     assert listed.ok, listed.failure
     objects = {o["filename"]: o for o in listed.result_of("infrakt.backup.s3_object")["objects"]}
     assert (objects[filename]["size"], objects[filename]["sha256"]) == (64 << 20, sha256_of(backup_file))
