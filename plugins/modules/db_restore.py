@@ -16,9 +16,13 @@ description:
     downloaded by M(infrakt.backup.s3_object)).
   - Before the database is touched, the file's sha256 is checked against its C(.sha256)
     sidecar; a missing sidecar or a mismatch fails the task and leaves the database as it was.
-  - "PostgreSQL: C(pg_restore --clean --if-exists --no-owner --single-transaction) (a plain-SQL
-    file through C(psql) with C(ON_ERROR_STOP)); a failure rolls everything back.
-    MySQL/MariaDB: the decompressed SQL through C(mysql)/C(mariadb); not atomic.
+  - Only a file in the format the engine's backups are written in is restored (checked before
+    the database is touched, in check mode too); anything else fails the task.
+  - "PostgreSQL: C(pg_restore --clean --if-exists --no-owner --single-transaction); a failure rolls
+    everything back. Only pg_dump custom-format archives are restored: plain SQL is refused,
+    because C(psql) would run its C(\\!) shell escapes on the server.
+    MySQL/MariaDB: the decompressed SQL through C(mysql)/C(mariadb) with C(--binary-mode), which
+    keeps the client's own commands (C(\\!), C(system)) from running; not atomic.
     MongoDB: C(mongorestore --archive --gzip --drop)."
   - "Redis (native only): the RDB is staged next to the live one, the server is stopped with
     C(SHUTDOWN NOSAVE), the file swapped in (owner and mode kept) and O(restart_command) starts it

@@ -11,6 +11,7 @@ as `infrakt_docker_bin` → the modules' `docker_bin`, resolved on the server, w
 machine. MongoDB has no server on the bench (see the unit tests).
 """
 
+import gzip
 import hashlib
 import os
 import re
@@ -120,23 +121,39 @@ def test_postgres_backup_and_restore_native(testbed, postgres_db, backup_dir):
     assert secret_files(testbed.env["PG_PASSWORD"]) <= password_files_before
 
 
-def test_postgres_plain_sql_backup_is_restored_through_psql(testbed, postgres_db, backup_dir):
-    before = postgres_db.fingerprint()
-    directory = backup_dir / postgres_db.name
-    directory.mkdir(parents=True)
-    path = directory / f"{postgres_db.name}_postgres_20260101T000000Z.dump"
+def plant_backup(directory, filename, data):
+    """Write backup filename with data and a matching sidecar into directory, as someone who can
+    write to the bucket (or the backup dir) can; return its path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / filename
+    path.write_bytes(data)
+    (directory / (filename + ".sha256")).write_text(f"{sha256_of(path)}  {filename}\n")
+    return path
+
+
+def test_a_planted_plain_sql_dump_is_refused_and_runs_nothing(testbed, postgres_db, backup_dir, tmp_path):
+    # A real plain-SQL dump of the database behind a psql shell escape: psql would run the
+    # escape as the restoring user (root on a server) and then load the data back.
+    marker = tmp_path / "planted-shell-escape-ran"
     env = testbed.env
-    subprocess.run(
+    plain_sql = subprocess.run(
         [os.path.join(env["PG_BIN_DIR"], "pg_dump"), "--format=plain", "--clean", "--if-exists", "--no-owner",
-         "-h", env["PG_HOST"], "-p", env["PG_PORT"], "-U", env["PG_USER"], f"--file={path}", postgres_db.name],
-        check=True, env=dict(os.environ, PGPASSWORD=env["PG_PASSWORD"]),
-    )
-    (directory / (path.name + ".sha256")).write_text(f"{sha256_of(path)}  {path.name}\n")
-    postgres_db.damage()
-    variables = postgres_db.variables(infrakt_backup_dir=str(backup_dir), infrakt_restore_filename=path.name)
+         "-h", env["PG_HOST"], "-p", env["PG_PORT"], "-U", env["PG_USER"], postgres_db.name],
+        check=True, capture_output=True, env=dict(os.environ, PGPASSWORD=env["PG_PASSWORD"]),
+    ).stdout
+    filename = f"{postgres_db.name}_postgres_20260101T000000Z.dump"
+    plant_backup(backup_dir / postgres_db.name, filename, f"\\! touch {marker}\n".encode() + plain_sql)
+    postgres_db.psql("DELETE FROM orders WHERE id > 100")  # a change the planted dump would undo
+    damaged = postgres_db.fingerprint()
+
+    variables = postgres_db.variables(infrakt_backup_dir=str(backup_dir), infrakt_restore_filename=filename)
     run = run_play(testbed, "restore.yml", variables)
-    assert run.returncode == 0, run.output[-3000:]
-    assert postgres_db.fingerprint() == before
+    assert run.returncode != 0
+    status, result = run.status_and_result("Restore the database")
+    assert status == "fatal" and result["database_touched"] is False
+    assert result["msg"] == f"{filename} is not a pg_dump custom-format archive; the database was not touched"
+    assert not marker.exists()
+    assert postgres_db.fingerprint() == damaged
 
 
 @pytest.mark.parametrize("failure", ["wrong password", "database down"])
@@ -239,6 +256,25 @@ def test_mariadb_backup_and_restore_native(testbed, mariadb_db, backup_dir):
     run = run_play(testbed, "restore.yml", dict(variables, infrakt_restore_filename=backup["filename"]))
     assert run.returncode == 0, run.output[-3000:]
     assert mariadb_db.fingerprint() == before
+
+
+def test_mariadb_restore_runs_no_client_commands(testbed, mariadb_db, backup_dir, tmp_path):
+    # `--binary-mode` keeps the mariadb client's own commands (`\\!`, `system`) off while it reads
+    # SQL from a pipe; without it both lines below run a shell command.
+    markers = [tmp_path / "backslash-bang-ran", tmp_path / "system-ran"]
+    sql = (f"CREATE TABLE planted (id INT);\n\\! touch {markers[0]}\nsystem touch {markers[1]}\n"
+           "INSERT INTO planted VALUES (1);\n")
+    filename = f"{mariadb_db.name}_mariadb_20260101T000000Z.sql.gz"
+    plant_backup(backup_dir / mariadb_db.name, filename, gzip.compress(sql.encode()))
+    variables = dict(
+        infrakt_db_name=mariadb_db.name, infrakt_db_engine="mariadb", infrakt_db_socket=testbed.env["MYSQL_SOCKET"],
+        infrakt_db_user=testbed.env["MYSQL_USER"], infrakt_db_password=testbed.env["MYSQL_PASSWORD"],
+        infrakt_backup_dir=str(backup_dir), infrakt_restore_filename=filename,
+    )
+    run = run_play(testbed, "restore.yml", variables)
+    assert run.returncode != 0  # the client sends the command lines to the server as SQL, which refuses them
+    assert run.status_and_result("Restore the database")[0] == "fatal"
+    assert [marker for marker in markers if marker.exists()] == []
 
 
 # ---------------------------------------------------------------------------------------------

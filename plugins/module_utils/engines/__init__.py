@@ -2,9 +2,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Database engines, one file each, and the two operations the modules run with them.
 
-Every engine file exposes the same two functions (adding an engine is adding a file and a line
-to ENGINES):
+Every engine file exposes the same three functions (adding an engine is adding a file and a
+line to ENGINES):
 - `dump(connection, sink)`: dump the database, passing the backup file's bytes to sink(chunk);
+- `check_backup(path)`: raise ValueError unless the file at path is in the format dump writes
+  (run before anything touches the database, in check mode too: restore restores only what
+  the engine itself produced);
 - `restore(connection, path)`: load the backup file at path into the database.
 Both raise common.EngineError (one line, no secrets) when a client fails.
 """
@@ -65,7 +68,8 @@ def create_backup(connection, backup_dir, check_mode=False, now=None):
 def restore_backup(connection, backup_dir, filename, check_mode=False):
     """Restore the database of connection from backup filename (a plain name of this database's
     backups) in `<backup_dir>/<db_name>/`, after checking its sha256 against the sidecar: a
-    mismatch raises ValueError before the database is touched.
+    mismatch, or a file that is not in the engine's own format, raises ValueError before the
+    database is touched.
 
     Return {path, filename, engine, sha256}; in check mode only the checksum is verified."""
     names.validate_backup_filename(connection.db_name, filename)
@@ -76,6 +80,7 @@ def restore_backup(connection, backup_dir, filename, check_mode=False):
         )
     path = os.path.join(backup_files.database_dir(backup_dir, connection.db_name), filename)
     sha256 = backup_files.verify_backup(path)
+    ENGINES[connection.engine].check_backup(path)
     result = dict(path=path, filename=filename, engine=connection.engine, sha256=sha256)
     if check_mode:
         result["msg"] = "checksum verified; would restore %s database %s from %s" % (

@@ -144,6 +144,14 @@ def private_files(files):
         tmpfs.remove_private_dir(directory)
 
 
+def require_magic(path, magic, what):
+    """Raise ValueError (the database was not touched) unless the file at path begins with the
+    bytes magic; what names the format for the message ("a Redis RDB file")."""
+    with open(path, "rb") as backup:
+        if backup.read(len(magic)) != magic:
+            raise ValueError("%s is not %s; the database was not touched" % (os.path.basename(path), what))
+
+
 def _raise_system_exit(signum, frame):
     """Signal handler: end the module through SystemExit (exit code 128 + signum)."""
     raise SystemExit(128 + signum)

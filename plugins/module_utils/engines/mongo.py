@@ -20,6 +20,7 @@ from ansible_collections.infrakt.backup.plugins.module_utils import backup_files
 from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (
     client_command,
     private_files,
+    require_magic,
     run_client,
 )
 
@@ -90,11 +91,13 @@ def dump(connection, sink):
         run_client(command, "mongodump", connection.password, stdout_sink=sink)
 
 
+def check_backup(path):
+    """Raise ValueError unless the file at path is a gzip mongodump archive."""
+    require_magic(path, GZIP_MAGIC, "a gzip mongodump archive")
+
+
 def restore(connection, path):
-    """Restore the database from the archive file at path."""
-    with open(path, "rb") as backup:
-        if backup.read(len(GZIP_MAGIC)) != GZIP_MAGIC:
-            raise ValueError("the backup is not a gzip mongodump archive; the database was not touched")
+    """Restore the database from the archive file at path (check_backup passed)."""
     with private_files(password_files(connection)) as paths:
         command = restore_command(connection, paths.get(CONFIG_FILE))
         run_client(command, "mongorestore", connection.password, stdin_chunks=backup_files.file_chunks(path))

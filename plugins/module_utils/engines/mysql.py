@@ -22,6 +22,7 @@ from ansible_collections.infrakt.backup.plugins.module_utils.engines.common impo
     client_command,
     find_client,
     private_files,
+    require_magic,
     run_client,
 )
 
@@ -148,11 +149,15 @@ def dump(connection, sink):
         compressed.close()
 
 
+def check_backup(path):
+    """Raise ValueError unless the file at path is gzip data (the SQL is checked as it streams)."""
+    require_magic(path, GZIP_MAGIC, "gzip-compressed SQL")
+
+
 def restore(connection, path):
-    """Run the gzip-compressed SQL of the backup file at path against the database."""
-    with open(path, "rb") as backup:
-        if backup.read(len(GZIP_MAGIC)) != GZIP_MAGIC:
-            raise ValueError("the backup is not gzip-compressed SQL; the database was not touched")
+    """Run the gzip-compressed SQL of the backup file at path (check_backup passed) against the
+    database. `--binary-mode` (restore_command) keeps the client's own commands (`\\!`, `system`)
+    from running, so the SQL cannot reach the server's shell."""
     client = find_client(connection, CLIENTS[connection.engine][1], connection.password)
     with private_files(password_files(connection)) as paths:
         command = restore_command(connection, client, paths.get(DEFAULTS_FILE))

@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """PostgreSQL: `pg_dump --format=custom` out; `pg_restore --clean --if-exists --no-owner
---single-transaction` in (a plain-SQL file goes through `psql` with ON_ERROR_STOP in one
-transaction instead), so a failed restore leaves the database as it was.
+--single-transaction` in, so a failed restore leaves the database as it was. Only custom-format
+archives are restored: plain SQL would go through psql, whose `\\!` meta-command runs shell
+commands on the server, so a planted `.dump` (object and matching sidecar) could run anything.
 
 The password reaches the client through a 0600 PGPASSFILE natively, and through PGPASSWORD
 forwarded by `docker exec -e PGPASSWORD` (value in the docker CLI's environment) in a container.
@@ -16,6 +17,7 @@ from ansible_collections.infrakt.backup.plugins.module_utils import backup_files
 from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (
     client_command,
     private_files,
+    require_magic,
     run_client,
 )
 
@@ -71,14 +73,10 @@ def dump_command(connection, passfile=None):
     return client_command(connection, argv, _password_env(connection, passfile))
 
 
-def restore_command(connection, custom_format=True, passfile=None):
-    """Return the Command that loads a dump from stdin in one transaction: pg_restore for the
-    custom format (dropping the objects it recreates, ownership left to the connecting user),
-    psql stopping at the first error for plain SQL."""
-    if custom_format:
-        argv = ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error"]
-    else:
-        argv = ["psql", "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", "--single-transaction"]
+def restore_command(connection, passfile=None):
+    """Return the Command that loads a custom-format dump from stdin in one transaction with
+    pg_restore (dropping the objects it recreates, ownership left to the connecting user)."""
+    argv = ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error"]
     return client_command(connection, argv + connection_options(connection), _password_env(connection, passfile))
 
 
@@ -89,11 +87,13 @@ def dump(connection, sink):
         run_client(command, "pg_dump", connection.password, stdout_sink=sink)
 
 
+def check_backup(path):
+    """Raise ValueError unless the file at path is a pg_dump custom-format archive."""
+    require_magic(path, CUSTOM_FORMAT_MAGIC, "a pg_dump custom-format archive")
+
+
 def restore(connection, path):
-    """Load the backup file at path into the database (custom format or plain SQL)."""
-    with open(path, "rb") as backup:
-        custom_format = backup.read(len(CUSTOM_FORMAT_MAGIC)) == CUSTOM_FORMAT_MAGIC
+    """Load the custom-format archive at path (check_backup passed) into the database."""
     with private_files(password_files(connection)) as paths:
-        command = restore_command(connection, custom_format, paths.get(PASSFILE))
-        what = "pg_restore" if custom_format else "psql"
-        run_client(command, what, connection.password, stdin_chunks=backup_files.file_chunks(path))
+        command = restore_command(connection, paths.get(PASSFILE))
+        run_client(command, "pg_restore", connection.password, stdin_chunks=backup_files.file_chunks(path))

@@ -34,6 +34,7 @@ from ansible_collections.infrakt.backup.plugins.module_utils.engines.common impo
     EngineError,
     client_command,
     failure_message,
+    require_magic,
     run_client,
 )
 
@@ -221,6 +222,11 @@ def run_restart_command(argv):
         raise EngineError(failure_message("restart_command", returncode, complaint.strip()))
 
 
+def check_backup(path):
+    """Raise ValueError unless the file at path is a Redis RDB file."""
+    require_magic(path, RDB_MAGIC, "a Redis RDB file")
+
+
 def restore(connection, path):
     """Replace the server's data with the RDB file at path: stop, replace, start (see the
     module docstring). Raise EngineError saying in which state the server is left, ValueError
@@ -232,9 +238,6 @@ def restore(connection, path):
         )
     if not connection.restart_command:
         raise ValueError("restart_command is required to restore Redis (the server is stopped and started)")
-    with open(path, "rb") as backup:
-        if not backup.read(len(RDB_MAGIC)).startswith(RDB_MAGIC):
-            raise ValueError("%s is not a Redis RDB file; the server was not touched" % os.path.basename(path))
     try:
         live_path = _rdb_path(connection)
         appendonly = parse_config(_cli(connection, "CONFIG", "GET", "appendonly")).get("appendonly")

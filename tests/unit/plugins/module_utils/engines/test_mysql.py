@@ -88,9 +88,8 @@ def test_gunzip_chunks_refuses_damaged_data(tmp_path):
         list(mysql.gunzip_chunks(str(path)))
 
 
-def test_restore_refuses_a_file_that_is_not_gzip_before_running_anything(make_connection, tmp_path):
+def test_a_file_that_is_not_gzip_fails_the_check(tmp_path):
     path = tmp_path / "shop_mysql_20261124T210509Z.sql.gz"
     path.write_bytes(b"DROP DATABASE shop;\n")
-    connection = make_connection(engine="mysql", docker_bin="/nonexistent/docker", container="c")
-    with pytest.raises(ValueError, match="not gzip-compressed SQL; the database was not touched"):
-        mysql.restore(connection, str(path))
+    with pytest.raises(ValueError, match="is not gzip-compressed SQL; the database was not touched"):
+        mysql.check_backup(str(path))

@@ -37,20 +37,22 @@ def test_container_dump_forwards_pgpassword(make_connection):
 
 
 def test_custom_format_restore_is_one_transaction(make_connection):
-    command = postgres.restore_command(make_connection(user="shop"), custom_format=True)
+    command = postgres.restore_command(make_connection(user="shop"))
     assert command.argv == [
         "pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error",
         "--username=shop", "--no-password", "--dbname=shop",
     ]
 
 
-def test_plain_sql_restore_goes_through_psql(make_connection):
-    command = postgres.restore_command(make_connection(container="c", password=PASSWORD), custom_format=False)
-    assert command.argv == [
-        "docker", "exec", "-i", "-e", "PGPASSWORD", "c",
-        "psql", "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", "--single-transaction",
-        "--no-password", "--dbname=shop",
-    ]
+def test_only_a_custom_format_archive_passes_the_check(tmp_path):
+    archive = tmp_path / "archive.dump"
+    archive.write_bytes(postgres.CUSTOM_FORMAT_MAGIC + b"\x01\x0e")
+    postgres.check_backup(str(archive))
+    plain = tmp_path / "shop_postgres_20261124T210509Z.dump"
+    plain.write_bytes(b"\\! touch /tmp/owned\nSELECT 1;\n")
+    with pytest.raises(ValueError, match="^shop_postgres_20261124T210509Z.dump is not a pg_dump custom-format "
+                                         "archive; the database was not touched$"):
+        postgres.check_backup(str(plain))
 
 
 @pytest.mark.parametrize(
@@ -61,8 +63,7 @@ def test_no_password_in_any_argv(make_connection, password):
         connection = make_connection(password=password or None, container=container, user="u")
         for command in (
             postgres.dump_command(connection, "/p"),
-            postgres.restore_command(connection, True, "/p"),
-            postgres.restore_command(connection, False, "/p"),
+            postgres.restore_command(connection, "/p"),
         ):
             assert not password or not any(password in part for part in command.argv)
 

@@ -74,12 +74,11 @@ def test_restore_needs_a_restart_command(make_connection, tmp_path):
         redis.restore(make_connection(engine="redis"), str(tmp_path / "x.rdb"))
 
 
-def test_restore_refuses_a_file_that_is_not_an_rdb(make_connection, tmp_path):
+def test_a_file_that_is_not_an_rdb_fails_the_check(tmp_path):
     path = tmp_path / "cache_redis_20261124T210509Z.rdb"
     path.write_bytes(b"not redis")
-    connection = make_connection(engine="redis", port=1, restart_command="false")
-    with pytest.raises(ValueError, match="is not a Redis RDB file"):
-        redis.restore(connection, str(path))
+    with pytest.raises(ValueError, match="is not a Redis RDB file; the database was not touched"):
+        redis.check_backup(str(path))
 
 
 def test_restart_command_output_goes_to_the_message(tmp_path):
