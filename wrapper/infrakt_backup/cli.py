@@ -20,11 +20,11 @@ from pathlib import Path
 
 import click
 
+from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup import __version__
 from infrakt_backup.actions import db as db_actions
 from infrakt_backup.actions import key_rotate, settings_s3, validated
 from infrakt_backup.actions import server as server_actions
-from infrakt_backup.collection import names
 from infrakt_backup.errors import BAD_INPUT, OPERATION_FAILED, BadInput, InfraktError
 from infrakt_backup.output import human_size, labelled, readable_utc, table, to_json
 from infrakt_backup.store import DEFAULT_BACKUP_DIR, DEFAULT_PYTHON, Store
@@ -119,7 +119,7 @@ def _readable(iso_time: str | None) -> str:
 
 
 def _check_name(value: str, what: str) -> str:
-    return validated(names().validate_name, value, what)
+    return validated(names.validate_name, value, what)
 
 
 @click.group(cls=InfraktGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -347,7 +347,7 @@ def db() -> None:
 @db.command("add")
 @click.argument("name")
 @click.option("--server", "server_name", required=True, help="Registered server the database runs on.")
-@click.option("--engine", required=True, type=click.Choice(sorted(names().ENGINE_EXTENSIONS)))
+@click.option("--engine", required=True, type=click.Choice(sorted(names.ENGINE_EXTENSIONS)))
 @click.option("--database", help="Database name in the engine (default: the engine's default).")
 @click.option("--user")
 @click.option("--host", help="Database host as seen from the server, or a socket directory.")
@@ -477,7 +477,7 @@ def backup_restore(app: App, db_name: str, filename: str, yes: bool, as_json: bo
     from infrakt_backup.actions import backup_restore as backup_restore_action
 
     _check_name(db_name, "database name")
-    validated(names().validate_backup_filename, db_name, filename)
+    validated(names.validate_backup_filename, db_name, filename)
     database = app.store.database(db_name)
     if not yes:
         if not _stdin_is_terminal():

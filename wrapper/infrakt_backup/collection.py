@@ -1,16 +1,21 @@
-"""Where the infrakt.backup collection this wrapper drives lives.
+"""Where the infrakt.backup collection this wrapper drives lives, and how the wrapper imports
+its shared code.
 
 Installed from the wheel, the collection sits inside the package
 (`infrakt_backup/collection/ansible_collections/infrakt/backup`); in a checkout it is the
-repository root. The wrapper validates names with the collection's own rules, so the two
-can never disagree.
+repository root, reachable as `collections/ansible_collections/infrakt/backup` through the
+link scripts/bootstrap.sh makes. The package's __init__ puts the directory holding
+`ansible_collections` on sys.path, so the wrapper imports the collection's module_utils the
+way the modules and the tests do (`from ansible_collections.infrakt.backup.plugins.
+module_utils import names`): the wrapper validates with the collection's own rules, and the
+dependency shows in the import graph.
 """
 
-import importlib.util
 from functools import cache
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+CHECKOUT_DIR = PACKAGE_DIR.parent.parent
 
 
 @cache
@@ -19,17 +24,14 @@ def collection_root() -> Path:
     bundled = PACKAGE_DIR / "collection" / "ansible_collections" / "infrakt" / "backup"
     if (bundled / "galaxy.yml").is_file():
         return bundled
-    checkout = PACKAGE_DIR.parent.parent
-    if (checkout / "galaxy.yml").is_file() and (checkout / "playbooks").is_dir():
-        return checkout
-    raise RuntimeError(f"the infrakt.backup collection was found neither in {bundled} nor in {checkout}")
+    if (CHECKOUT_DIR / "galaxy.yml").is_file() and (CHECKOUT_DIR / "playbooks").is_dir():
+        return CHECKOUT_DIR
+    raise RuntimeError(f"the infrakt.backup collection was found neither in {bundled} nor in {CHECKOUT_DIR}")
 
 
-@cache
-def names():
-    """Return the collection's plugins/module_utils/names.py loaded as a module."""
-    path = collection_root() / "plugins" / "module_utils" / "names.py"
-    spec = importlib.util.spec_from_file_location("infrakt_backup_names", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def collections_dir() -> Path:
+    """Return the directory that holds `ansible_collections/infrakt/backup` (the collection)."""
+    root = collection_root()
+    if root == CHECKOUT_DIR:
+        return CHECKOUT_DIR / "collections"
+    return root.parents[2]

@@ -6,7 +6,7 @@ modules on the server would; they raise ValueError with a one-line message, and 
 turns that into BadInput (exit code 2).
 """
 
-from infrakt_backup.collection import names
+from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup.errors import BadInput
 
 
@@ -18,7 +18,7 @@ def validated(validator, *args):
         raise BadInput(str(error)) from None
 
 
-validate_port = names().validate_port
-validate_host = names().validate_host
-validate_absolute_path = names().validate_absolute_path
-validate_single_line = names().validate_single_line
+validate_port = names.validate_port
+validate_host = names.validate_host
+validate_absolute_path = names.validate_absolute_path
+validate_single_line = names.validate_single_line

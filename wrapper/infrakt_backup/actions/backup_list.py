@@ -1,7 +1,7 @@
 """`infrakt-backup backup list DB` (the seed's GET /api/databases/{name}/backups): the server's
 local backups and the S3 copies, listed in one play and merged by filename."""
 
-from infrakt_backup.collection import names
+from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup.playbook_vars import database_variables, s3_variables, server_variables
 from infrakt_backup.remote import run_on_server
 
@@ -22,7 +22,7 @@ def merge_locations(db_name: str, local: list[dict], remote: list[dict]) -> list
         for entry in entries:
             filename = entry["filename"]
             try:
-                created = names().backup_created_at(db_name, filename)
+                created = names.backup_created_at(db_name, filename)
             except ValueError:
                 continue
             item = merged.setdefault(

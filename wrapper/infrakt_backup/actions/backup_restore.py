@@ -1,7 +1,7 @@
 """`infrakt-backup backup restore DB FILENAME` (the seed's POST /api/databases/{name}/restore):
 download from S3 first when the server has no local copy, verify the sha256, then restore."""
 
-from infrakt_backup.collection import names
+from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup.errors import BadInput, InfraktError
 from infrakt_backup.playbook_vars import database_variables, s3_variables, server_variables
 from infrakt_backup.remote import run_on_server
@@ -18,7 +18,7 @@ def restore_backup(store, db_name: str, filename: str, *, progress=None, verbosi
     (and whether the database was touched) otherwise.
     """
     try:
-        names().validate_backup_filename(db_name, filename)
+        names.validate_backup_filename(db_name, filename)
     except ValueError as error:
         raise BadInput(str(error)) from None
     database = store.database(db_name)

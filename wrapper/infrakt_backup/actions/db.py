@@ -2,6 +2,7 @@
 
 import shlex
 
+from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup.actions import (
     validate_absolute_path,
     validate_host,
@@ -9,7 +10,6 @@ from infrakt_backup.actions import (
     validate_single_line,
     validated,
 )
-from infrakt_backup.collection import names
 from infrakt_backup.errors import BadInput
 from infrakt_backup.output import iso_utc
 
@@ -63,19 +63,19 @@ def add(
     """Validate and register database `name` on server `server`; return it as database_dict.
     Values left None use the engine's defaults on the server; an empty password means none.
     Raise BadInput for invalid values, an unknown server or a name already taken."""
-    validated(names().validate_name, name, "database name")
-    validated(names().validate_name, server, "server name")
-    validated(names().validate_engine, engine)
+    validated(names.validate_name, name, "database name")
+    validated(names.validate_name, server, "server name")
+    validated(names.validate_engine, engine)
     if database is not None:
-        validated(names().validate_name, database, "database")
+        validated(names.validate_name, database, "database")
     if user is not None:
-        validated(names().validate_name, user, "database user")
+        validated(names.validate_name, user, "database user")
     if host is not None:
         host = validated(validate_db_host, host)
     if port is not None:
         validated(validate_port, port)
     if container is not None:
-        validated(names().validate_name, container, "container")
+        validated(names.validate_name, container, "container")
     if restart_command is not None:
         if engine != "redis":
             raise BadInput("a restart command is only used for redis (to start it again after a restore)")
@@ -96,5 +96,5 @@ def list_databases(store) -> list[dict]:
 
 def remove(store, name: str) -> None:
     """Forget database `name` (its backups stay where they are); raise BadInput when unknown."""
-    validated(names().validate_name, name, "database name")
+    validated(names.validate_name, name, "database name")
     store.remove_database(name)

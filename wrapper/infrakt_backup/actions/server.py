@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup.actions import (
     validate_absolute_path,
     validate_host,
@@ -9,7 +10,6 @@ from infrakt_backup.actions import (
     validate_single_line,
     validated,
 )
-from infrakt_backup.collection import names
 from infrakt_backup.errors import BadInput
 from infrakt_backup.output import iso_utc
 from infrakt_backup.store import DEFAULT_BACKUP_DIR, DEFAULT_PYTHON
@@ -46,10 +46,10 @@ def add(
 ) -> dict:
     """Validate and register server `name`; return it as server_dict. Raise BadInput for invalid
     values or a name already taken."""
-    validated(names().validate_name, name, "server name")
+    validated(names.validate_name, name, "server name")
     validated(validate_host, host)
     validated(validate_port, port)
-    validated(names().validate_name, user, "SSH user")
+    validated(names.validate_name, user, "SSH user")
     entry = store.add_server(
         name, host=host, port=port, user=user, ssh_key_path=ssh_key_path(ssh_key) if ssh_key else None,
         python_interpreter=validated(validate_absolute_path, python, "python interpreter"),
@@ -65,5 +65,5 @@ def list_servers(store) -> list[dict]:
 
 def remove(store, name: str) -> None:
     """Forget server `name`; raise BadInput when it is unknown or databases still use it."""
-    validated(names().validate_name, name, "server name")
+    validated(names.validate_name, name, "server name")
     store.remove_server(name)

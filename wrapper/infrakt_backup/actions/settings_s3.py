@@ -3,28 +3,28 @@ provider presets for the region (and, for AWS, the endpoint)."""
 
 from collections.abc import Callable
 
+from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup.actions import validated
-from infrakt_backup.collection import names
 from infrakt_backup.errors import BadInput
 from infrakt_backup.output import iso_utc, mask_secret
 
-PROVIDERS = tuple(names().PROVIDER_REGIONS)
+PROVIDERS = tuple(names.PROVIDER_REGIONS)
 DEFAULT_PROVIDER = "custom"
 AWS_ENDPOINT = "https://s3.{region}.amazonaws.com"
 
 
 def validate_access_key(access_key: str) -> str:
     """Return access_key if the server will accept it in its credentials file (names.py)."""
-    return names().validate_credential(access_key, "access key")
+    return names.validate_credential(access_key, "access key")
 
 
 def validate_secret_key(secret_key: str) -> str:
     """Return secret_key if the server will accept it in its credentials file; the message
     never quotes the secret."""
-    return names().validate_credential(secret_key, "secret key")
+    return names.validate_credential(secret_key, "secret key")
 
 
-validate_endpoint_url = names().validate_endpoint_url
+validate_endpoint_url = names.validate_endpoint_url
 
 
 def endpoint_and_region(provider: str, endpoint_url: str | None, region: str | None) -> tuple[str, str]:
@@ -37,7 +37,7 @@ def endpoint_and_region(provider: str, endpoint_url: str | None, region: str | N
         endpoint_url = validated(validate_endpoint_url, endpoint_url)
     elif provider != "aws":
         raise BadInput(f"an endpoint URL is required for provider {provider!r} (only aws has a default)")
-    region = validated(names().provider_region, provider, endpoint_url, region)
+    region = validated(names.provider_region, provider, endpoint_url, region)
     return endpoint_url or AWS_ENDPOINT.format(region=region), region
 
 
@@ -80,8 +80,8 @@ def save(
     endpoint_url, computed_region = endpoint_and_region(provider, endpoint_url, region)
     same_place = current is not None and (current.provider, current.endpoint_url) == (provider, endpoint_url)
     region = current.region if region is None and same_place else computed_region
-    bucket = validated(names().validate_bucket, bucket)
-    prefix = validated(names().normalize_prefix, prefix)
+    bucket = validated(names.validate_bucket, bucket)
+    prefix = validated(names.normalize_prefix, prefix)
     access_key = validated(validate_access_key, access_key)
     if secret_key is None and current is None:
         secret_key = ask_secret()
