@@ -147,17 +147,19 @@ def validate_backup_filename(db_name, filename):
         raise ValueError("a backup filename is required")
     if "/" in filename or "\\" in filename or filename in (".", "..") or "\x00" in filename:
         raise ValueError("backup filename %r must be a plain name from the backup list, not a path" % filename)
-    if not backup_filename_re(db_name).match(filename):
-        raise ValueError("%r is not a backup of database %r" % (filename, db_name))
+    backup_created_at(db_name, filename)  # its pattern and a real UTC time (no month 13)
     return filename
 
 
 def backup_created_at(db_name, filename):
     """Return the aware UTC datetime encoded in a backup filename of db_name."""
     match = backup_filename_re(db_name).match(filename)
-    if not match:
-        raise ValueError("%r is not a backup of database %r" % (filename, db_name))
-    return datetime.strptime(match.group("timestamp"), TIMESTAMP_FORMAT).replace(tzinfo=timezone.utc)
+    try:
+        if match:
+            return datetime.strptime(match.group("timestamp"), TIMESTAMP_FORMAT).replace(tzinfo=timezone.utc)
+    except ValueError:
+        pass
+    raise ValueError("%r is not a backup of database %r" % (filename, db_name))
 
 
 def object_prefix(prefix, db_name):
@@ -169,8 +171,10 @@ def object_prefix(prefix, db_name):
 
 
 def object_key(prefix, db_name, filename):
-    """Return the S3 key `<prefix>/<db_name>/<filename>` (no double slashes)."""
-    if "/" in filename or filename in ("", ".", ".."):
+    """Return the S3 key `<prefix>/<db_name>/<filename>` (no double slashes); filename is one
+    plain segment of letters, digits and `_.+-` (a backup, its sidecar, a probe object), so a
+    key never holds a glob, a space or a shell character."""
+    if not isinstance(filename, str) or filename in (".", "..") or not PATH_SEGMENT_RE.match(filename):
         raise ValueError("filename %r must be a plain name" % filename)
     return object_prefix(prefix, db_name) + filename
 

@@ -72,12 +72,31 @@ def _first_line(error: BaseException) -> str:
     return lines[0][:300] if lines else type(error).__name__
 
 
+def _usage_error(error: click.UsageError) -> CommandError:
+    """Return click's usage error (a bad option value, a missing argument) as one line with exit
+    code 2: click's own form spreads it over a usage block and a hint."""
+    where = f" (see {error.ctx.command_path} --help)" if error.ctx is not None else ""
+    return CommandError(f"{_first_line(error.format_message())}{where}", BAD_INPUT)
+
+
 class InfraktGroup(click.Group):
     """The root command group: turns whatever a command raises into a CommandError."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:  # a bare group prints its help
+            raise
+        except click.UsageError as error:  # the root's own options
+            raise _usage_error(error) from None
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as error:  # a subcommand's options and arguments
+            raise _usage_error(error) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except InfraktError as error:

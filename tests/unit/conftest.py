@@ -1,4 +1,5 @@
-"""Run a module's main() in-process with given arguments and return what it printed."""
+"""Shared fixture for the unit tests: run a module's main() in-process with given arguments and
+return what it printed."""
 
 import json
 
