@@ -6,18 +6,22 @@ BIN := $(VENV)/bin
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: bootstrap test lint unit integration molecule demo testbed-up testbed-down wheel collection bench clean
+.PHONY: bootstrap test lint sanity unit integration molecule demo testbed-up testbed-down wheel collection bench clean
 
 bootstrap:
 	@scripts/bootstrap.sh
 
-test: bootstrap lint
+test: bootstrap lint sanity
 	$(BIN)/pytest tests
 
 lint: bootstrap
 	$(BIN)/ruff check wrapper plugins tests bench
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint --profile production
+
+# ansible-test sanity on the collection as it ships (validate-modules, pep8, pylint, compile, …)
+sanity: bootstrap
+	@scripts/sanity.sh
 
 unit: bootstrap
 	$(BIN)/pytest tests/unit
