@@ -109,12 +109,12 @@ created:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.infrakt.backup.plugins.module_utils.engines import create_backup
 from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (
     EngineError,
     connection_argument_spec,
     connection_from_params,
 )
+from ansible_collections.infrakt.backup.plugins.module_utils.pipeline import create_backup
 
 
 def main():

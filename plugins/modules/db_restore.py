@@ -113,12 +113,12 @@ database_touched:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.infrakt.backup.plugins.module_utils.engines import restore_backup
 from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (
     EngineError,
     connection_argument_spec,
     connection_from_params,
 )
+from ansible_collections.infrakt.backup.plugins.module_utils.pipeline import restore_backup
 
 
 def main():
