@@ -26,6 +26,7 @@ import threading
 from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, names, tmpfs
 
 MASK = "********"
+GZIP_MAGIC = b"\x1f\x8b"  # first bytes of a gzip stream
 MESSAGE_LIMIT = 600  # characters of a client's complaint kept in an error message
 OUTPUT_LIMIT = 1024 * 1024  # bytes of a client's stdout/stderr kept in memory
 # Password files of runs killed before their `finally` (SIGKILL) are swept after this long;

@@ -16,12 +16,15 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import client_command, require_magic
+from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (
+    GZIP_MAGIC,  # mongodump --archive --gzip writes a gzip stream
+    client_command,
+    require_magic,
+)
 
 CONFIG_FILE = "mongo.yaml"
 CONFIG_ENV = "MONGO_CONFIG"
 AUTHENTICATION_DATABASE = "admin"
-GZIP_MAGIC = b"\x1f\x8b"  # mongodump --archive --gzip writes a gzip stream
 CLIENT_COMPRESSION = "gz"  # the tools write and read the gzip themselves (--gzip)
 # Runs "$0" (the tool) with "$@" (its options) and --config reading the here-document; the
 # here-document expands $MONGO_CONFIG once, the expansion itself is not interpreted again.

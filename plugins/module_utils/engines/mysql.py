@@ -15,13 +15,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (
+    GZIP_MAGIC,
     client_command,
     find_client,
     require_magic,
 )
 
 DEFAULTS_FILE = "my.cnf"
-GZIP_MAGIC = b"\x1f\x8b"
 CLIENT_COMPRESSION = None  # the clients write and read plain SQL; the pipeline compresses it
 # engine -> (dump clients, SQL clients), preferred first
 CLIENTS = {
