@@ -272,9 +272,9 @@ def _start(connection, live_path):
         raise EngineError("%s; Redis is stopped (its RDB file: %s)" % (error, live_path)) from None
 
 def _stage(chunks, live_path):
-    """Copy the backup (its byte chunks) next to the live RDB file at live_path (same file system, so the
-    swap is one rename), with the live file's owner and mode (or its directory's owner and 0600
-    when there is none yet) so the server can read it. Return the copy's path."""
+    """Copy the backup (its byte chunks) next to the live RDB file at live_path (same file
+    system, so the swap is one rename), with the live file's owner and mode (or its directory's
+    owner and 0600 when there is none yet) so the server can read it. Return the copy's path."""
     directory = os.path.dirname(live_path)
     try:
         reference = os.stat(live_path)
