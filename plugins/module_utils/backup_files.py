@@ -235,29 +235,31 @@ class PartialBackup:
 def list_local_backups(backup_dir, db_name):
     """Return the backups of db_name under backup_dir, oldest first: dicts with filename, path,
     size, created (ISO-8601 UTC from the filename), engine and sha256 (from the sidecar; None when
-    it is missing or malformed). Partial files, sidecars and strangers are left out."""
+    it is missing or malformed). Every name of the filename grammar is listed (names.
+    parse_backup_filename); partial files, sidecars and strangers are left out."""
     directory = database_dir(backup_dir, db_name)
     if not os.path.isdir(directory):
         return []
-    pattern = names.backup_filename_re(db_name)
     backups = []
     for filename in os.listdir(directory):
-        match = pattern.match(filename)
         path = os.path.join(directory, filename)
-        if not match or not os.path.isfile(path):
+        try:
+            parts = names.parse_backup_filename(filename, db_name)
+        except ValueError:
+            continue
+        if not os.path.isfile(path):
             continue
         try:
             sha256 = read_sidecar(path)
         except ValueError:
             sha256 = None
-        created = names.backup_created_at(db_name, filename)
         backups.append(
             {
                 "filename": filename,
                 "path": path,
                 "size": os.path.getsize(path),
-                "created": iso_utc(created),
-                "engine": match.group("engine"),
+                "created": iso_utc(parts.created),
+                "engine": parts.engine,
                 "sha256": sha256,
             }
         )

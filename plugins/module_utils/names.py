@@ -3,7 +3,7 @@
 """Names that reach a shell, a file path or an S3 key: validated and composed in one place.
 
 Pure Python with no imports from Ansible, so that the wrapper validates user input with the
-very same rules the modules apply on the server (it loads this file by path).
+very same rules the modules apply on the server (an ordinary import of this module).
 Every validator returns the value to use and raises ValueError with a one-line message.
 """
 
@@ -13,6 +13,7 @@ __metaclass__ = type
 
 import ipaddress
 import re
+from collections import namedtuple
 from datetime import datetime, timezone
 
 try:
@@ -45,7 +46,12 @@ TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 SIDECAR_SUFFIX = ".sha256"
 PARTIAL_SUFFIX = ".partial"
 
-# engine -> extension of its backup files
+# The backup filename grammar (docs/design.md, "Names that are contracts"):
+# `<db_name>_<engine>_<YYYYMMDDTHHMMSSZ>.<format>[.<compression>][.age]`.
+BACKUP_FORMATS = ("archive", "dump", "rdb", "sql")
+COMPRESSIONS = ("gz", "zst")
+ENCRYPTED_SUFFIX = ".age"
+# engine -> the extension of the backups it writes: its format and default compression
 ENGINE_EXTENSIONS = {
     "postgres": ".dump",
     "mysql": ".sql.gz",
@@ -53,6 +59,20 @@ ENGINE_EXTENSIONS = {
     "redis": ".rdb",
     "mongo": ".archive.gz",
 }
+BACKUP_FILENAME_RE = re.compile(
+    r"^(?P<db_name>.+)_(?P<engine>%s)_(?P<timestamp>\d{8}T\d{6}Z)\.(?P<format>%s)(?:\.(?P<compression>%s))?"
+    r"(?P<encrypted>%s)?\Z"
+    % (
+        "|".join(sorted(ENGINE_EXTENSIONS)),
+        "|".join(BACKUP_FORMATS),
+        "|".join(COMPRESSIONS),
+        re.escape(ENCRYPTED_SUFFIX),
+    )
+)
+
+BackupName = namedtuple("BackupName", "db_name engine created format compression encrypted")
+BackupName.__doc__ = """The parts of a backup filename (parse_backup_filename): created is an aware
+UTC datetime, compression None when uncompressed, encrypted True for an `.age` file."""
 
 
 def validate_name(value, what="name"):
@@ -121,45 +141,62 @@ def validate_engine(engine):
 
 
 def backup_filename(db_name, engine, when=None):
-    """Return `<db_name>_<engine>_<YYYYMMDDTHHMMSSZ><ext>` for a backup taken at `when`
-    (an aware datetime; now in UTC by default)."""
+    """Return `<db_name>_<engine>_<YYYYMMDDTHHMMSSZ><ext>` (ENGINE_EXTENSIONS: the engine's format
+    and default compression) for a backup taken at `when` (an aware datetime; now in UTC by
+    default)."""
     validate_name(db_name, "database name")
     validate_engine(engine)
     when = (when or datetime.now(timezone.utc)).astimezone(timezone.utc)
     return "%s_%s_%s%s" % (db_name, engine, when.strftime(TIMESTAMP_FORMAT), ENGINE_EXTENSIONS[engine])
 
 
-def backup_filename_re(db_name):
-    """Return the compiled pattern every backup filename of db_name matches; group `timestamp`
-    holds its UTC timestamp and group `engine` its engine."""
-    validate_name(db_name, "database name")
-    engines = "|".join(sorted(ENGINE_EXTENSIONS))
-    extensions = "|".join(sorted({re.escape(ext) for ext in ENGINE_EXTENSIONS.values()}))
-    return re.compile(
-        r"^%s_(?P<engine>%s)_(?P<timestamp>\d{8}T\d{6}Z)(?:%s)\Z" % (re.escape(db_name), engines, extensions)
+def parse_backup_filename(filename, db_name=None):
+    """Return the BackupName parts of filename, a name of the backup filename grammar (of
+    database db_name when given); raise ValueError for anything else (paths, sidecars, partial
+    files, impossible timestamps, another database's backups)."""
+    if db_name is not None:
+        validate_name(db_name, "database name")
+    parts = _grammar_parts(filename)
+    if parts is not None and db_name in (None, parts.db_name):
+        return parts
+    if db_name is None:
+        raise ValueError("%r is not a backup filename" % (filename,))
+    raise ValueError("%r is not a backup of database %r" % (filename, db_name))
+
+
+def _grammar_parts(filename):
+    """Return the BackupName parts of filename, or None when it is not in the grammar."""
+    match = BACKUP_FILENAME_RE.match(filename) if isinstance(filename, str) else None
+    if not match or not NAME_RE.match(match.group("db_name")):
+        return None
+    try:
+        created = datetime.strptime(match.group("timestamp"), TIMESTAMP_FORMAT)
+    except ValueError:  # shaped like a time but none (month 13)
+        return None
+    return BackupName(
+        db_name=match.group("db_name"),
+        engine=match.group("engine"),
+        created=created.replace(tzinfo=timezone.utc),
+        format=match.group("format"),
+        compression=match.group("compression"),
+        encrypted=match.group("encrypted") is not None,
     )
 
 
 def validate_backup_filename(db_name, filename):
     """Return filename if it is a plain backup filename of db_name (no directory part, no '..',
-    this database's naming pattern); raise ValueError otherwise."""
+    this database's name in the grammar); raise ValueError otherwise."""
     if not isinstance(filename, str) or not filename:
         raise ValueError("a backup filename is required")
     if "/" in filename or "\\" in filename or filename in (".", "..") or "\x00" in filename:
         raise ValueError("backup filename %r must be a plain name from the backup list, not a path" % filename)
-    backup_created_at(db_name, filename)  # its pattern and a real UTC time (no month 13)
+    parse_backup_filename(filename, db_name)
     return filename
 
 
 def backup_created_at(db_name, filename):
     """Return the aware UTC datetime encoded in a backup filename of db_name."""
-    match = backup_filename_re(db_name).match(filename)
-    try:
-        if match:
-            return datetime.strptime(match.group("timestamp"), TIMESTAMP_FORMAT).replace(tzinfo=timezone.utc)
-    except ValueError:
-        pass
-    raise ValueError("%r is not a backup of database %r" % (filename, db_name))
+    return parse_backup_filename(filename, db_name).created
 
 
 def object_prefix(prefix, db_name):

@@ -13,8 +13,11 @@ short_description: List a database's backups in the server's local backup direct
 description:
   - Lists the backups of O(db_name) in C(<backup_dir>/<db_name>/), oldest first, with their
     size, creation time (from the filename) and the sha256 recorded in their C(.sha256) sidecar.
-  - Partial files of running or failed dumps, sidecars and files that are not backups of
-    O(db_name) are left out. A missing directory means no backups.
+  - Every name of the backup filename grammar
+    C(<db_name>_<engine>_<YYYYMMDDTHHMMSSZ>.<format>[.<compression>][.age]) is listed, also
+    those later versions write (C(.zst), C(.age)). Partial files of running or failed dumps,
+    sidecars and files that are not backups of O(db_name) are left out. A missing directory
+    means no backups.
 version_added: 0.1.0
 author: infrakt.backup developers
 options:

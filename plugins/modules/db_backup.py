@@ -13,7 +13,8 @@ short_description: Dump a database into the server's local backup directory
 description:
   - Dumps one PostgreSQL, MySQL, MariaDB, Redis or MongoDB database, running natively on the
     server or in a container on it, to C(<backup_dir>/<db_name>/<filename>) with the filename
-    C(<db_name>_<engine>_<YYYYMMDDTHHMMSSZ>.<ext>).
+    C(<db_name>_<engine>_<YYYYMMDDTHHMMSSZ>.<format>[.<compression>]), that is C(.dump) for
+    PostgreSQL, C(.sql.gz) for MySQL/MariaDB, C(.rdb) for Redis and C(.archive.gz) for MongoDB.
   - The dump is written as C(<filename>.partial) while its sha256 is computed from the same
     stream, renamed when every dump process exited 0, and a C(<filename>.sha256) sidecar in
     C(sha256sum) format is written next to it. A failed dump leaves no file behind.
@@ -109,12 +110,12 @@ created:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.infrakt.backup.plugins.module_utils.engines import create_backup
 from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (
     EngineError,
     connection_argument_spec,
     connection_from_params,
 )
+from ansible_collections.infrakt.backup.plugins.module_utils.pipeline import create_backup
 
 
 def main():

@@ -49,6 +49,9 @@ options:
     description:
       - The backup to restore, a plain file name as O(db_name)'s backup list shows it; paths,
         C(..) and other databases' backups are refused.
+      - Any name of the backup filename grammar
+        C(<db_name>_<engine>_<YYYYMMDDTHHMMSSZ>.<format>[.<compression>][.age]) is accepted;
+        one this version cannot decode (C(.zst), C(.age)) fails the task before the database is touched.
     type: str
     required: true
 notes:
@@ -113,12 +116,12 @@ database_touched:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.infrakt.backup.plugins.module_utils.engines import restore_backup
 from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (
     EngineError,
     connection_argument_spec,
     connection_from_params,
 )
+from ansible_collections.infrakt.backup.plugins.module_utils.pipeline import restore_backup
 
 
 def main():

@@ -2,7 +2,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What every engine shares: the connection a module describes, clients run natively or inside
 a container (`docker exec -i`), passwords handed to clients through 0600 files on tmpfs or
-their environment (never argv), and client processes run with every exit code checked.
+their environment (never argv), client processes run with every exit code checked, and the
+one dump and restore run of the engines whose backup is a client's stdout (run_dump,
+run_restore).
 
 Pure Python with no imports from Ansible.
 """
@@ -24,6 +26,7 @@ import threading
 from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, names, tmpfs
 
 MASK = "********"
+GZIP_MAGIC = b"\x1f\x8b"  # first bytes of a gzip stream
 MESSAGE_LIMIT = 600  # characters of a client's complaint kept in an error message
 OUTPUT_LIMIT = 1024 * 1024  # bytes of a client's stdout/stderr kept in memory
 # Password files of runs killed before their `finally` (SIGKILL) are swept after this long;
@@ -283,3 +286,27 @@ def find_client(connection, candidates, secret=None):
         "none of %s was found in container %s (%s)" % (", ".join(candidates), connection.container, complaint)
     )
 
+
+def program_name(client):
+    """Return the program name of client (a path or a name), for messages."""
+    return client.rsplit("/", 1)[-1]
+
+
+def run_dump(engine, connection, sink):
+    """Dump the database of connection with engine (an engine file, see engines/__init__.py):
+    its password files written on tmpfs for the run, its dump client's stdout passed to
+    sink(chunk) as it comes. Raise EngineError when the client fails."""
+    client = engine.dump_client(connection)
+    with private_files(engine.password_files(connection)) as paths:
+        command = engine.dump_command(connection, client, paths)
+        run_client(command, program_name(client), connection.password, stdout_sink=sink)
+
+
+def run_restore(engine, connection, chunks):
+    """Restore the database of connection with engine (an engine file): its restore client gets
+    the byte chunks of the backup (an iterable) on stdin, its password files written on tmpfs
+    for the run. Raise EngineError when the client fails."""
+    client = engine.restore_client(connection)
+    with private_files(engine.password_files(connection)) as paths:
+        command = engine.restore_command(connection, client, paths)
+        run_client(command, program_name(client), connection.password, stdin_chunks=chunks)

@@ -16,18 +16,16 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.infrakt.backup.plugins.module_utils import backup_files
 from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (
+    GZIP_MAGIC,  # mongodump --archive --gzip writes a gzip stream
     client_command,
-    private_files,
     require_magic,
-    run_client,
 )
 
 CONFIG_FILE = "mongo.yaml"
 CONFIG_ENV = "MONGO_CONFIG"
 AUTHENTICATION_DATABASE = "admin"
-GZIP_MAGIC = b"\x1f\x8b"  # mongodump --archive --gzip writes a gzip stream
+CLIENT_COMPRESSION = "gz"  # the tools write and read the gzip themselves (--gzip)
 # Runs "$0" (the tool) with "$@" (its options) and --config reading the here-document; the
 # here-document expands $MONGO_CONFIG once, the expansion itself is not interpreted again.
 CONTAINER_SCRIPT = 'exec "$0" --config=/dev/fd/3 "$@" 3<<INFRAKT_END\n$%s\nINFRAKT_END\n' % CONFIG_ENV
@@ -60,7 +58,7 @@ def connection_options(connection):
     return options
 
 
-def _with_password(connection, tool, options, config_file):
+def _with_password(connection, tool, options, password_paths):
     """Return the Command running tool with options, the password handed over as the module
     docstring says."""
     if connection.password is None:
@@ -68,36 +66,34 @@ def _with_password(connection, tool, options, config_file):
     if connection.container:
         argv = ["sh", "-c", CONTAINER_SCRIPT, tool] + options
         return client_command(connection, argv, {CONFIG_ENV: config_text(connection.password)})
-    return client_command(connection, [tool, "--config=" + config_file] + options)
+    return client_command(connection, [tool, "--config=" + password_paths[CONFIG_FILE]] + options)
 
 
-def dump_command(connection, config_file=None):
-    """Return the Command that writes a gzip archive of the database to stdout."""
+def dump_client(connection):
+    """Return the tool that dumps the database: mongodump."""
+    return "mongodump"
+
+
+def restore_client(connection):
+    """Return the tool that restores the database: mongorestore."""
+    return "mongorestore"
+
+
+def dump_command(connection, client, password_paths):
+    """Return the Command that writes a gzip archive of the database to stdout with client
+    (dump_client); password_paths are the {name: path} of the password_files()."""
     options = ["--archive", "--gzip", "--db=" + connection.database] + connection_options(connection)
-    return _with_password(connection, "mongodump", options, config_file)
+    return _with_password(connection, client, options, password_paths)
 
 
-def restore_command(connection, config_file=None):
-    """Return the Command that restores the database from the gzip archive on stdin, dropping
-    each collection before it is restored; other databases in the archive are left out."""
+def restore_command(connection, client, password_paths):
+    """Return the Command that restores the database from the gzip archive on stdin with client
+    (restore_client), dropping each collection before it is restored; other databases in the
+    archive are left out."""
     options = ["--archive", "--gzip", "--drop", "--nsInclude=%s.*" % connection.database]
-    return _with_password(connection, "mongorestore", options + connection_options(connection), config_file)
-
-
-def dump(connection, sink):
-    """Dump the database, passing the bytes of the archive to sink(chunk)."""
-    with private_files(password_files(connection)) as paths:
-        command = dump_command(connection, paths.get(CONFIG_FILE))
-        run_client(command, "mongodump", connection.password, stdout_sink=sink)
+    return _with_password(connection, client, options + connection_options(connection), password_paths)
 
 
 def check_backup(path):
     """Raise ValueError unless the file at path is a gzip mongodump archive."""
     require_magic(path, GZIP_MAGIC, "a gzip mongodump archive")
-
-
-def restore(connection, path):
-    """Restore the database from the archive file at path (check_backup passed)."""
-    with private_files(password_files(connection)) as paths:
-        command = restore_command(connection, paths.get(CONFIG_FILE))
-        run_client(command, "mongorestore", connection.password, stdin_chunks=backup_files.file_chunks(path))

@@ -1,9 +1,9 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """MySQL and MariaDB: `mysqldump`/`mariadb-dump --single-transaction --routines --triggers`
-gzip-compressed in Python while it streams; restored by feeding the decompressed SQL to
-`mysql`/`mariadb`. Each engine prefers its own client programs and falls back to the other's.
-A restore is not atomic: the statements before a failing one stay applied.
+(the backup pipeline gzip-compresses the SQL while it streams); restored by feeding the
+decompressed SQL to `mysql`/`mariadb`. Each engine prefers its own client programs and falls
+back to the other's. A restore is not atomic: the statements before a failing one stay applied.
 
 The password reaches the client through a 0600 `--defaults-extra-file` natively, and through
 MYSQL_PWD forwarded by `docker exec -e MYSQL_PWD` in a container (the SQL stream occupies
@@ -14,22 +14,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import zlib
-
-from ansible_collections.infrakt.backup.plugins.module_utils import backup_files
 from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (
-    EngineError,
+    GZIP_MAGIC,
     client_command,
     find_client,
-    private_files,
     require_magic,
-    run_client,
 )
 
 DEFAULTS_FILE = "my.cnf"
-GZIP_MAGIC = b"\x1f\x8b"
-GZIP_WBITS = 16 + zlib.MAX_WBITS  # zlib's window bits for the gzip container
-COMPRESSION_LEVEL = 6
+CLIENT_COMPRESSION = None  # the clients write and read plain SQL; the pipeline compresses it
 # engine -> (dump clients, SQL clients), preferred first
 CLIENTS = {
     "mariadb": (("mariadb-dump", "mysqldump"), ("mariadb", "mysql")),
@@ -54,14 +47,14 @@ def password_files(connection):
     return {DEFAULTS_FILE: defaults_file_text(connection.password)}
 
 
-def _with_password(connection, client, options, defaults_file):
+def _with_password(connection, client, options, password_paths):
     """Return the Command running client with options, the password handed over as the
     engine's docstring says (`--defaults-extra-file` must come first)."""
     if connection.password is None:
         return client_command(connection, [client] + options)
     if connection.container:
         return client_command(connection, [client] + options, {"MYSQL_PWD": connection.password})
-    return client_command(connection, [client, "--defaults-extra-file=" + defaults_file] + options)
+    return client_command(connection, [client, "--defaults-extra-file=" + password_paths[DEFAULTS_FILE]] + options)
 
 
 def connection_options(connection):
@@ -78,9 +71,20 @@ def connection_options(connection):
     return options
 
 
-def dump_command(connection, client, defaults_file=None):
+def dump_client(connection):
+    """Return the dump program of the engine found where the database is (CLIENTS)."""
+    return find_client(connection, CLIENTS[connection.engine][0], connection.password)
+
+
+def restore_client(connection):
+    """Return the SQL program of the engine found where the database is (CLIENTS)."""
+    return find_client(connection, CLIENTS[connection.engine][1], connection.password)
+
+
+def dump_command(connection, client, password_paths):
     """Return the Command that writes an SQL dump of the database to stdout with dump program
-    client: one consistent snapshot (InnoDB), routines and triggers, binary columns as hex."""
+    client (dump_client): one consistent snapshot (InnoDB), routines and triggers, binary columns
+    as hex; password_paths are the {name: path} of the password_files()."""
     options = [
         "--single-transaction",
         "--routines",
@@ -90,80 +94,17 @@ def dump_command(connection, client, defaults_file=None):
         "--default-character-set=utf8mb4",
     ]
     options += connection_options(connection) + [connection.database]
-    return _with_password(connection, client, options, defaults_file)
+    return _with_password(connection, client, options, password_paths)
 
 
-def restore_command(connection, client, defaults_file=None):
-    """Return the Command that runs the SQL on stdin against the database with SQL program client."""
+def restore_command(connection, client, password_paths):
+    """Return the Command that runs the SQL on stdin against the database with SQL program
+    client (restore_client). `--binary-mode` keeps the client's own commands (`\\!`, `system`)
+    from running, so the SQL cannot reach the server's shell."""
     options = ["--binary-mode"] + connection_options(connection) + [connection.database]
-    return _with_password(connection, client, options, defaults_file)
-
-
-class GzipWriter:
-    """Gzip-compresses the bytes written to it and passes the compressed bytes to sink(chunk)."""
-
-    def __init__(self, sink):
-        self.sink = sink
-        self._compressor = zlib.compressobj(COMPRESSION_LEVEL, zlib.DEFLATED, GZIP_WBITS)
-
-    def write(self, chunk):
-        """Compress chunk (bytes)."""
-        compressed = self._compressor.compress(chunk)
-        if compressed:
-            self.sink(compressed)
-
-    def close(self):
-        """Pass on the end of the gzip stream."""
-        self.sink(self._compressor.flush())
-
-
-def gunzip_chunks(path):
-    """Yield the decompressed bytes of the gzip file at path, at most CHUNK_SIZE at a time
-    (a highly compressed file cannot blow up memory); raise EngineError when it is not gzip or
-    ends early."""
-    decompressor = zlib.decompressobj(GZIP_WBITS)
-    try:
-        for compressed in backup_files.file_chunks(path):
-            while compressed:
-                chunk = decompressor.decompress(compressed, backup_files.CHUNK_SIZE)
-                compressed = decompressor.unconsumed_tail
-                if chunk:
-                    yield chunk
-        chunk = decompressor.flush()
-    except zlib.error as error:
-        raise EngineError("the backup is not valid gzip data: %s" % error) from None
-    if chunk:
-        yield chunk
-    if not decompressor.eof:
-        raise EngineError("the backup ends in the middle of its gzip stream")
-
-
-def dump(connection, sink):
-    """Dump the database, passing the bytes of the gzip-compressed SQL to sink(chunk)."""
-    dump_clients = CLIENTS[connection.engine][0]
-    client = find_client(connection, dump_clients, connection.password)
-    with private_files(password_files(connection)) as paths:
-        command = dump_command(connection, client, paths.get(DEFAULTS_FILE))
-        compressed = GzipWriter(sink)
-        run_client(command, _program(client), connection.password, stdout_sink=compressed.write)
-        compressed.close()
+    return _with_password(connection, client, options, password_paths)
 
 
 def check_backup(path):
     """Raise ValueError unless the file at path is gzip data (the SQL is checked as it streams)."""
     require_magic(path, GZIP_MAGIC, "gzip-compressed SQL")
-
-
-def restore(connection, path):
-    """Run the gzip-compressed SQL of the backup file at path (check_backup passed) against the
-    database. `--binary-mode` (restore_command) keeps the client's own commands (`\\!`, `system`)
-    from running, so the SQL cannot reach the server's shell."""
-    client = find_client(connection, CLIENTS[connection.engine][1], connection.password)
-    with private_files(password_files(connection)) as paths:
-        command = restore_command(connection, client, paths.get(DEFAULTS_FILE))
-        run_client(command, _program(client), connection.password, stdin_chunks=gunzip_chunks(path))
-
-
-def _program(client):
-    """Return the program name of client (a path or a name), for messages."""
-    return client.rsplit("/", 1)[-1]

@@ -13,15 +13,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.infrakt.backup.plugins.module_utils import backup_files
-from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (
-    client_command,
-    private_files,
-    require_magic,
-    run_client,
-)
+from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import client_command, require_magic
 
 PASSFILE = "pgpass"
+CLIENT_COMPRESSION = None  # the archive is written as pg_dump writes it
 CUSTOM_FORMAT_MAGIC = b"PGDMP"  # first bytes of a pg_dump --format=custom archive
 
 
@@ -41,14 +36,14 @@ def password_files(connection):
     return {PASSFILE: passfile_text(connection.password)}
 
 
-def _password_env(connection, passfile):
+def _password_env(connection, password_paths):
     """Return the environment that hands the password to a client: PGPASSWORD for a container,
-    PGPASSFILE natively."""
+    PGPASSFILE (password_paths[PASSFILE]) natively."""
     if connection.password is None:
         return {}
     if connection.container:
         return {"PGPASSWORD": connection.password}
-    return {"PGPASSFILE": passfile}
+    return {"PGPASSFILE": password_paths[PASSFILE]}
 
 
 def connection_options(connection):
@@ -66,34 +61,31 @@ def connection_options(connection):
     return options
 
 
-def dump_command(connection, passfile=None):
-    """Return the Command that writes a custom-format dump of the database to stdout; passfile
-    is the path of the password_files() PGPASSFILE (native runs with a password)."""
-    argv = ["pg_dump", "--format=custom"] + connection_options(connection)
-    return client_command(connection, argv, _password_env(connection, passfile))
+def dump_client(connection):
+    """Return the program that dumps the database: pg_dump."""
+    return "pg_dump"
 
 
-def restore_command(connection, passfile=None):
+def restore_client(connection):
+    """Return the program that restores the database: pg_restore."""
+    return "pg_restore"
+
+
+def dump_command(connection, client, password_paths):
+    """Return the Command that writes a custom-format dump of the database to stdout with
+    client (dump_client); password_paths are the {name: path} of the password_files()."""
+    argv = [client, "--format=custom"] + connection_options(connection)
+    return client_command(connection, argv, _password_env(connection, password_paths))
+
+
+def restore_command(connection, client, password_paths):
     """Return the Command that loads a custom-format dump from stdin in one transaction with
-    pg_restore (dropping the objects it recreates, ownership left to the connecting user)."""
-    argv = ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error"]
-    return client_command(connection, argv + connection_options(connection), _password_env(connection, passfile))
-
-
-def dump(connection, sink):
-    """Dump the database, passing the bytes of the backup file to sink(chunk) as they come."""
-    with private_files(password_files(connection)) as paths:
-        command = dump_command(connection, paths.get(PASSFILE))
-        run_client(command, "pg_dump", connection.password, stdout_sink=sink)
+    client (restore_client, pg_restore), dropping the objects it recreates, ownership left to the
+    connecting user."""
+    argv = [client, "--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error"]
+    return client_command(connection, argv + connection_options(connection), _password_env(connection, password_paths))
 
 
 def check_backup(path):
     """Raise ValueError unless the file at path is a pg_dump custom-format archive."""
     require_magic(path, CUSTOM_FORMAT_MAGIC, "a pg_dump custom-format archive")
-
-
-def restore(connection, path):
-    """Load the custom-format archive at path (check_backup passed) into the database."""
-    with private_files(password_files(connection)) as paths:
-        command = restore_command(connection, paths.get(PASSFILE))
-        run_client(command, "pg_restore", connection.password, stdin_chunks=backup_files.file_chunks(path))

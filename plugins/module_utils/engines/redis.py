@@ -39,6 +39,7 @@ from ansible_collections.infrakt.backup.plugins.module_utils.engines.common impo
 )
 
 RDB_MAGIC = b"REDIS"  # first bytes of every RDB file
+CLIENT_COMPRESSION = None  # the RDB file is copied as the server wrote it
 POLL_INTERVAL = 0.1
 BGSAVE_TIMEOUT = 6 * 3600
 SHUTDOWN_TIMEOUT = 60
@@ -227,10 +228,11 @@ def check_backup(path):
     require_magic(path, RDB_MAGIC, "a Redis RDB file")
 
 
-def restore(connection, path):
-    """Replace the server's data with the RDB file at path: stop, replace, start (see the
-    module docstring). Raise EngineError saying in which state the server is left, ValueError
-    for a server it refuses before touching it (db_restore reports database_touched: false)."""
+def restore(connection, chunks):
+    """Replace the server's data with the RDB file whose byte chunks (an iterable) are given:
+    stop, replace, start (see the module docstring). Raise EngineError saying in which state the
+    server is left, ValueError for a server it refuses before touching it (db_restore reports
+    database_touched: false)."""
     if connection.container:
         raise ValueError(
             "restoring Redis in a container is not supported: stopping Redis stops its container; "
@@ -244,7 +246,7 @@ def restore(connection, path):
         if appendonly == "yes":
             raise ValueError("Redis runs with appendonly yes and would load its AOF, not the restored RDB; "
                              "the server was not touched")
-        staged_path = _stage(path, live_path)
+        staged_path = _stage(chunks, live_path)
     except (EngineError, OSError) as error:  # nothing is stopped or replaced before SHUTDOWN below
         raise EngineError("%s; the server was not touched" % error, database_touched=False) from None
     try:
@@ -269,10 +271,10 @@ def _start(connection, live_path):
     except EngineError as error:
         raise EngineError("%s; Redis is stopped (its RDB file: %s)" % (error, live_path)) from None
 
-def _stage(path, live_path):
-    """Copy the backup at path next to the live RDB file at live_path (same file system, so the
-    swap is one rename), with the live file's owner and mode (or its directory's owner and 0600
-    when there is none yet) so the server can read it. Return the copy's path."""
+def _stage(chunks, live_path):
+    """Copy the backup (its byte chunks) next to the live RDB file at live_path (same file
+    system, so the swap is one rename), with the live file's owner and mode (or its directory's
+    owner and 0600 when there is none yet) so the server can read it. Return the copy's path."""
     directory = os.path.dirname(live_path)
     try:
         reference = os.stat(live_path)
@@ -282,7 +284,7 @@ def _stage(path, live_path):
         mode = 0o600
     with tempfile.NamedTemporaryFile(dir=directory, prefix=".infrakt-restore-", delete=False) as staged:
         try:
-            for chunk in backup_files.file_chunks(path):
+            for chunk in chunks:
                 staged.write(chunk)
             staged.flush()
             os.fsync(staged.fileno())

@@ -59,6 +59,107 @@ def test_backup_filename_round_trip():
 
 
 @pytest.mark.parametrize(
+    ("filename", "parts"),
+    [
+        ("shop_postgres_20261124T210509Z.dump", ("shop", "postgres", "dump", None, False)),
+        ("shop_mysql_20261124T210509Z.sql.gz", ("shop", "mysql", "sql", "gz", False)),
+        ("shop_redis_20261124T210509Z.rdb", ("shop", "redis", "rdb", None, False)),
+        ("shop_mongo_20261124T210509Z.archive.gz", ("shop", "mongo", "archive", "gz", False)),
+        ("shop_postgres_20261124T210509Z.dump.zst", ("shop", "postgres", "dump", "zst", False)),
+        ("shop_mariadb_20261124T210509Z.sql.gz.age", ("shop", "mariadb", "sql", "gz", True)),
+        ("shop_postgres_20261124T210509Z.dump.age", ("shop", "postgres", "dump", None, True)),
+        ("shop_v2_postgres_20261124T210509Z.dump", ("shop_v2", "postgres", "dump", None, False)),
+        ("a.b-c_redis_mysql_20261124T210509Z.sql", ("a.b-c_redis", "mysql", "sql", None, False)),
+    ],
+)
+def test_the_grammar_parses_into_its_parts(filename, parts):
+    parsed = names.parse_backup_filename(filename)
+    assert (parsed.db_name, parsed.engine, parsed.format, parsed.compression, parsed.encrypted) == parts
+    assert parsed.created == WHEN
+    assert names.parse_backup_filename(filename, parsed.db_name) == parsed
+
+
+@pytest.mark.parametrize("engine", sorted(names.ENGINE_EXTENSIONS))
+def test_what_each_engine_writes_is_a_name_of_the_grammar(engine):
+    parsed = names.parse_backup_filename(names.backup_filename("shop", engine, WHEN))
+    assert (parsed.engine, parsed.created, parsed.encrypted) == (engine, WHEN, False)
+    extension = "." + parsed.format + ("." + parsed.compression if parsed.compression else "")
+    assert extension == names.ENGINE_EXTENSIONS[engine]
+
+
+@pytest.mark.parametrize(
+    "filename",
+    [
+        "shop_postgres_20261124T210509Z",
+        "shop_postgres_20261124T210509Z.tar",
+        "shop_postgres_20261124T210509Z.dump.bz2",
+        "shop_postgres_20261124T210509Z.dump.gz.zst",
+        "shop_postgres_20261124T210509Z.dump.age.gz",
+        "shop_postgres_20261124T210509Z.dump.age.age",
+        "shop_postgres_20261124T210509Z.dump.sha256",
+        "shop_postgres_20261124T210509Z.dump.zst.partial",
+        "shop_postgres_20261324T210509Z.dump",
+        "shop_postgres_20261124T250509Z.dump",
+        "shop_postgres_20261124210509Z.dump",
+        "shop_postgres_20261124T210509.dump",
+        "shop_oracle_20261124T210509Z.dump",
+        "_postgres_20261124T210509Z.dump",
+        "-x_postgres_20261124T210509Z.dump",
+        "a b_postgres_20261124T210509Z.dump",
+        "shop_postgres_20261124T210509Z.DUMP",
+        "shop_postgres_20261124T210509Z.dump\n",
+        "",
+    ],
+)
+def test_names_outside_the_grammar_are_refused(filename):
+    with pytest.raises(ValueError, match="is not a backup filename"):
+        names.parse_backup_filename(filename)
+
+
+def test_another_databases_backup_is_refused_by_name():
+    filename = "shop_v2_postgres_20261124T210509Z.dump"
+    with pytest.raises(ValueError, match=f"^'{filename}' is not a backup of database 'shop'$"):
+        names.parse_backup_filename(filename, "shop")
+
+
+def grammar_name(db_name, engine, created, backup_format, compression, encrypted):
+    """Return the filename the grammar spells for these parts (written out here, not by names)."""
+    return (f"{db_name}_{engine}_{created:%Y%m%dT%H%M%SZ}.{backup_format}"
+            f"{'.' + compression if compression else ''}{'.age' if encrypted else ''}")
+
+
+GRAMMAR_PARTS = st.tuples(
+    st.from_regex(names.NAME_RE, fullmatch=True),
+    st.sampled_from(sorted(names.ENGINE_EXTENSIONS)),
+    st.datetimes(min_value=datetime(1000, 1, 1), max_value=datetime(9999, 12, 31)).map(
+        lambda when: when.replace(microsecond=0, tzinfo=UTC)
+    ),
+    st.sampled_from(names.BACKUP_FORMATS),
+    st.sampled_from((None,) + names.COMPRESSIONS),
+    st.booleans(),
+)
+
+
+@given(GRAMMAR_PARTS)
+def test_every_name_of_the_grammar_parses_back_into_its_parts(parts):
+    filename = grammar_name(*parts)
+    parsed = names.parse_backup_filename(filename, parts[0])
+    assert tuple(parsed) == parts
+    assert names.validate_backup_filename(parts[0], filename) == filename
+    assert names.backup_created_at(parts[0], filename) == parts[2]
+
+
+@given(st.text(min_size=1, max_size=80))
+def test_any_parsed_name_is_rebuilt_from_its_parts(text):
+    try:
+        parsed = names.parse_backup_filename(text)
+    except ValueError:
+        return
+    rebuilt = grammar_name(*parsed)
+    assert rebuilt == text
+
+
+@pytest.mark.parametrize(
     "filename",
     [
         "../../etc/passwd",

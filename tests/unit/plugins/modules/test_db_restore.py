@@ -54,6 +54,23 @@ def test_another_engines_backup_is_refused(run_module, backup_dir):
     )
 
 
+@pytest.mark.parametrize(
+    ("filename", "message"),
+    [
+        ("shop_postgres_20261124T210509Z.dump.zst", "is zst-compressed and cannot be decompressed here"),
+        ("shop_postgres_20261124T210509Z.dump.age", "is encrypted and cannot be decrypted here"),
+    ],
+)
+def test_a_name_of_a_later_version_is_accepted_and_refused_before_the_database(run_module, backup_dir, filename,
+                                                                               message):
+    # the grammar admits these names (zstd, age), so restore finds and verifies them; this
+    # version cannot decode them yet
+    write_backup(backup_dir, filename, ARCHIVE)
+    result = run_module(db_restore, args(backup_dir, filename, container="db", docker_bin="/nonexistent/docker"))
+    assert result["failed"] and result["database_touched"] is False
+    assert result["msg"] == f"{filename} {message}; the database was not touched"
+
+
 def test_a_corrupted_backup_is_refused_before_the_database(run_module, backup_dir):
     (backup_dir / "shop" / FILENAME).write_bytes(ARCHIVE + b"\x00")
     result = run_module(db_restore, args(backup_dir, FILENAME, container="db", docker_bin="/nonexistent/docker"))

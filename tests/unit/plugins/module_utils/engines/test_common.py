@@ -10,7 +10,7 @@ import pytest
 from ansible_collections.infrakt.backup.plugins.module_utils.engines import common
 from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import EngineError
 
-from .conftest import PASSWORD
+from ..conftest import PASSWORD
 
 
 def test_database_defaults_to_db_name(make_connection):

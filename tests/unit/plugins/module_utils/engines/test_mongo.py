@@ -12,14 +12,14 @@ import yaml
 
 from ansible_collections.infrakt.backup.plugins.module_utils.engines import mongo
 
-from .conftest import PASSWORD
+from ..conftest import PASSWORD
 
 DOCKER_SHIM = Path(__file__).resolve().parents[4] / "shims" / "docker"
 
 
 def test_native_dump_reads_the_password_from_a_config_file(make_connection):
     connection = make_connection(engine="mongo", host="127.0.0.1", port=27018, user="backup", password=PASSWORD)
-    command = mongo.dump_command(connection, "/run/infrakt/run-x/mongo.yaml")
+    command = mongo.dump_command(connection, "mongodump", {"mongo.yaml": "/run/infrakt/run-x/mongo.yaml"})
     assert command.argv == [
         "mongodump", "--config=/run/infrakt/run-x/mongo.yaml", "--archive", "--gzip", "--db=shop",
         "--host=127.0.0.1", "--port=27018", "--username=backup", "--authenticationDatabase=admin",
@@ -29,7 +29,8 @@ def test_native_dump_reads_the_password_from_a_config_file(make_connection):
 
 
 def test_native_restore_drops_and_keeps_to_the_database(make_connection):
-    command = mongo.restore_command(make_connection(engine="mongo", socket="/tmp/mongodb-27017.sock"))
+    connection = make_connection(engine="mongo", socket="/tmp/mongodb-27017.sock")
+    command = mongo.restore_command(connection, "mongorestore", {})
     assert command.argv == [
         "mongorestore", "--archive", "--gzip", "--drop", "--nsInclude=shop.*", "--host=/tmp/mongodb-27017.sock",
     ]
@@ -37,7 +38,7 @@ def test_native_restore_drops_and_keeps_to_the_database(make_connection):
 
 def test_container_command_builds_the_config_inside_from_an_env_variable(make_connection):
     connection = make_connection(engine="mongo", container="shop-mongo", user="root", password=PASSWORD)
-    command = mongo.restore_command(connection)
+    command = mongo.restore_command(connection, "mongorestore", {})
     assert command.argv == [
         "docker", "exec", "-i", "-e", "MONGO_CONFIG", "shop-mongo", "sh", "-c", mongo.CONTAINER_SCRIPT,
         "mongorestore", "--archive", "--gzip", "--drop", "--nsInclude=shop.*",
@@ -64,7 +65,7 @@ def test_container_transport_hands_the_config_over_unchanged(make_connection, tm
     )
     tool.chmod(0o755)
     connection = make_connection(engine="mongo", container="c", docker_bin=str(DOCKER_SHIM), password=password)
-    command = mongo.dump_command(connection)
+    command = mongo.dump_command(connection, "mongodump", {})
     env = {"PATH": f"{tmp_path}:/usr/bin:/bin", **command.env}
     result = subprocess.run(command.argv, env=env, capture_output=True, text=True, check=True)
     seen = json.loads(result.stdout)

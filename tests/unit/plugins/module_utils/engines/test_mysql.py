@@ -1,14 +1,10 @@
-"""MySQL/MariaDB command building and the streaming gzip (engines/mysql.py)."""
-
-import gzip
-import os
+"""MySQL/MariaDB command building (engines/mysql.py)."""
 
 import pytest
 
 from ansible_collections.infrakt.backup.plugins.module_utils.engines import mysql
-from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import EngineError
 
-from .conftest import PASSWORD
+from ..conftest import PASSWORD
 
 DUMP_OPTIONS = [
     "--single-transaction", "--routines", "--triggers", "--hex-blob", "--no-tablespaces",
@@ -18,7 +14,7 @@ DUMP_OPTIONS = [
 
 def test_native_dump_reads_the_password_from_a_defaults_file_given_first(make_connection):
     connection = make_connection(engine="mariadb", host="127.0.0.1", port=3307, user="shop", password=PASSWORD)
-    command = mysql.dump_command(connection, "/usr/bin/mariadb-dump", "/dev/shm/infrakt/run-x/my.cnf")
+    command = mysql.dump_command(connection, "/usr/bin/mariadb-dump", {"my.cnf": "/dev/shm/infrakt/run-x/my.cnf"})
     assert command.argv == [
         "/usr/bin/mariadb-dump", "--defaults-extra-file=/dev/shm/infrakt/run-x/my.cnf", *DUMP_OPTIONS,
         "--host=127.0.0.1", "--port=3307", "--user=shop", "shop",
@@ -29,15 +25,15 @@ def test_native_dump_reads_the_password_from_a_defaults_file_given_first(make_co
 
 def test_socket_and_no_password(make_connection):
     connection = make_connection(engine="mysql", socket="/run/mysqld/mysqld.sock", database="shop_db")
-    command = mysql.restore_command(connection, "mysql")
+    command = mysql.restore_command(connection, "mysql", {})
     assert command.argv == ["mysql", "--binary-mode", "--socket=/run/mysqld/mysqld.sock", "shop_db"]
     assert mysql.password_files(connection) == {}
 
 
 def test_container_gets_mysql_pwd_through_docker_exec_env(make_connection):
     connection = make_connection(engine="mysql", container="shop-db", user="root", password=PASSWORD)
-    for command, client in ((mysql.dump_command(connection, "mysqldump"), "mysqldump"),
-                            (mysql.restore_command(connection, "mysql"), "mysql")):
+    for command, client in ((mysql.dump_command(connection, "mysqldump", {}), "mysqldump"),
+                            (mysql.restore_command(connection, "mysql", {}), "mysql")):
         assert command.argv[:7] == ["docker", "exec", "-i", "-e", "MYSQL_PWD", "shop-db", client]
         assert command.env == {"MYSQL_PWD": PASSWORD}
         assert not any(PASSWORD in part for part in command.argv)
@@ -52,40 +48,6 @@ def test_each_engine_prefers_its_own_clients():
 def test_defaults_file_quotes_and_escapes_the_password():
     text = mysql.defaults_file_text(' a\\b#c"d\te\n')
     assert text == '[client]\npassword=" a\\\\b#c\\"d\\te\\n"\n'
-
-
-def test_gzip_writer_output_is_standard_gzip():
-    compressed = []
-    writer = mysql.GzipWriter(compressed.append)
-    data = os.urandom(100000) + b"INSERT INTO t VALUES (1);\n" * 100000
-    for start in range(0, len(data), 65536):
-        writer.write(data[start:start + 65536])
-    writer.close()
-    assert gzip.decompress(b"".join(compressed)) == data
-
-
-def test_gunzip_chunks_stay_small_for_highly_compressed_data(tmp_path):
-    path = tmp_path / "zeros.sql.gz"
-    path.write_bytes(gzip.compress(b"\0" * (20 * 1024 * 1024)))
-    sizes = [len(chunk) for chunk in mysql.gunzip_chunks(str(path))]
-    assert sum(sizes) == 20 * 1024 * 1024
-    assert max(sizes) <= 1024 * 1024
-
-
-def test_gunzip_chunks_refuses_a_truncated_file(tmp_path):
-    path = tmp_path / "cut.sql.gz"
-    path.write_bytes(gzip.compress(os.urandom(300000))[:-100])
-    with pytest.raises(EngineError, match="ends in the middle"):
-        list(mysql.gunzip_chunks(str(path)))
-
-
-def test_gunzip_chunks_refuses_damaged_data(tmp_path):
-    path = tmp_path / "bad.sql.gz"
-    data = bytearray(gzip.compress(b"SELECT 1;\n" * 10000))
-    data[20:40] = b"\xff" * 20
-    path.write_bytes(bytes(data))
-    with pytest.raises(EngineError, match="not valid gzip data"):
-        list(mysql.gunzip_chunks(str(path)))
 
 
 def test_a_file_that_is_not_gzip_fails_the_check(tmp_path):

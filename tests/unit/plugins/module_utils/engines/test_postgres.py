@@ -4,12 +4,12 @@ import pytest
 
 from ansible_collections.infrakt.backup.plugins.module_utils.engines import postgres
 
-from .conftest import PASSWORD
+from ..conftest import PASSWORD
 
 
 def test_native_dump_takes_the_password_from_a_passfile(make_connection):
     connection = make_connection(host="db.internal", port=5433, user="shop", password=PASSWORD)
-    command = postgres.dump_command(connection, "/run/infrakt/run-x/pgpass")
+    command = postgres.dump_command(connection, "pg_dump", {"pgpass": "/run/infrakt/run-x/pgpass"})
     assert command.argv == [
         "pg_dump", "--format=custom", "--host=db.internal", "--port=5433", "--username=shop",
         "--no-password", "--dbname=shop",
@@ -19,7 +19,7 @@ def test_native_dump_takes_the_password_from_a_passfile(make_connection):
 
 
 def test_socket_directory_is_the_host(make_connection):
-    command = postgres.dump_command(make_connection(socket="/var/run/postgresql", database="shop_db"))
+    command = postgres.dump_command(make_connection(socket="/var/run/postgresql", database="shop_db"), "pg_dump", {})
     assert command.argv == ["pg_dump", "--format=custom", "--host=/var/run/postgresql", "--no-password",
                             "--dbname=shop_db"]
     assert command.env == {}
@@ -27,7 +27,7 @@ def test_socket_directory_is_the_host(make_connection):
 
 def test_container_dump_forwards_pgpassword(make_connection):
     connection = make_connection(container="shop-db", user="postgres", password=PASSWORD)
-    command = postgres.dump_command(connection)
+    command = postgres.dump_command(connection, "pg_dump", {})
     assert command.argv == [
         "docker", "exec", "-i", "-e", "PGPASSWORD", "shop-db",
         "pg_dump", "--format=custom", "--username=postgres", "--no-password", "--dbname=shop",
@@ -37,7 +37,7 @@ def test_container_dump_forwards_pgpassword(make_connection):
 
 
 def test_custom_format_restore_is_one_transaction(make_connection):
-    command = postgres.restore_command(make_connection(user="shop"))
+    command = postgres.restore_command(make_connection(user="shop"), "pg_restore", {})
     assert command.argv == [
         "pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error",
         "--username=shop", "--no-password", "--dbname=shop",
@@ -62,8 +62,8 @@ def test_no_password_in_any_argv(make_connection, password):
     for container in (None, "c"):
         connection = make_connection(password=password or None, container=container, user="u")
         for command in (
-            postgres.dump_command(connection, "/p"),
-            postgres.restore_command(connection, "/p"),
+            postgres.dump_command(connection, "pg_dump", {"pgpass": "/p"}),
+            postgres.restore_command(connection, "pg_restore", {"pgpass": "/p"}),
         ):
             assert not password or not any(password in part for part in command.argv)
 

@@ -8,7 +8,7 @@ import pytest
 from ansible_collections.infrakt.backup.plugins.module_utils.engines import redis
 from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import EngineError
 
-from .conftest import PASSWORD
+from ..conftest import PASSWORD
 
 
 def test_cli_command_takes_the_password_from_rediscli_auth(make_connection):
@@ -66,12 +66,12 @@ def test_parse_config():
 def test_restore_in_a_container_is_refused(make_connection, tmp_path):
     connection = make_connection(engine="redis", container="cache", restart_command="docker start cache")
     with pytest.raises(ValueError, match="not supported"):
-        redis.restore(connection, str(tmp_path / "x.rdb"))
+        redis.restore(connection, iter([redis.RDB_MAGIC]))
 
 
 def test_restore_needs_a_restart_command(make_connection, tmp_path):
     with pytest.raises(ValueError, match="restart_command is required"):
-        redis.restore(make_connection(engine="redis"), str(tmp_path / "x.rdb"))
+        redis.restore(make_connection(engine="redis"), iter([redis.RDB_MAGIC]))
 
 
 def test_a_file_that_is_not_an_rdb_fails_the_check(tmp_path):
@@ -87,9 +87,7 @@ def test_restart_command_output_goes_to_the_message(tmp_path):
 
 
 def test_restore_that_cannot_reach_the_server_says_it_was_not_touched(make_connection, tmp_path):
-    path = tmp_path / "cache_redis_20261124T210509Z.rdb"
-    path.write_bytes(redis.RDB_MAGIC + b"0011")
     connection = make_connection(engine="redis", host="127.0.0.1", port=1, restart_command="false")
     with pytest.raises(EngineError, match="the server was not touched") as raised:
-        redis.restore(connection, str(path))
+        redis.restore(connection, iter([redis.RDB_MAGIC + b"0011"]))
     assert raised.value.database_touched is False

@@ -1,4 +1,4 @@
-"""A Connection factory for the engine tests: connection_from_params with defaults."""
+"""A Connection factory for the engine and pipeline tests: connection_from_params with defaults."""
 
 import pytest
 

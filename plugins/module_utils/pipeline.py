@@ -1,0 +1,181 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one path every backup takes and the one path every restore takes.
+
+Backup (create_backup): dump (the engine) → compress (what the filename says and the engine's
+clients do not do themselves) → hash and commit (backup_files.PartialBackup: `.partial`,
+rename, sidecar last) → upload (an optional callable) → result.
+Restore (restore_backup): fetch (an optional callable) → verify (sha256 against the sidecar)
+→ decode (undo the compression the pipeline applied) → engine restore.
+
+Callers change what a stage does by what they pass (an upload, a fetch), not by writing a
+second path. Memory stays flat: everything moves in backup_files.CHUNK_SIZE pieces.
+Pure Python with no imports from Ansible.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import zlib
+from datetime import datetime, timezone
+
+from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, engines, names
+from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import EngineError, cleanup_on_termination
+
+GZIP_WBITS = 16 + zlib.MAX_WBITS  # zlib's window bits for the gzip container
+GZIP_LEVEL = 6
+
+
+class GzipWriter:
+    """Gzip-compresses the bytes written to it and passes the compressed bytes to sink(chunk)."""
+
+    def __init__(self, sink):
+        self.sink = sink
+        self._compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, GZIP_WBITS)
+
+    def write(self, chunk):
+        """Compress chunk (bytes)."""
+        compressed = self._compressor.compress(chunk)
+        if compressed:
+            self.sink(compressed)
+
+    def close(self):
+        """Pass on the end of the gzip stream."""
+        self.sink(self._compressor.flush())
+
+
+class UncompressedWriter:
+    """Passes the bytes written to it to sink(chunk) as they are."""
+
+    def __init__(self, sink):
+        self.write = sink
+
+    def close(self):
+        """Nothing is held back."""
+
+
+def gunzip_chunks(path):
+    """Yield the decompressed bytes of the gzip file at path, at most CHUNK_SIZE at a time
+    (a highly compressed file cannot blow up memory); raise EngineError when it is not gzip or
+    ends early."""
+    decompressor = zlib.decompressobj(GZIP_WBITS)
+    try:
+        for compressed in backup_files.file_chunks(path):
+            while compressed:
+                chunk = decompressor.decompress(compressed, backup_files.CHUNK_SIZE)
+                compressed = decompressor.unconsumed_tail
+                if chunk:
+                    yield chunk
+        chunk = decompressor.flush()
+    except zlib.error as error:
+        raise EngineError("the backup is not valid gzip data: %s" % error) from None
+    if chunk:
+        yield chunk
+    if not decompressor.eof:
+        raise EngineError("the backup ends in the middle of its gzip stream")
+
+
+# compression of a filename (None: none) -> what writes it / what reads a file of it back
+WRITERS = {None: UncompressedWriter, "gz": GzipWriter}
+READERS = {None: backup_files.file_chunks, "gz": gunzip_chunks}
+
+
+def pipeline_compression(connection, compression):
+    """Return the compression the pipeline itself applies and undoes for a backup of
+    connection's engine whose filename says compression: none when the engine's clients write
+    and read it themselves (CLIENT_COMPRESSION)."""
+    if compression == engines.ENGINES[connection.engine].CLIENT_COMPRESSION:
+        return None
+    return compression
+
+
+def create_backup(connection, backup_dir, check_mode=False, now=None, upload=None):
+    """Dump the database of connection into `<backup_dir>/<db_name>/<filename>` (names.
+    backup_filename at now, default the current time), compressed as the filename says,
+    through PartialBackup: sha256 computed while writing, renamed and given its sidecar only
+    when the dump succeeded. Then upload(path, filename, sha256) -> dict, when given, and its
+    answer becomes the result's `upload`.
+
+    Return {path, filename, engine, db_name, created, size, sha256}; in check mode nothing is
+    dumped or uploaded and the result says what would be (size and sha256 None). Raise
+    EngineError or ValueError; a failed dump leaves no file behind."""
+    when = (now or datetime.now(timezone.utc)).replace(microsecond=0)
+    filename = names.backup_filename(connection.db_name, connection.engine, when)
+    directory = backup_files.database_dir(backup_dir, connection.db_name)
+    path = os.path.join(directory, filename)
+    result = dict(
+        path=path,
+        filename=filename,
+        engine=connection.engine,
+        db_name=connection.db_name,
+        created=backup_files.iso_utc(when),
+        size=None,
+        sha256=None,
+    )
+    if check_mode:
+        result["msg"] = "would dump %s database %s to %s" % (connection.engine, connection.database, path)
+        return result
+    compression = pipeline_compression(connection, names.parse_backup_filename(filename).compression)
+    backup_files.ensure_private_dirs(directory)
+    backup_files.sweep_stale_partials(directory)
+    with cleanup_on_termination():
+        with backup_files.PartialBackup(path) as backup:
+            writer = WRITERS[compression](backup.write)
+            engines.dump(connection, writer.write)
+            writer.close()
+            result["size"], result["sha256"] = backup.commit()
+        if upload is not None:
+            result["upload"] = upload(path, filename, result["sha256"])
+    return result
+
+
+def restore_backup(connection, backup_dir, filename, check_mode=False, fetch=None):
+    """Restore the database of connection from backup filename (a plain name of this database's
+    backups, any name of the filename grammar) in `<backup_dir>/<db_name>/`. fetch(path,
+    filename) -> dict, when given, first puts the backup and its sidecar at path (in check mode
+    too: verifying needs the file) and its answer becomes the result's `fetch`. Then the sha256
+    is checked against the sidecar: a mismatch, a backup this pipeline cannot decode, or a file
+    that is not in the engine's own format raises ValueError before the database is touched.
+
+    Return {path, filename, engine, sha256}; in check mode only the checks run."""
+    names.validate_backup_filename(connection.db_name, filename)
+    parts = names.parse_backup_filename(filename, connection.db_name)
+    engine = engines.ENGINES[connection.engine]
+    if engines.ENGINES[parts.engine] is not engine:
+        raise ValueError(
+            "%s is a %s backup; it cannot be restored into a %s database" % (filename, parts.engine, connection.engine)
+        )
+    path = os.path.join(backup_files.database_dir(backup_dir, connection.db_name), filename)
+    result = dict(path=path, filename=filename, engine=connection.engine)
+    with cleanup_on_termination():
+        if fetch is not None:
+            result["fetch"] = fetch(path, filename)
+        result["sha256"] = backup_files.verify_backup(path)
+        read_chunks = _reader(connection, parts, filename)
+        engine.check_backup(path)
+        if check_mode:
+            result["msg"] = "checksum verified; would restore %s database %s from %s" % (
+                connection.engine,
+                connection.database,
+                path,
+            )
+            return result
+        engines.restore(connection, read_chunks(path))
+    return result
+
+
+def _reader(connection, parts, filename):
+    """Return the function path -> byte chunks that decodes a backup named with parts (a
+    names.BackupName) for connection's engine; raise ValueError for one this pipeline cannot
+    decode (the database was not touched)."""
+    if parts.encrypted:
+        raise ValueError("%s is encrypted and cannot be decrypted here; the database was not touched" % filename)
+    compression = pipeline_compression(connection, parts.compression)
+    if compression not in READERS:
+        raise ValueError(
+            "%s is %s-compressed and cannot be decompressed here; the database was not touched"
+            % (filename, compression)
+        )
+    return READERS[compression]

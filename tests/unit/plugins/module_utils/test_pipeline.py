@@ -1,0 +1,155 @@
+"""The backup and restore pipelines (plugins/module_utils/pipeline.py): the gzip stage, and the
+upload and fetch stages driven by small in-test callables. The dump runs a stand-in
+mariadb-dump on PATH (the real client is exercised in tests/integration)."""
+
+import gzip
+import hashlib
+import os
+from datetime import UTC, datetime
+
+import pytest
+
+from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, pipeline
+from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import EngineError
+
+WHEN = datetime(2026, 11, 24, 21, 5, 9, tzinfo=UTC)
+SQL = b"INSERT INTO t VALUES (1);\n" * 1000
+
+
+@pytest.fixture
+def fake_mariadb(tmp_path, monkeypatch):
+    """Put stand-ins for mariadb-dump (prints SQL) and mariadb (stores its stdin in
+    <tmp_path>/restored.sql) first on PATH; return tmp_path."""
+    shims = tmp_path / "bin"
+    shims.mkdir()
+    (tmp_path / "dump.sql").write_bytes(SQL)
+    for name, script in (("mariadb-dump", f"cat {tmp_path}/dump.sql"), ("mariadb", f"cat > {tmp_path}/restored.sql")):
+        program = shims / name
+        program.write_text(f"#!/bin/sh\n{script}\n")
+        program.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shims}:{os.environ['PATH']}")
+    return tmp_path
+
+
+def test_gzip_writer_output_is_standard_gzip():
+    compressed = []
+    writer = pipeline.GzipWriter(compressed.append)
+    data = os.urandom(100000) + b"INSERT INTO t VALUES (1);\n" * 100000
+    for start in range(0, len(data), 65536):
+        writer.write(data[start:start + 65536])
+    writer.close()
+    assert gzip.decompress(b"".join(compressed)) == data
+
+
+def test_gunzip_chunks_stay_small_for_highly_compressed_data(tmp_path):
+    path = tmp_path / "zeros.sql.gz"
+    path.write_bytes(gzip.compress(b"\0" * (20 * 1024 * 1024)))
+    sizes = [len(chunk) for chunk in pipeline.gunzip_chunks(str(path))]
+    assert sum(sizes) == 20 * 1024 * 1024
+    assert max(sizes) <= 1024 * 1024
+
+
+def test_gunzip_chunks_refuses_a_truncated_file(tmp_path):
+    path = tmp_path / "cut.sql.gz"
+    path.write_bytes(gzip.compress(os.urandom(300000))[:-100])
+    with pytest.raises(EngineError, match="ends in the middle"):
+        list(pipeline.gunzip_chunks(str(path)))
+
+
+def test_gunzip_chunks_refuses_damaged_data(tmp_path):
+    path = tmp_path / "bad.sql.gz"
+    data = bytearray(gzip.compress(b"SELECT 1;\n" * 10000))
+    data[20:40] = b"\xff" * 20
+    path.write_bytes(bytes(data))
+    with pytest.raises(EngineError, match="not valid gzip data"):
+        list(pipeline.gunzip_chunks(str(path)))
+
+
+def test_the_clients_own_compression_is_left_to_them(make_connection):
+    assert pipeline.pipeline_compression(make_connection(engine="mariadb"), "gz") == "gz"
+    assert pipeline.pipeline_compression(make_connection(engine="mongo"), "gz") is None
+    assert pipeline.pipeline_compression(make_connection(engine="postgres"), None) is None
+
+
+def test_backup_is_compressed_committed_then_uploaded(make_connection, fake_mariadb):
+    uploads = []
+
+    def upload(path, filename, sha256):
+        # the upload stage runs on the committed backup: final name, sidecar written
+        assert backup_files.verify_backup(path) == sha256
+        uploads.append((path, filename, sha256))
+        return {"key": "prod/blog/" + filename}
+
+    backup_dir = str(fake_mariadb / "b")
+    result = pipeline.create_backup(make_connection(engine="mariadb", db_name="blog"), backup_dir, now=WHEN,
+                                    upload=upload)
+    filename = "blog_mariadb_20261124T210509Z.sql.gz"
+    path = os.path.join(backup_dir, "blog", filename)
+    data = (fake_mariadb / "b" / "blog" / filename).read_bytes()
+    assert gzip.decompress(data) == SQL
+    assert result == {
+        "path": path, "filename": filename, "engine": "mariadb", "db_name": "blog", "created": "2026-11-24T21:05:09Z",
+        "size": len(data), "sha256": hashlib.sha256(data).hexdigest(), "upload": {"key": "prod/blog/" + filename},
+    }
+    assert uploads == [(path, filename, result["sha256"])]
+
+
+def test_check_mode_neither_dumps_nor_uploads(make_connection, tmp_path):
+    def upload(path, filename, sha256):
+        raise AssertionError("nothing to upload in check mode")
+
+    result = pipeline.create_backup(make_connection(engine="mariadb", db_name="blog"), str(tmp_path / "b"),
+                                    check_mode=True, now=WHEN, upload=upload)
+    assert result["size"] is None and "upload" not in result
+    assert not (tmp_path / "b").exists()
+
+
+def test_a_failed_upload_keeps_the_committed_backup(make_connection, fake_mariadb):
+    def upload(path, filename, sha256):
+        raise EngineError("aws s3 cp failed: access denied")
+
+    with pytest.raises(EngineError, match="access denied"):
+        pipeline.create_backup(make_connection(engine="mariadb", db_name="blog"), str(fake_mariadb / "b"), now=WHEN,
+                               upload=upload)
+    assert sorted(os.listdir(fake_mariadb / "b" / "blog")) == [
+        "blog_mariadb_20261124T210509Z.sql.gz", "blog_mariadb_20261124T210509Z.sql.gz.sha256",
+    ]
+
+
+def test_restore_fetches_verifies_decodes_and_restores(make_connection, fake_mariadb):
+    filename = "blog_mariadb_20261124T210509Z.sql.gz"
+    data = gzip.compress(SQL)
+
+    def fetch(path, fetched):
+        # a stand-in for a download: the backup and its sidecar land at path
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as backup:
+            backup.write(data)
+        backup_files.write_sidecar(path, hashlib.sha256(data).hexdigest())
+        return {"downloaded": fetched}
+
+    backup_dir = str(fake_mariadb / "b")
+    result = pipeline.restore_backup(make_connection(engine="mariadb", db_name="blog"), backup_dir, filename,
+                                     fetch=fetch)
+    assert result == {"path": os.path.join(backup_dir, "blog", filename), "filename": filename, "engine": "mariadb",
+                      "sha256": hashlib.sha256(data).hexdigest(), "fetch": {"downloaded": filename}}
+    assert (fake_mariadb / "restored.sql").read_bytes() == SQL
+
+
+@pytest.mark.parametrize(
+    ("filename", "message"),
+    [
+        ("blog_mariadb_20261124T210509Z.sql.gz.age", "is encrypted and cannot be decrypted here"),
+        ("blog_mariadb_20261124T210509Z.sql.zst", "is zst-compressed and cannot be decompressed here"),
+    ],
+)
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_backup_the_pipeline_cannot_decode_is_refused_before_the_database(make_connection, tmp_path, filename,
+                                                                            message, check_mode):
+    path = tmp_path / "blog" / filename
+    path.parent.mkdir()
+    path.write_bytes(b"\x1f\x8b")
+    backup_files.write_sidecar(str(path), hashlib.sha256(b"\x1f\x8b").hexdigest())
+    connection = make_connection(engine="mariadb", db_name="blog", container="db", docker_bin="/nonexistent/docker")
+    with pytest.raises(ValueError, match=f"^{filename} {message}; the database was not touched$"):
+        pipeline.restore_backup(connection, str(tmp_path), filename, check_mode=check_mode)
