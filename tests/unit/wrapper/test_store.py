@@ -7,9 +7,9 @@ import stat
 
 import pytest
 
+from ansible_collections.infrakt.backup.plugins.module_utils.backup_files import DEFAULT_BACKUP_DIR
 from infrakt_backup.crypto import KeyFile, SecretCipher, new_key
 from infrakt_backup.errors import BAD_INPUT, BadInput, InfraktError
-from ansible_collections.infrakt.backup.plugins.module_utils.backup_files import DEFAULT_BACKUP_DIR
 from infrakt_backup.store import DEFAULT_AWS_BIN, DEFAULT_PYTHON, Store, default_home
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
