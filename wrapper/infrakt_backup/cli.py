@@ -4,8 +4,9 @@ The actions validate what they are given; this module only parses and dispatches
 short sentences and plain tables; `--json` prints only JSON on stdout and keeps progress lines
 off stderr. Exit codes: 0 ok, 1 the operation failed, 2 bad input (BadInput). Every
 InfraktError becomes one line, `infrakt-backup: error: …`, on stderr; anything unexpected too
-(a ValueError that reaches here is a bug, not bad input), with the traceback only at -vvv. Secrets are read from the
-environment, stdin or a hidden prompt, never from a flag (argv is visible to every user).
+(a ValueError that reaches here is a bug, not bad input), with the traceback only at -vvv.
+Secrets are read from the environment, stdin or a hidden prompt, never from a flag (argv is
+visible to every user).
 
 The actions that run playbooks are imported inside their commands, so that commands which
 only touch the local configuration do not load ansible-runner.
@@ -462,7 +463,6 @@ def backup_list(app: App, db_name: str, as_json: bool) -> None:
 def backup_restore(app: App, db_name: str, filename: str, yes: bool, as_json: bool) -> None:
     """Restore database DB from backup FILENAME (a name from `backup list`), replacing its data."""
     from infrakt_backup.actions import backup_restore as backup_restore_action
-
 
     def confirm(target: dict) -> bool:
         if not _stdin_is_terminal():

@@ -3,9 +3,10 @@ secrets Fernet-encrypted with INFRAKT_HOME/master.key.
 
 Store methods return plain frozen dataclasses, detached from any session, with secrets
 decrypted (their repr shows `****`); their fields, in order, are also the keys of what the
-actions return for them (json_ready.entry_dict). Every transaction starts with BEGIN IMMEDIATE: it holds
-SQLite's write lock from the start, so the key file is read, created or rotated by one
-process at a time and no secret is ever encrypted under a key that is being retired.
+actions return for them (json_ready.entry_dict). Every transaction starts with BEGIN
+IMMEDIATE: it holds SQLite's write lock from the start, so the key file is read, created or
+rotated by one process at a time and no secret is ever encrypted under a key that is being
+retired.
 """
 
 import os
