@@ -4,12 +4,16 @@
 keys pinned in INFRAKT_HOME). The action, which validated the names it was given, then shapes
 the run's module results into its answer."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from infrakt_backup import runner
 from infrakt_backup.errors import BadInput
 from infrakt_backup.playbook_vars import database_variables, s3_variables, server_variables
 from infrakt_backup.store import DatabaseEntry, S3Settings, ServerEntry, Store
+
+# What an action that runs a play is given to report it: one short line per task.
+Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,9 @@ class Play:
             return {}
         return {**database_variables(self.database), **server_variables(self.server), **s3_variables(self.settings)}
 
-    def run(self, playbook: str, extra: dict | None = None, *, progress=None, verbosity: int = 0) -> runner.PlaybookRun:
+    def run(
+        self, playbook: str, extra: dict | None = None, *, progress: Progress | None = None, verbosity: int = 0
+    ) -> runner.PlaybookRun:
         """Run playbooks/<playbook> on the server with variables() and `extra`; return the
         runner.PlaybookRun."""
         inventory = runner.server_inventory([self.server], self.store.home / "known_hosts")

@@ -4,14 +4,16 @@ server, then upload from the server when S3 is configured. The local copy is alw
 from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup.actions import validated
 from infrakt_backup.errors import InfraktError
-from infrakt_backup.remote import database_play
+from infrakt_backup.remote import Progress, database_play
 from infrakt_backup.store import Store
 
 DB_BACKUP = "infrakt.backup.db_backup"
 S3_OBJECT = "infrakt.backup.s3_object"
 
 
-def create_backup(store: Store, db_name: str, upload: bool = True, *, progress=None, verbosity: int = 0) -> dict:
+def create_backup(
+    store: Store, db_name: str, upload: bool = True, *, progress: Progress | None = None, verbosity: int = 0
+) -> dict:
     """Back up database `db_name`; upload to S3 when `upload` and S3 is configured.
 
     Returns {"database", "server", "filename", "path", "size", "sha256", "location", "s3_key"}

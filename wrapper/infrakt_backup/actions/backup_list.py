@@ -4,7 +4,7 @@ local backups and the S3 copies, listed in one play and merged by filename."""
 from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup.actions import validated
 from infrakt_backup.json_ready import iso_utc
-from infrakt_backup.remote import database_play
+from infrakt_backup.remote import Progress, database_play
 from infrakt_backup.store import Store
 
 BACKUP_INFO = "infrakt.backup.backup_info"
@@ -39,7 +39,7 @@ def merge_locations(db_name: str, local: list[dict], remote: list[dict]) -> list
     return [{**item, "created": iso_utc(item["created"])} for item in ordered]
 
 
-def list_backups(store: Store, db_name: str, *, progress=None, verbosity: int = 0) -> list[dict]:
+def list_backups(store: Store, db_name: str, *, progress: Progress | None = None, verbosity: int = 0) -> list[dict]:
     """Return the merged backup list of database `db_name` (see merge_locations); raises
     BadInput for an invalid or unknown name, InfraktError when the server or S3 cannot be
     listed."""

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup.actions import validated
 from infrakt_backup.errors import InfraktError
-from infrakt_backup.remote import database_play
+from infrakt_backup.remote import Progress, database_play
 from infrakt_backup.store import Store
 
 DB_RESTORE = "infrakt.backup.db_restore"
@@ -14,8 +14,8 @@ S3_OBJECT = "infrakt.backup.s3_object"
 
 
 def restore_backup(
-    store: Store, db_name: str, filename: str, *, confirm: Callable[[dict], bool] | None = None, progress=None,
-    verbosity: int = 0,
+    store: Store, db_name: str, filename: str, *, confirm: Callable[[dict], bool] | None = None,
+    progress: Progress | None = None, verbosity: int = 0,
 ) -> dict:
     """Restore database `db_name` from backup `filename` (a plain name from `backup list`).
 

@@ -4,13 +4,15 @@ because a bucket that lists fine can still refuse uploads (B2, R2 and checksum h
 from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup.actions import validated
 from infrakt_backup.errors import InfraktError
-from infrakt_backup.remote import s3_play
+from infrakt_backup.remote import Progress, s3_play
 from infrakt_backup.store import Store
 
 S3_OBJECT = "infrakt.backup.s3_object"
 
 
-def test_connection(store: Store, server_name: str | None = None, *, progress=None, verbosity: int = 0) -> dict:
+def test_connection(
+    store: Store, server_name: str | None = None, *, progress: Progress | None = None, verbosity: int = 0
+) -> dict:
     """Probe the configured S3 storage from server `server_name` (default: the only one); return
     {"server", "endpoint_url", "bucket", "steps"}. Raises BadInput for an invalid or unknown
     server name or when nothing is configured, InfraktError when the probe fails."""

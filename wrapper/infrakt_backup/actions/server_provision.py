@@ -4,11 +4,11 @@ and remember the absolute path of the `aws` it settled on, for later operations 
 from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup.actions import validated
 from infrakt_backup.errors import InfraktError
-from infrakt_backup.remote import server_play
+from infrakt_backup.remote import Progress, server_play
 from infrakt_backup.store import Store
 
 
-def provision(store: Store, name: str, *, progress=None, verbosity: int = 0) -> dict:
+def provision(store: Store, name: str, *, progress: Progress | None = None, verbosity: int = 0) -> dict:
     """Run playbooks/provision.yml on server `name`; return {"server", "aws_bin", "changed"}.
     Raises BadInput for an invalid or unknown name, InfraktError when provisioning fails."""
     validated(names.validate_name, name, "server name")
