@@ -32,7 +32,6 @@ DB_FILENAME = "infrakt.db"
 KEY_FILENAME = "master.key"
 DEFAULT_PYTHON = "/usr/bin/python3"
 DEFAULT_AWS_BIN = "/opt/infrakt/awscli/bin/aws"
-SERVER_FIELDS_UPDATABLE = ("host", "port", "user", "ssh_key_path", "python_interpreter", "aws_bin", "backup_dir")
 
 
 def default_home() -> Path:
@@ -381,9 +380,9 @@ class Store:
             return _entry(ServerEntry, row)
 
     def update_server(self, name: str, **changes) -> ServerEntry:
-        """Change the given fields (host, port, user, ssh_key_path, python_interpreter, aws_bin,
-        backup_dir) of server `name`; return it. Raise BadInput when there is no such server."""
-        unknown = set(changes) - set(SERVER_FIELDS_UPDATABLE)
+        """Change the given ServerEntry fields of server `name` (any but `name` and `created_at`);
+        return it. Raise BadInput when there is no such server."""
+        unknown = set(changes) - ({item.name for item in fields(ServerEntry)} - {"name", "created_at"})
         if unknown:
             raise TypeError(f"update_server() got unknown fields: {', '.join(sorted(unknown))}")
         with self._transaction() as session:
