@@ -1,10 +1,12 @@
 """The `infrakt-backup` command line: parse options, call one action, print what it returns.
 
-Output is short sentences and plain tables; `--json` prints only JSON on stdout and keeps
-progress lines off stderr. Exit codes: 0 ok, 1 the operation failed, 2 bad input. Every
-InfraktError (and a validator's ValueError) becomes one line, `infrakt-backup: error: …`, on
-stderr; anything unexpected too, with the traceback only at -vvv. Secrets are read from the
-environment, stdin or a hidden prompt, never from a flag (argv is visible to every user).
+The actions validate what they are given; this module only parses and dispatches. Output is
+short sentences and plain tables; `--json` prints only JSON on stdout and keeps progress lines
+off stderr. Exit codes: 0 ok, 1 the operation failed, 2 bad input (BadInput). Every
+InfraktError becomes one line, `infrakt-backup: error: …`, on stderr; anything unexpected too
+(a ValueError that reaches here is a bug, not bad input), with the traceback only at -vvv.
+Secrets are read from the environment, stdin or a hidden prompt, never from a flag (argv is
+visible to every user).
 
 The actions that run playbooks are imported inside their commands, so that commands which
 only touch the local configuration do not load ansible-runner.
@@ -21,13 +23,14 @@ from pathlib import Path
 import click
 
 from ansible_collections.infrakt.backup.plugins.module_utils import names
+from ansible_collections.infrakt.backup.plugins.module_utils.backup_files import DEFAULT_BACKUP_DIR
 from infrakt_backup import __version__
 from infrakt_backup.actions import db as db_actions
-from infrakt_backup.actions import key_rotate, settings_s3, validated
+from infrakt_backup.actions import key_rotate, settings_s3
 from infrakt_backup.actions import server as server_actions
-from infrakt_backup.errors import BAD_INPUT, OPERATION_FAILED, BadInput, InfraktError
-from infrakt_backup.output import human_size, labelled, readable_utc, table, to_json
-from infrakt_backup.store import DEFAULT_BACKUP_DIR, DEFAULT_PYTHON, Store
+from infrakt_backup.errors import OPERATION_FAILED, BadInput, InfraktError
+from infrakt_backup.output import human_size, labelled, readable_utc, table, table_of, to_json
+from infrakt_backup.store import DEFAULT_PYTHON, Store
 
 PROG = "infrakt-backup"
 S3_SECRET_ENV = "INFRAKT_S3_SECRET_KEY"  # noqa: S105 (the name of the variable, not a secret)
@@ -35,6 +38,11 @@ DB_PASSWORD_ENV = "INFRAKT_DB_PASSWORD"  # noqa: S105
 TRACEBACK_VERBOSITY = 3
 # How `backup list` shows where a backup is (☁ marks an S3 copy).
 LOCATION_LABELS = {"local": "local", "both": "local + ☁ S3", "s3": "☁ S3 only"}
+# The `server list` and `db list` tables: column header → key of the action's dicts.
+SERVER_COLUMNS = {"NAME": "name", "HOST": "host", "PORT": "port", "USER": "user", "SSH KEY": "ssh_key_path",
+                  "BACKUP DIR": "backup_dir", "AWS CLI": "aws_bin"}
+DATABASE_COLUMNS = {"NAME": "name", "SERVER": "server", "ENGINE": "engine", "DATABASE": "database", "USER": "user",
+                    "HOST": "host", "PORT": "port", "CONTAINER": "container", "PASSWORD": "password"}
 
 
 @dataclass
@@ -101,8 +109,6 @@ class InfraktGroup(click.Group):
             raise
         except InfraktError as error:
             raise CommandError(error.message, error.exit_code) from None
-        except ValueError as error:
-            raise CommandError(_first_line(error), BAD_INPUT) from None
         except Exception as error:
             if getattr(ctx.obj, "verbosity", 0) >= TRACEBACK_VERBOSITY:
                 traceback.print_exc()
@@ -135,10 +141,6 @@ def _stdin_is_terminal() -> bool:
 
 def _readable(iso_time: str | None) -> str:
     return readable_utc(datetime.fromisoformat(iso_time)) if iso_time else "-"
-
-
-def _check_name(value: str, what: str) -> str:
-    return validated(names.validate_name, value, what)
 
 
 @click.group(cls=InfraktGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -257,8 +259,6 @@ def s3_test(app: App, server_name: str | None, as_json: bool) -> None:
     """Check from a server that the bucket can be listed, written, read and deleted."""
     from infrakt_backup.actions import s3_test as s3_test_action
 
-    if server_name is not None:
-        _check_name(server_name, "server name")
     result = s3_test_action.test_connection(
         app.store, server_name, progress=_progress(as_json), verbosity=app.verbosity
     )
@@ -323,11 +323,7 @@ def server_list(app: App, as_json: bool) -> None:
     elif not servers:
         click.echo("No server is registered. Add one with: infrakt-backup server add NAME --host HOST")
     else:
-        click.echo(table(
-            ["NAME", "HOST", "PORT", "USER", "SSH KEY", "BACKUP DIR", "AWS CLI"],
-            [[s["name"], s["host"], s["port"], s["user"], s["ssh_key_path"], s["backup_dir"], s["aws_bin"]]
-             for s in servers],
-        ))
+        click.echo(table_of(servers, SERVER_COLUMNS))
 
 
 @server.command("remove")
@@ -347,7 +343,6 @@ def server_provision(app: App, name: str, as_json: bool) -> None:
     """Install the AWS CLI on server NAME."""
     from infrakt_backup.actions import server_provision as server_provision_action
 
-    _check_name(name, "server name")
     result = server_provision_action.provision(app.store, name, progress=_progress(as_json), verbosity=app.verbosity)
     if as_json:
         _echo_json(result)
@@ -385,19 +380,17 @@ def db_add(app: App, name: str, server_name: str, engine: str, database: str | N
     $INFRAKT_DB_PASSWORD, or from a hidden prompt on a terminal; it may be empty (e.g. local
     socket authentication), and without a terminal nor any of those there is none.
     """
-    _check_name(name, "database name")
-    if password_stdin:
-        password = _read_stdin_secret()
-    elif DB_PASSWORD_ENV in os.environ:
-        password = os.environ[DB_PASSWORD_ENV]
-    elif _stdin_is_terminal():
-        password = click.prompt("Database password (empty for none)", hide_input=True, default="",
-                                show_default=False, err=True)
-    else:
-        password = None
+    password = _read_stdin_secret() if password_stdin else os.environ.get(DB_PASSWORD_ENV)
+
+    def ask_password() -> str | None:
+        if not _stdin_is_terminal():
+            return None
+        return click.prompt("Database password (empty for none)", hide_input=True, default="", show_default=False,
+                            err=True)
+
     added = db_actions.add(
         app.store, name, server=server_name, engine=engine, database=database, user=user, host=host, port=port,
-        container=container, password=password, restart_command=restart_command,
+        container=container, password=password, restart_command=restart_command, ask_password=ask_password,
     )
     click.echo(f"Database {added['name']} added: {added['engine']} on server {added['server']}.")
 
@@ -413,11 +406,8 @@ def db_list(app: App, as_json: bool) -> None:
     elif not databases:
         click.echo("No database is registered. Add one with: infrakt-backup db add NAME --server S --engine E")
     else:
-        click.echo(table(
-            ["NAME", "SERVER", "ENGINE", "DATABASE", "USER", "HOST", "PORT", "CONTAINER", "PASSWORD"],
-            [[d["name"], d["server"], d["engine"], d["database"], d["user"], d["host"], d["port"], d["container"],
-              "set" if d["password_set"] else None] for d in databases],
-        ))
+        click.echo(table_of([{**d, "password": "set" if d["password_set"] else None} for d in databases],
+                            DATABASE_COLUMNS))
 
 
 @db.command("remove")
@@ -446,7 +436,6 @@ def backup_create(app: App, db_name: str, no_upload: bool, as_json: bool) -> Non
     """Back up database DB on its server, then upload it from there when S3 is configured."""
     from infrakt_backup.actions import backup_create as backup_create_action
 
-    _check_name(db_name, "database name")
     created = backup_create_action.create_backup(
         app.store, db_name, upload=not no_upload, progress=_progress(as_json), verbosity=app.verbosity
     )
@@ -469,7 +458,6 @@ def backup_list(app: App, db_name: str, as_json: bool) -> None:
     """List the backups of database DB on its server and in S3, newest first."""
     from infrakt_backup.actions import backup_list as backup_list_action
 
-    _check_name(db_name, "database name")
     backups = backup_list_action.list_backups(app.store, db_name, progress=_progress(as_json),
                                               verbosity=app.verbosity)
     backups = sorted(backups, key=lambda item: item["created"], reverse=True)
@@ -495,22 +483,20 @@ def backup_restore(app: App, db_name: str, filename: str, yes: bool, as_json: bo
     """Restore database DB from backup FILENAME (a name from `backup list`), replacing its data."""
     from infrakt_backup.actions import backup_restore as backup_restore_action
 
-    _check_name(db_name, "database name")
-    validated(names.validate_backup_filename, db_name, filename)
-    database = app.store.database(db_name)
-    if not yes:
+    def confirm(target: dict) -> bool:
         if not _stdin_is_terminal():
-            raise BadInput(f"restoring replaces the current data of {db_name}: pass --yes to confirm")
-        if not click.confirm(f"Restore {filename} into {db_name} ({database.engine} on server {database.server})? "
-                             "Its current data will be replaced.", default=False, err=True):
-            raise InfraktError(f"restore of {db_name} cancelled: nothing was changed")
+            raise BadInput(f"restoring replaces the current data of {target['database']}: pass --yes to confirm")
+        return click.confirm(f"Restore {target['filename']} into {target['database']} ({target['engine']} on server "
+                             f"{target['server']})? Its current data will be replaced.", default=False, err=True)
+
     restored = backup_restore_action.restore_backup(
-        app.store, db_name, filename, progress=_progress(as_json), verbosity=app.verbosity
+        app.store, db_name, filename, confirm=None if yes else confirm, progress=_progress(as_json),
+        verbosity=app.verbosity,
     )
     if as_json:
         _echo_json(restored)
     else:
         notes = [note for note, applies in (("downloaded from S3", restored.get("downloaded")),
                                             ("sha256 verified", restored.get("sha256"))) if applies]
-        click.echo(f"Restored {db_name} on server {database.server} from {filename}"
+        click.echo(f"Restored {db_name} on server {restored['server']} from {filename}"
                    + (f" ({', '.join(notes)})." if notes else "."))

@@ -1,12 +1,12 @@
-"""How cli.py prints things: aligned tables, sizes, times, masked secrets, JSON."""
+"""How cli.py prints things: aligned tables, sizes, times, JSON. What the actions return is
+already JSON-ready (json_ready.py): secrets masked, times ISO-8601 UTC."""
 
 import json
 from datetime import UTC, datetime
 
+from infrakt_backup.json_ready import iso_utc
+
 SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
-VISIBLE_SECRET_TAIL = 4
-# A secret this short would be mostly given away by its last four characters.
-SHORTEST_SECRET_WITH_TAIL = 12
 
 
 def table(headers: list[str], rows: list[list]) -> str:
@@ -16,6 +16,12 @@ def table(headers: list[str], rows: list[list]) -> str:
     lines = ["  ".join(value.ljust(width) for value, width in zip(line, widths, strict=True)).rstrip()
              for line in [headers, *cells]]
     return "\n".join(lines)
+
+
+def table_of(items: list[dict], columns: dict[str, str]) -> str:
+    """Return items as a table: one column per header of `columns`, holding each item's value
+    under the key that header names."""
+    return table(list(columns), [[item[key] for key in columns.values()] for item in items])
 
 
 def labelled(pairs: list[tuple[str, object]], indent: str = "") -> str:
@@ -34,21 +40,6 @@ def human_size(size: int | None) -> str:
     while value >= 1024 and unit < len(SIZE_UNITS) - 1:
         value, unit = value / 1024, unit + 1
     return f"{size} B" if unit == 0 else f"{value:.1f} {SIZE_UNITS[unit]}"
-
-
-def mask_secret(secret: str | None) -> str | None:
-    """Return `****` followed by the secret's last 4 characters (only `****` for a secret
-    shorter than 12 characters); None for no secret."""
-    if secret is None:
-        return None
-    if len(secret) < SHORTEST_SECRET_WITH_TAIL:
-        return "****"
-    return "****" + secret[-VISIBLE_SECRET_TAIL:]
-
-
-def iso_utc(moment: datetime | None) -> str | None:
-    """Return an aware datetime as ISO-8601 UTC with a Z, to the second (`2026-11-24T21:05:09Z`)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None
 
 
 def readable_utc(moment: datetime | None) -> str:

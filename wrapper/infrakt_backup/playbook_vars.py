@@ -3,6 +3,8 @@ ansible-playbook set in their inventory). Unset values are left out so the playb
 own defaults apply.
 """
 
+from infrakt_backup.store import DatabaseEntry, S3Settings, ServerEntry
+
 
 def _without_unset(variables: dict) -> dict:
     return {name: value for name, value in variables.items() if value not in (None, "")}
@@ -12,7 +14,7 @@ def _is_socket(host) -> bool:
     return bool(host) and host.startswith("/")
 
 
-def s3_variables(settings) -> dict:
+def s3_variables(settings: S3Settings | None) -> dict:
     """Return the infrakt_s3_* variables for S3Settings `settings` (secret included), or {}
     when S3 is not configured."""
     if settings is None:
@@ -30,13 +32,16 @@ def s3_variables(settings) -> dict:
     )
 
 
-def server_variables(server) -> dict:
+def server_variables(server: ServerEntry) -> dict:
     """Return the variables that describe where things live on ServerEntry `server`."""
     return _without_unset({"infrakt_aws_bin": server.aws_bin, "infrakt_backup_dir": server.backup_dir})
 
 
-def database_variables(database) -> dict:
-    """Return the infrakt_db_* variables for DatabaseEntry `database` (password included)."""
+def database_variables(database: DatabaseEntry | None) -> dict:
+    """Return the infrakt_db_* variables for DatabaseEntry `database` (password included), or {}
+    for no database."""
+    if database is None:
+        return {}
     return _without_unset(
         {
             "infrakt_db_name": database.name,

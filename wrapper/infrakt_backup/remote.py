@@ -1,11 +1,77 @@
-"""Runs one of the collection's playbooks on one registered server: the glue every action
-that touches a server shares (inventory from the store, host keys pinned in INFRAKT_HOME)."""
+"""The prelude every action that runs a playbook shares: load the rows the play works on
+(`database_play`, `s3_play`, `server_play`), build the playbook variables from them
+(playbook_vars.py) and run the play on the server (`Play.run`: inventory from the store, host
+keys pinned in INFRAKT_HOME). The action, which validated the names it was given, then shapes
+the run's module results into its answer."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from infrakt_backup import runner
 from infrakt_backup.errors import BadInput
+from infrakt_backup.playbook_vars import database_variables, s3_variables, server_variables
+from infrakt_backup.store import DatabaseEntry, S3Settings, ServerEntry, Store
+
+# What an action that runs a play is given to report it: one short line per task.
+Progress = Callable[[str], None]
 
 
-def pick_server(store, server_name: str | None):
+@dataclass(frozen=True)
+class Play:
+    """The rows one play runs with: the server it runs on and, when the play works on them, a
+    database and the S3 settings (None: not configured, or left out of this run)."""
+
+    store: Store
+    server: ServerEntry
+    database: DatabaseEntry | None = None
+    settings: S3Settings | None = None
+
+    def without_s3(self) -> "Play":
+        """Return this play without the S3 settings: none of their variables (the secret among
+        them) reaches the run."""
+        return replace(self, settings=None)
+
+    def variables(self) -> dict:
+        """Return the playbook variables of the rows held: the database's, the server's
+        locations (aws_bin, backup_dir) and the S3 settings'. A play on the server alone
+        (provision) gets none: it finds aws_bin itself, and an extra variable would beat the
+        fact it sets."""
+        if self.database is None and self.settings is None:
+            return {}
+        return {**database_variables(self.database), **server_variables(self.server), **s3_variables(self.settings)}
+
+    def run(
+        self, playbook: str, extra: dict | None = None, *, progress: Progress | None = None, verbosity: int = 0
+    ) -> runner.PlaybookRun:
+        """Run playbooks/<playbook> on the server with variables() and `extra`; return the
+        runner.PlaybookRun."""
+        inventory = runner.server_inventory([self.server], self.store.home / "known_hosts")
+        variables = {**self.variables(), **(extra or {})}
+        return runner.run_playbook(playbook, inventory, variables, verbosity=verbosity, progress=progress)
+
+
+def database_play(store: Store, db_name: str) -> Play:
+    """Return the Play of database `db_name`: it, its server and the S3 settings; raise BadInput
+    for an unknown database."""
+    database = store.database(db_name)
+    return Play(store, store.server(database.server), database, store.s3_config())
+
+
+def s3_play(store: Store, server_name: str | None) -> Play:
+    """Return the Play of the S3 settings on server `server_name` (pick_server); raise BadInput
+    when S3 is not configured."""
+    settings = store.s3_config()
+    if settings is None:
+        raise BadInput("S3 backup storage is not configured: run 'infrakt-backup settings s3 set' first")
+    return Play(store, pick_server(store, server_name), settings=settings)
+
+
+def server_play(store: Store, server_name: str) -> Play:
+    """Return the Play of server `server_name` alone; raise BadInput for an unknown server."""
+    return Play(store, store.server(server_name))
+
+
+def pick_server(store: Store, server_name: str | None) -> ServerEntry:
     """Return the ServerEntry named server_name, or the only registered one when None;
     raise BadInput when there is none or several to choose from."""
     if server_name:
@@ -17,9 +83,3 @@ def pick_server(store, server_name: str | None):
         names = ", ".join(server.name for server in servers)
         raise BadInput(f"several servers are registered ({names}): choose one with --server")
     return servers[0]
-
-
-def run_on_server(store, server, playbook: str, variables: dict, *, progress=None, verbosity: int = 0):
-    """Run playbooks/<playbook> on ServerEntry `server` and return the runner.PlaybookRun."""
-    inventory = runner.server_inventory([server], store.home / "known_hosts")
-    return runner.run_playbook(playbook, inventory, variables, verbosity=verbosity, progress=progress)

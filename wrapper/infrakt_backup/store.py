@@ -2,9 +2,11 @@
 secrets Fernet-encrypted with INFRAKT_HOME/master.key.
 
 Store methods return plain frozen dataclasses, detached from any session, with secrets
-decrypted (their repr shows `****`). Every transaction starts with BEGIN IMMEDIATE: it holds
-SQLite's write lock from the start, so the key file is read, created or rotated by one
-process at a time and no secret is ever encrypted under a key that is being retired.
+decrypted (their repr shows `****`); their fields, in order, are also the keys of what the
+actions return for them (json_ready.entry_dict). Every transaction starts with BEGIN
+IMMEDIATE: it holds SQLite's write lock from the start, so the key file is read, created or
+rotated by one process at a time and no secret is ever encrypted under a key that is being
+retired.
 """
 
 import os
@@ -21,6 +23,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+from ansible_collections.infrakt.backup.plugins.module_utils.backup_files import DEFAULT_BACKUP_DIR
 from infrakt_backup import migrations
 from infrakt_backup.crypto import KeyFile, SecretCipher, new_key
 from infrakt_backup.errors import BadInput, InfraktError
@@ -29,8 +32,6 @@ DB_FILENAME = "infrakt.db"
 KEY_FILENAME = "master.key"
 DEFAULT_PYTHON = "/usr/bin/python3"
 DEFAULT_AWS_BIN = "/opt/infrakt/awscli/bin/aws"
-DEFAULT_BACKUP_DIR = "/opt/infrakt/backups"
-SERVER_FIELDS_UPDATABLE = ("host", "port", "user", "ssh_key_path", "python_interpreter", "aws_bin", "backup_dir")
 
 
 def default_home() -> Path:
@@ -40,12 +41,15 @@ def default_home() -> Path:
 
 # ---------------------------------------------------------------- what callers get back
 
-SECRET = {"secret": True}
+# Field metadata of the secrets: their repr is `****`; json_ready.entry_dict shows a
+# MASKED_SECRET masked, a SET_ONLY_SECRET only as `<field>_set`, whether one is stored.
+MASKED_SECRET = {"secret": "masked"}
+SET_ONLY_SECRET = {"secret": "set_only"}
 
 
 class _MaskedRepr:
-    """A dataclass repr that shows `****` for fields marked SECRET (so a secret never lands in
-    a log or a traceback through repr)."""
+    """A dataclass repr that shows `****` for secret fields (so a secret never lands in a log
+    or a traceback through repr)."""
 
     def __repr__(self) -> str:
         shown = []
@@ -65,9 +69,9 @@ class S3Settings(_MaskedRepr):
     endpoint_url: str
     bucket: str
     region: str
-    access_key: str
-    secret_key: str = field(metadata=SECRET)
     prefix: str
+    access_key: str
+    secret_key: str = field(metadata=MASKED_SECRET)
     created_at: datetime
     updated_at: datetime
 
@@ -99,7 +103,7 @@ class DatabaseEntry(_MaskedRepr):
     host: str | None
     port: int | None
     container: str | None
-    password: str | None = field(metadata=SECRET)
+    password: str | None = field(metadata=SET_ONLY_SECRET)
     restart_command: str | None
     created_at: datetime
 
@@ -169,12 +173,13 @@ class DatabaseRow(Base):
     created_at: Mapped[datetime]
 
 
-def _server_entry(row: ServerRow) -> ServerEntry:
-    return ServerEntry(
-        name=row.name, host=row.host, port=row.port, user=row.user, ssh_key_path=row.ssh_key_path,
-        python_interpreter=row.python_interpreter, aws_bin=row.aws_bin, backup_dir=row.backup_dir,
-        created_at=row.created_at,
-    )
+def _entry(entry_class: type, row: Base, **computed):
+    """Return an `entry_class` holding each of its fields from the same-named column of `row`,
+    or from `computed` for a field whose column is named otherwise or holds a ciphertext."""
+    return entry_class(**{
+        item.name: computed[item.name] if item.name in computed else getattr(row, item.name)
+        for item in fields(entry_class)
+    })
 
 
 # ---------------------------------------------------------------- the store
@@ -306,11 +311,7 @@ class Store:
             row = session.get(S3ConfigRow, 1)
             if row is None:
                 return None
-            return S3Settings(
-                provider=row.provider, endpoint_url=row.endpoint_url, bucket=row.bucket, region=row.region,
-                access_key=row.access_key, secret_key=self._cipher(session).decrypt(row.secret_key_encrypted),
-                prefix=row.prefix, created_at=row.created_at, updated_at=row.updated_at,
-            )
+            return _entry(S3Settings, row, secret_key=self._cipher(session).decrypt(row.secret_key_encrypted))
 
     def save_s3_config(
         self, *, provider: str, endpoint_url: str, bucket: str, region: str, access_key: str,
@@ -347,12 +348,12 @@ class Store:
     def servers(self) -> list[ServerEntry]:
         """Return every server, by name."""
         with self._transaction() as session:
-            return [_server_entry(row) for row in session.scalars(select(ServerRow).order_by(ServerRow.name))]
+            return [_entry(ServerEntry, row) for row in session.scalars(select(ServerRow).order_by(ServerRow.name))]
 
     def server(self, name: str) -> ServerEntry:
         """Return server `name`; raise BadInput when there is none."""
         with self._transaction() as session:
-            return _server_entry(self._server_row(session, name))
+            return _entry(ServerEntry, self._server_row(session, name))
 
     @staticmethod
     def _server_row(session: Session, name: str) -> ServerRow:
@@ -376,19 +377,19 @@ class Store:
                 created_at=datetime.now(UTC),
             )
             session.add(row)
-            return _server_entry(row)
+            return _entry(ServerEntry, row)
 
     def update_server(self, name: str, **changes) -> ServerEntry:
-        """Change the given fields (host, port, user, ssh_key_path, python_interpreter, aws_bin,
-        backup_dir) of server `name`; return it. Raise BadInput when there is no such server."""
-        unknown = set(changes) - set(SERVER_FIELDS_UPDATABLE)
+        """Change the given ServerEntry fields of server `name` (any but `name` and `created_at`);
+        return it. Raise BadInput when there is no such server."""
+        unknown = set(changes) - ({item.name for item in fields(ServerEntry)} - {"name", "created_at"})
         if unknown:
             raise TypeError(f"update_server() got unknown fields: {', '.join(sorted(unknown))}")
         with self._transaction() as session:
             row = self._server_row(session, name)
             for column, value in changes.items():
                 setattr(row, column, value)
-            return _server_entry(row)
+            return _entry(ServerEntry, row)
 
     def remove_server(self, name: str) -> None:
         """Forget server `name`; raise BadInput when it is unknown or databases still use it."""
@@ -420,11 +421,10 @@ class Store:
 
     @staticmethod
     def _database_entry(row: DatabaseRow, cipher: SecretCipher | None) -> DatabaseEntry:
-        return DatabaseEntry(
-            name=row.name, server=row.server_name, engine=row.engine, database=row.database, user=row.user,
-            host=row.host, port=row.port, container=row.container,
+        """Return `row` as a DatabaseEntry, its password decrypted with `cipher` (None: no password)."""
+        return _entry(
+            DatabaseEntry, row, server=row.server_name,
             password=cipher.decrypt(row.password_encrypted) if row.password_encrypted else None,
-            restart_command=row.restart_command, created_at=row.created_at,
         )
 
     def add_database(

@@ -236,7 +236,7 @@ def test_backup_restore_with_yes(run, registered, calls):
     assert result.exit_code == 0, result.output
     assert result.stdout == (f"Restored shop on server web1 from {LISTED[1]['filename']} "
                              "(downloaded from S3, sha256 verified).\n")
-    assert calls == [(("shop", LISTED[1]["filename"]), {}, 0)]
+    assert calls == [(("shop", LISTED[1]["filename"]), {"confirm": None}, 0)]  # --yes: nothing asks
 
 
 # ---------------------------------------------------------------- errors
@@ -247,6 +247,14 @@ def test_operation_failures_exit_1_with_one_line(run, home):
                                access_key="AK", secret_key=SECRET)
     (home / "master.key").unlink()
     assert_error(run("settings", "s3", "show"), 1, f"the master key file {home / 'master.key'} is missing")
+
+
+def test_a_value_error_is_a_bug_not_bad_input(run, monkeypatch):
+    def broken(store):
+        raise ValueError("a check nobody wrapped")
+
+    monkeypatch.setattr(settings_s3, "show", broken)
+    assert_error(run("settings", "s3", "show"), 1, "unexpected ValueError: a check nobody wrapped")
 
 
 def test_unexpected_errors_are_one_line_and_a_traceback_only_at_vvv(run, monkeypatch):

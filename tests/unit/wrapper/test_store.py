@@ -7,9 +7,10 @@ import stat
 
 import pytest
 
+from ansible_collections.infrakt.backup.plugins.module_utils.backup_files import DEFAULT_BACKUP_DIR
 from infrakt_backup.crypto import KeyFile, SecretCipher, new_key
 from infrakt_backup.errors import BAD_INPUT, BadInput, InfraktError
-from infrakt_backup.store import DEFAULT_AWS_BIN, DEFAULT_BACKUP_DIR, DEFAULT_PYTHON, Store, default_home
+from infrakt_backup.store import DEFAULT_AWS_BIN, DEFAULT_PYTHON, Store, default_home
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 S3 = {"provider": "minio", "endpoint_url": "http://127.0.0.1:9000", "bucket": "backups", "region": "us-east-1",

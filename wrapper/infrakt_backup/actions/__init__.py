@@ -1,5 +1,7 @@
 """One module per thing a user asks for. Each action takes the Store first, validates its
-input, and returns plain data (dicts, lists) that cli.py prints as text or JSON.
+input where it enters (nothing before it does), and returns plain data (dicts, lists) that
+cli.py prints as text or JSON and the web page will send as JSON; it never prints, and what
+it needs asked on the way comes as a callback. Actions that run a play start from remote.py.
 
 Input checks come from the collection's names.py, so the wrapper refuses exactly what the
 modules on the server would; they raise ValueError with a one-line message, and `validated`

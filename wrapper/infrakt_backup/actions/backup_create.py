@@ -1,38 +1,38 @@
 """`infrakt-backup backup create DB` (the seed's POST /api/databases/{name}/backup): dump on the
 server, then upload from the server when S3 is configured. The local copy is always kept."""
 
+from ansible_collections.infrakt.backup.plugins.module_utils import names
+from infrakt_backup.actions import validated
 from infrakt_backup.errors import InfraktError
-from infrakt_backup.playbook_vars import database_variables, s3_variables, server_variables
-from infrakt_backup.remote import run_on_server
+from infrakt_backup.remote import Progress, database_play
+from infrakt_backup.store import Store
 
 DB_BACKUP = "infrakt.backup.db_backup"
 S3_OBJECT = "infrakt.backup.s3_object"
 
 
-def create_backup(store, db_name: str, upload: bool = True, *, progress=None, verbosity: int = 0) -> dict:
+def create_backup(
+    store: Store, db_name: str, upload: bool = True, *, progress: Progress | None = None, verbosity: int = 0
+) -> dict:
     """Back up database `db_name`; upload to S3 when `upload` and S3 is configured.
 
     Returns {"database", "server", "filename", "path", "size", "sha256", "location", "s3_key"}
-    with location "local" or "local+s3". Raises InfraktError when the dump fails, or when the
-    upload fails (the message then says where the intact local backup is).
+    with location "local" or "local+s3". Raises BadInput for an invalid or unknown name,
+    InfraktError when the dump fails, or when the upload fails (the message then says where
+    the intact local backup is).
     """
-    database = store.database(db_name)
-    server = store.server(database.server)
-    settings = store.s3_config()
-    upload_to_s3 = bool(upload and settings is not None)
-    variables = {
-        **database_variables(database),
-        **server_variables(server),
-        **(s3_variables(settings) if upload_to_s3 else {}),
-        "infrakt_upload_to_s3": upload_to_s3,
-    }
-    run = run_on_server(store, server, "backup.yml", variables, progress=progress, verbosity=verbosity)
+    validated(names.validate_name, db_name, "database name")
+    play = database_play(store, db_name)
+    upload_to_s3 = bool(upload and play.settings is not None)
+    run = (play if upload_to_s3 else play.without_s3()).run(
+        "backup.yml", {"infrakt_upload_to_s3": upload_to_s3}, progress=progress, verbosity=verbosity
+    )
     dump = run.result_of(DB_BACKUP)
     if dump is None:
         raise InfraktError(f"Backup of {db_name} failed: {run.failure or 'the dump did not run'}")
     backup = {
         "database": db_name,
-        "server": server.name,
+        "server": play.server.name,
         "filename": dump["filename"],
         "path": dump["path"],
         "size": dump["size"],
@@ -47,6 +47,6 @@ def create_backup(store, db_name: str, upload: bool = True, *, progress=None, ve
     if not run.ok or uploaded is None:
         raise InfraktError(
             f"Upload of {backup['filename']} to S3 failed: {run.failure}. "
-            f"The local backup is intact on {server.name} at {backup['path']}."
+            f"The local backup is intact on {play.server.name} at {backup['path']}."
         )
     return {**backup, "location": "local+s3", "s3_key": uploaded.get("key")}

@@ -2,8 +2,10 @@
 local backups and the S3 copies, listed in one play and merged by filename."""
 
 from ansible_collections.infrakt.backup.plugins.module_utils import names
-from infrakt_backup.playbook_vars import database_variables, s3_variables, server_variables
-from infrakt_backup.remote import run_on_server
+from infrakt_backup.actions import validated
+from infrakt_backup.json_ready import iso_utc
+from infrakt_backup.remote import Progress, database_play
+from infrakt_backup.store import Store
 
 BACKUP_INFO = "infrakt.backup.backup_info"
 S3_OBJECT = "infrakt.backup.s3_object"
@@ -34,18 +36,17 @@ def merge_locations(db_name: str, local: list[dict], remote: list[dict]) -> list
                 item["location"] = "both"
             item["sha256"] = item["sha256"] or entry.get("sha256")
     ordered = sorted(merged.values(), key=lambda item: (item["created"], item["filename"]), reverse=True)
-    return [{**item, "created": item["created"].strftime("%Y-%m-%dT%H:%M:%SZ")} for item in ordered]
+    return [{**item, "created": iso_utc(item["created"])} for item in ordered]
 
 
-def list_backups(store, db_name: str, *, progress=None, verbosity: int = 0) -> list[dict]:
+def list_backups(store: Store, db_name: str, *, progress: Progress | None = None, verbosity: int = 0) -> list[dict]:
     """Return the merged backup list of database `db_name` (see merge_locations); raises
-    InfraktError when the server or S3 cannot be listed."""
-    database = store.database(db_name)
-    server = store.server(database.server)
-    settings = store.s3_config()
-    variables = {**database_variables(database), **server_variables(server), **s3_variables(settings)}
-    run = run_on_server(store, server, "backups_list.yml", variables, progress=progress, verbosity=verbosity)
+    BadInput for an invalid or unknown name, InfraktError when the server or S3 cannot be
+    listed."""
+    validated(names.validate_name, db_name, "database name")
+    play = database_play(store, db_name)
+    run = play.run("backups_list.yml", progress=progress, verbosity=verbosity)
     run.raise_for_failure(f"Listing the backups of {db_name}")
     local = (run.result_of(BACKUP_INFO) or {}).get("backups", [])
-    remote = (run.result_of(S3_OBJECT) or {}).get("objects", []) if settings is not None else []
+    remote = (run.result_of(S3_OBJECT) or {}).get("objects", []) if play.settings is not None else []
     return merge_locations(db_name, local, remote)

@@ -1,35 +1,38 @@
 """`infrakt-backup backup restore DB FILENAME` (the seed's POST /api/databases/{name}/restore):
 download from S3 first when the server has no local copy, verify the sha256, then restore."""
 
+from collections.abc import Callable
+
 from ansible_collections.infrakt.backup.plugins.module_utils import names
-from infrakt_backup.errors import BadInput, InfraktError
-from infrakt_backup.playbook_vars import database_variables, s3_variables, server_variables
-from infrakt_backup.remote import run_on_server
+from infrakt_backup.actions import validated
+from infrakt_backup.errors import InfraktError
+from infrakt_backup.remote import Progress, database_play
+from infrakt_backup.store import Store
 
 DB_RESTORE = "infrakt.backup.db_restore"
 S3_OBJECT = "infrakt.backup.s3_object"
 
 
-def restore_backup(store, db_name: str, filename: str, *, progress=None, verbosity: int = 0) -> dict:
+def restore_backup(
+    store: Store, db_name: str, filename: str, *, confirm: Callable[[dict], bool] | None = None,
+    progress: Progress | None = None, verbosity: int = 0,
+) -> dict:
     """Restore database `db_name` from backup `filename` (a plain name from `backup list`).
 
-    Returns {"database", "server", "filename", "sha256", "downloaded"}. Raises BadInput for a
-    filename that is not one of this database's backups, InfraktError saying which step failed
-    (and whether the database was touched) otherwise.
+    `confirm`, when given, is called with {"database", "engine", "server", "filename"} once the
+    names are valid and the database is known, before anything runs; it returns whether to go
+    on (or raises BadInput). Returns {"database", "server", "filename", "sha256", "downloaded"}.
+    Raises BadInput for an invalid or unknown name and a filename that is not one of this
+    database's backups, InfraktError for a restore not confirmed and, saying which step failed
+    (and whether the database was touched), for a failed one.
     """
-    try:
-        names.validate_backup_filename(db_name, filename)
-    except ValueError as error:
-        raise BadInput(str(error)) from None
-    database = store.database(db_name)
-    server = store.server(database.server)
-    variables = {
-        **database_variables(database),
-        **server_variables(server),
-        **s3_variables(store.s3_config()),
-        "infrakt_restore_filename": filename,
-    }
-    run = run_on_server(store, server, "restore.yml", variables, progress=progress, verbosity=verbosity)
+    validated(names.validate_name, db_name, "database name")
+    validated(names.validate_backup_filename, db_name, filename)
+    play = database_play(store, db_name)
+    target = {"database": db_name, "engine": play.database.engine, "server": play.server.name, "filename": filename}
+    if confirm is not None and not confirm(target):
+        raise InfraktError(f"restore of {db_name} cancelled: nothing was changed")
+    run = play.run("restore.yml", {"infrakt_restore_filename": filename}, progress=progress, verbosity=verbosity)
     if not run.ok:
         failed = run.first_failure
         if failed is not None and failed.action == DB_RESTORE and failed.result.get("database_touched", True):
@@ -41,7 +44,7 @@ def restore_backup(store, db_name: str, filename: str, *, progress=None, verbosi
     downloaded = run.result_of(S3_OBJECT)
     return {
         "database": db_name,
-        "server": server.name,
+        "server": play.server.name,
         "filename": filename,
         "sha256": restored.get("sha256"),
         "downloaded": bool(downloaded and downloaded.get("changed")),

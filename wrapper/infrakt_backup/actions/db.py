@@ -1,6 +1,7 @@
 """`infrakt-backup db add|list|remove`: the databases backed up, each on one registered server."""
 
 import shlex
+from collections.abc import Callable
 
 from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup.actions import (
@@ -11,27 +12,11 @@ from infrakt_backup.actions import (
     validated,
 )
 from infrakt_backup.errors import BadInput
-from infrakt_backup.output import iso_utc
+from infrakt_backup.json_ready import entry_dict
+from infrakt_backup.store import Store
 
 # Characters that would end a line in the password files the engines write on the server.
 PASSWORD_FORBIDDEN = ("\n", "\r", "\x00")
-
-
-def database_dict(database) -> dict:
-    """Return DatabaseEntry `database` as a JSON-ready dict: the password only as "password_set"."""
-    return {
-        "name": database.name,
-        "server": database.server,
-        "engine": database.engine,
-        "database": database.database,
-        "user": database.user,
-        "host": database.host,
-        "port": database.port,
-        "container": database.container,
-        "password_set": database.password is not None,
-        "restart_command": database.restart_command,
-        "created_at": iso_utc(database.created_at),
-    }
 
 
 def validate_db_host(host: str) -> str:
@@ -56,12 +41,14 @@ def validate_restart_command(command: str) -> str:
 
 
 def add(
-    store, name: str, *, server: str, engine: str, database: str | None = None, user: str | None = None,
+    store: Store, name: str, *, server: str, engine: str, database: str | None = None, user: str | None = None,
     host: str | None = None, port: int | None = None, container: str | None = None, password: str | None = None,
-    restart_command: str | None = None,
+    restart_command: str | None = None, ask_password: Callable[[], str | None] | None = None,
 ) -> dict:
-    """Validate and register database `name` on server `server`; return it as database_dict.
-    Values left None use the engine's defaults on the server; an empty password means none.
+    """Validate and register database `name` on server `server`; return it as entry_dict
+    (the password only as "password_set"). Values left None use the engine's defaults on the
+    server; an empty password means none. `ask_password()`, when given, is called when no
+    password is given (after every other value was checked) and returns it, '' or None.
     Raise BadInput for invalid values, an unknown server or a name already taken."""
     validated(names.validate_name, name, "database name")
     validated(names.validate_name, server, "server name")
@@ -80,21 +67,23 @@ def add(
         if engine != "redis":
             raise BadInput("a restart command is only used for redis (to start it again after a restore)")
         validated(validate_restart_command, restart_command)
+    if password is None and ask_password is not None:
+        password = ask_password()
     if password and any(character in password for character in PASSWORD_FORBIDDEN):
         raise BadInput("the database password must not contain newlines or NUL characters")
     entry = store.add_database(
         name, server=server, engine=engine, database=database, user=user, host=host, port=port, container=container,
         password=password or None, restart_command=restart_command,
     )
-    return database_dict(entry)
+    return entry_dict(entry)
 
 
-def list_databases(store) -> list[dict]:
-    """Return every database as database_dict, by name."""
-    return [database_dict(database) for database in store.databases()]
+def list_databases(store: Store) -> list[dict]:
+    """Return every database as entry_dict, by name."""
+    return [entry_dict(database) for database in store.databases()]
 
 
-def remove(store, name: str) -> None:
+def remove(store: Store, name: str) -> None:
     """Forget database `name` (its backups stay where they are); raise BadInput when unknown."""
     validated(names.validate_name, name, "database name")
     store.remove_database(name)

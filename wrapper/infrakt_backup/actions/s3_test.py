@@ -1,26 +1,31 @@
 """`infrakt-backup settings s3 test`: the probe (list, write, read, delete) run from the server,
 because a bucket that lists fine can still refuse uploads (B2, R2 and checksum headers)."""
 
-from infrakt_backup.errors import BadInput, InfraktError
-from infrakt_backup.playbook_vars import s3_variables, server_variables
-from infrakt_backup.remote import pick_server, run_on_server
+from ansible_collections.infrakt.backup.plugins.module_utils import names
+from infrakt_backup.actions import validated
+from infrakt_backup.errors import InfraktError
+from infrakt_backup.remote import Progress, s3_play
+from infrakt_backup.store import Store
+
+S3_OBJECT = "infrakt.backup.s3_object"
 
 
-def test_connection(store, server_name: str | None = None, *, progress=None, verbosity: int = 0) -> dict:
-    """Probe the configured S3 storage from a server; return {"server", "steps", "bucket",
-    "endpoint_url"}. Raises BadInput when nothing is configured, InfraktError when the probe fails."""
-    settings = store.s3_config()
-    if settings is None:
-        raise BadInput("S3 backup storage is not configured: run 'infrakt-backup settings s3 set' first")
-    server = pick_server(store, server_name)
-    variables = {**s3_variables(settings), **server_variables(server)}
-    run = run_on_server(store, server, "s3_test.yml", variables, progress=progress, verbosity=verbosity)
+def test_connection(
+    store: Store, server_name: str | None = None, *, progress: Progress | None = None, verbosity: int = 0
+) -> dict:
+    """Probe the configured S3 storage from server `server_name` (default: the only one); return
+    {"server", "endpoint_url", "bucket", "steps"}. Raises BadInput for an invalid or unknown
+    server name or when nothing is configured, InfraktError when the probe fails."""
+    if server_name is not None:
+        validated(names.validate_name, server_name, "server name")
+    play = s3_play(store, server_name)
+    run = play.run("s3_test.yml", progress=progress, verbosity=verbosity)
     if not run.ok:
-        raise InfraktError(f"Connection test from {server.name} failed: {run.failure}")
-    probe = run.result_of("infrakt.backup.s3_object") or {}
+        raise InfraktError(f"Connection test from {play.server.name} failed: {run.failure}")
+    probe = run.result_of(S3_OBJECT) or {}
     return {
-        "server": server.name,
-        "endpoint_url": settings.endpoint_url,
-        "bucket": settings.bucket,
+        "server": play.server.name,
+        "endpoint_url": play.settings.endpoint_url,
+        "bucket": play.settings.bucket,
         "steps": probe.get("steps", []),
     }

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from ansible_collections.infrakt.backup.plugins.module_utils import names
+from ansible_collections.infrakt.backup.plugins.module_utils.backup_files import DEFAULT_BACKUP_DIR
 from infrakt_backup.actions import (
     validate_absolute_path,
     validate_host,
@@ -11,23 +12,8 @@ from infrakt_backup.actions import (
     validated,
 )
 from infrakt_backup.errors import BadInput
-from infrakt_backup.output import iso_utc
-from infrakt_backup.store import DEFAULT_BACKUP_DIR, DEFAULT_PYTHON
-
-
-def server_dict(server) -> dict:
-    """Return ServerEntry `server` as a JSON-ready dict."""
-    return {
-        "name": server.name,
-        "host": server.host,
-        "port": server.port,
-        "user": server.user,
-        "ssh_key_path": server.ssh_key_path,
-        "python_interpreter": server.python_interpreter,
-        "aws_bin": server.aws_bin,
-        "backup_dir": server.backup_dir,
-        "created_at": iso_utc(server.created_at),
-    }
+from infrakt_backup.json_ready import entry_dict
+from infrakt_backup.store import DEFAULT_PYTHON, Store
 
 
 def ssh_key_path(path: str) -> str:
@@ -41,10 +27,10 @@ def ssh_key_path(path: str) -> str:
 
 
 def add(
-    store, name: str, *, host: str, port: int = 22, user: str = "root", ssh_key: str | None = None,
+    store: Store, name: str, *, host: str, port: int = 22, user: str = "root", ssh_key: str | None = None,
     python: str = DEFAULT_PYTHON, backup_dir: str = DEFAULT_BACKUP_DIR,
 ) -> dict:
-    """Validate and register server `name`; return it as server_dict. Raise BadInput for invalid
+    """Validate and register server `name`; return it as entry_dict. Raise BadInput for invalid
     values or a name already taken."""
     validated(names.validate_name, name, "server name")
     validated(validate_host, host)
@@ -55,15 +41,15 @@ def add(
         python_interpreter=validated(validate_absolute_path, python, "python interpreter"),
         backup_dir=validated(validate_absolute_path, backup_dir, "backup directory"),
     )
-    return server_dict(entry)
+    return entry_dict(entry)
 
 
-def list_servers(store) -> list[dict]:
-    """Return every server as server_dict, by name."""
-    return [server_dict(server) for server in store.servers()]
+def list_servers(store: Store) -> list[dict]:
+    """Return every server as entry_dict, by name."""
+    return [entry_dict(server) for server in store.servers()]
 
 
-def remove(store, name: str) -> None:
+def remove(store: Store, name: str) -> None:
     """Forget server `name`; raise BadInput when it is unknown or databases still use it."""
     validated(names.validate_name, name, "server name")
     store.remove_server(name)

@@ -1,14 +1,18 @@
 """`infrakt-backup server provision NAME`: install the AWS CLI on a server (the awscli role)
 and remember the absolute path of the `aws` it settled on, for later operations and cron."""
 
+from ansible_collections.infrakt.backup.plugins.module_utils import names
+from infrakt_backup.actions import validated
 from infrakt_backup.errors import InfraktError
-from infrakt_backup.remote import run_on_server
+from infrakt_backup.remote import Progress, server_play
+from infrakt_backup.store import Store
 
 
-def provision(store, name: str, *, progress=None, verbosity: int = 0) -> dict:
-    """Run playbooks/provision.yml on server `name`; return {"server", "aws_bin", "changed"}."""
-    server = store.server(name)
-    run = run_on_server(store, server, "provision.yml", {}, progress=progress, verbosity=verbosity)
+def provision(store: Store, name: str, *, progress: Progress | None = None, verbosity: int = 0) -> dict:
+    """Run playbooks/provision.yml on server `name`; return {"server", "aws_bin", "changed"}.
+    Raises BadInput for an invalid or unknown name, InfraktError when provisioning fails."""
+    validated(names.validate_name, name, "server name")
+    run = server_play(store, name).run("provision.yml", progress=progress, verbosity=verbosity)
     run.raise_for_failure(f"Provisioning {name}")
     aws_bin = run.fact("infrakt_aws_bin")
     if not aws_bin:

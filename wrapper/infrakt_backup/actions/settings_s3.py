@@ -6,7 +6,8 @@ from collections.abc import Callable
 from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup.actions import validated
 from infrakt_backup.errors import BadInput
-from infrakt_backup.output import iso_utc, mask_secret
+from infrakt_backup.json_ready import entry_dict
+from infrakt_backup.store import Store
 
 PROVIDERS = tuple(names.PROVIDER_REGIONS)
 DEFAULT_PROVIDER = "custom"
@@ -41,28 +42,17 @@ def endpoint_and_region(provider: str, endpoint_url: str | None, region: str | N
     return endpoint_url or AWS_ENDPOINT.format(region=region), region
 
 
-def show(store) -> dict:
+def show(store: Store) -> dict:
     """Return {"configured": False}, or {"configured": True, provider, endpoint_url, bucket,
     region, prefix, access_key, secret_key (masked), created_at, updated_at (ISO-8601 UTC)}."""
     settings = store.s3_config()
     if settings is None:
         return {"configured": False}
-    return {
-        "configured": True,
-        "provider": settings.provider,
-        "endpoint_url": settings.endpoint_url,
-        "bucket": settings.bucket,
-        "region": settings.region,
-        "prefix": settings.prefix,
-        "access_key": settings.access_key,
-        "secret_key": mask_secret(settings.secret_key),
-        "created_at": iso_utc(settings.created_at),
-        "updated_at": iso_utc(settings.updated_at),
-    }
+    return {"configured": True, **entry_dict(settings)}
 
 
 def save(
-    store, *, endpoint_url: str | None, bucket: str, access_key: str, region: str | None = None,
+    store: Store, *, endpoint_url: str | None, bucket: str, access_key: str, region: str | None = None,
     prefix: str | None = None, provider: str | None = None, secret_key: str | None = None,
     ask_secret: Callable[[], str],
 ) -> dict:
@@ -94,6 +84,6 @@ def save(
     return {**show(store), "secret_key_kept": secret_key is None}
 
 
-def delete(store) -> bool:
+def delete(store: Store) -> bool:
     """Delete the S3 settings; return whether there were any (deleting nothing is fine)."""
     return store.delete_s3_config()

@@ -80,6 +80,23 @@ def test_db_add_refuses_bad_values(store, values, complaint):
     assert store.databases() == []
 
 
+def test_db_add_asks_for_the_password_only_after_every_other_value_was_checked(store):
+    store.add_server("web1", host="10.0.0.1")
+    asked = []
+
+    def ask_password():
+        asked.append(True)
+        return "typed pw"
+
+    with pytest.raises(BadInput, match="database host"):
+        db.add(store, "shop", server="web1", engine="postgres", host="db host", ask_password=ask_password)
+    assert asked == []
+    db.add(store, "given", server="web1", engine="postgres", password="", ask_password=ask_password)
+    assert asked == [] and store.database("given").password is None
+    db.add(store, "shop", server="web1", engine="postgres", ask_password=ask_password)
+    assert asked == [True] and store.database("shop").password == "typed pw"
+
+
 def test_the_server_to_run_on_is_the_named_or_the_only_one(store):
     with pytest.raises(BadInput, match="no server is registered"):
         pick_server(store, None)
