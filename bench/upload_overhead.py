@@ -25,8 +25,8 @@ import time
 import uuid
 from pathlib import Path
 
+from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup import runner
-from infrakt_backup.collection import names
 from infrakt_backup.playbook_vars import s3_variables, server_variables
 from infrakt_backup.store import Store
 from tests.testbed import Testbed
@@ -97,7 +97,7 @@ class Bench:
 def measure_transfer(bench: Bench, size_mib: int, rounds: int) -> None:
     directory = Path(bench.server.backup_dir) / "benchfile"
     directory.mkdir(parents=True, exist_ok=True)
-    source = directory / names().backup_filename("benchfile", "postgres")
+    source = directory / names.backup_filename("benchfile", "postgres")
     with open(source, "wb") as handle:
         for _ in range(size_mib):
             handle.write(os.urandom(1 << 20))
@@ -110,7 +110,7 @@ def measure_transfer(bench: Bench, size_mib: int, rounds: int) -> None:
                                                        infrakt_s3_prefix=f"up-{uuid.uuid4().hex[:8]}"))
         bench.play("s3_upload.yml", infrakt_db_name="benchfile", infrakt_upload_src=str(source),
                    infrakt_s3_prefix="down")
-        key = names().object_key("down", "benchfile", source.name)
+        key = names.object_key("down", "benchfile", source.name)
         target = bench.work / "bare-download"
         baseline_down = median_of(rounds, lambda: bench.bare_aws(f"s3://{bucket}/{key}", str(target)))
 

@@ -28,7 +28,7 @@ from infrakt_backup import __version__
 from infrakt_backup.actions import db as db_actions
 from infrakt_backup.actions import key_rotate, settings_s3
 from infrakt_backup.actions import server as server_actions
-from infrakt_backup.errors import OPERATION_FAILED, BadInput, InfraktError
+from infrakt_backup.errors import BAD_INPUT, OPERATION_FAILED, BadInput, InfraktError
 from infrakt_backup.output import human_size, labelled, readable_utc, table, table_of, to_json
 from infrakt_backup.store import DEFAULT_PYTHON, Store
 
