@@ -21,6 +21,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+from ansible_collections.infrakt.backup.plugins.module_utils.s3.awscli import DEFAULT_AWS_BIN
 from infrakt_backup import migrations
 from infrakt_backup.crypto import KeyFile, SecretCipher, new_key
 from infrakt_backup.errors import BadInput, InfraktError
@@ -28,7 +29,6 @@ from infrakt_backup.errors import BadInput, InfraktError
 DB_FILENAME = "infrakt.db"
 KEY_FILENAME = "master.key"
 DEFAULT_PYTHON = "/usr/bin/python3"
-DEFAULT_AWS_BIN = "/opt/infrakt/awscli/bin/aws"
 DEFAULT_BACKUP_DIR = "/opt/infrakt/backups"
 SERVER_FIELDS_UPDATABLE = ("host", "port", "user", "ssh_key_path", "python_interpreter", "aws_bin", "backup_dir")
 
