@@ -86,6 +86,7 @@ options:
     type: path
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details:
       - Nothing is written or removed in check mode, so later S3 steps would find no credentials;

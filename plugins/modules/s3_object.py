@@ -31,7 +31,7 @@ description:
     sha256 of their sidecars, all sidecars fetched with one aws command."
   - "O(mode=delete): O(filename) and its sidecar."
   - "O(mode=probe): list the prefix, put a small object under it, read it back, delete it."
-  - Failures return one sentence in RV(msg), a RV(error_code) and the aws CLI's RV(stderr)
+  - Failures return one sentence in C(msg), a RV(error_code) and the aws CLI's RV(stderr)
     with the access key and secret stripped.
 version_added: "0.1.0"
 extends_documentation_fragment:
@@ -95,6 +95,7 @@ options:
     default: true
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details:
       - Reads (listing, checksums) still happen; nothing is uploaded, downloaded or deleted, and a
@@ -143,6 +144,18 @@ EXAMPLES = r"""
     credentials_dir: "{{ infrakt_s3_credentials_dir }}"
     bucket: company-backups
     prefix: prod
+
+- name: Upload a backup by name from <backup_dir>/<db_name>/, the endpoint set once for the group
+  module_defaults:
+    group/infrakt.backup.s3:
+      endpoint_url: https://s3.eu-central-003.backblazeb2.com
+  infrakt.backup.s3_object:
+    mode: upload
+    credentials_dir: "{{ infrakt_s3_credentials_dir }}"
+    bucket: company-backups
+    db_name: shop
+    backup_dir: /srv/backups
+    filename: shop_postgres_20261124T210509Z.dump
 """
 
 RETURN = r"""
