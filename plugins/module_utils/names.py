@@ -30,18 +30,6 @@ PATH_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.+-]+\Z")
 # Printable ASCII without spaces: nothing that could end an INI line or start a new section.
 CREDENTIAL_RE = re.compile(r"^[\x21-\x7e]{1,512}\Z")
 
-# provider -> (region when neither given nor named in the endpoint host, pattern of the
-# endpoint host whose group 1 is the region). B2 and Wasabi sign with the endpoint's region;
-# R2 signs with the pseudo-region "auto".
-PROVIDER_REGIONS = {
-    "aws": ("us-east-1", re.compile(r"^s3[.-](?:dualstack\.)?([a-z0-9-]+)\.amazonaws\.com\Z")),
-    "digitalocean": ("nyc3", re.compile(r"^([a-z0-9-]+)\.digitaloceanspaces\.com\Z")),
-    "backblaze": ("us-west-004", re.compile(r"^s3\.([a-z0-9-]+)\.backblazeb2\.com\Z")),
-    "cloudflare-r2": ("auto", None),
-    "minio": ("us-east-1", None),
-    "wasabi": ("us-east-1", re.compile(r"^s3\.([a-z0-9-]+)\.wasabisys\.com\Z")),
-    "custom": ("us-east-1", None),
-}
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 SIDECAR_SUFFIX = ".sha256"
 PARTIAL_SUFFIX = ".partial"
@@ -302,16 +290,3 @@ def validate_credential(value, what):
     if not isinstance(value, str) or not CREDENTIAL_RE.match(value):
         raise ValueError("the S3 %s must be 1-512 printable ASCII characters without spaces" % what)
     return value
-
-
-def provider_region(provider, endpoint_url=None, region=None):
-    """Return the signing region for provider: region when given, else the one named in the
-    endpoint URL's host (AWS, DigitalOcean, B2, Wasabi), else the provider's default."""
-    if provider not in PROVIDER_REGIONS:
-        raise ValueError("provider %r is not one of %s" % (provider, ", ".join(sorted(PROVIDER_REGIONS))))
-    if region:
-        return validate_region(region)
-    default_region, host_pattern = PROVIDER_REGIONS[provider]
-    host = urlsplit(endpoint_url).hostname if endpoint_url else None
-    match = host_pattern.match(host) if host_pattern is not None and host else None
-    return validate_region(match.group(1) if match else default_region)

@@ -23,6 +23,8 @@ description:
     SSH channel and never land in a file on the server) and are written by this module on the
     server, never rendered on the controller as M(ansible.builtin.template) would do.
 version_added: "0.1.0"
+extends_documentation_fragment:
+  - infrakt.backup.s3
 author:
   - infrakt.backup developers
 options:
@@ -50,9 +52,6 @@ options:
       - Default V(custom) when O(endpoint_url) is set, else V(aws).
     type: str
     choices: [aws, digitalocean, backblaze, cloudflare-r2, minio, wasabi, custom]
-  endpoint_url:
-    description: The S3 endpoint URL; only read to find the region in its host name.
-    type: str
   region:
     description: Signing region; default from the provider preset (see O(provider)).
     type: str
@@ -87,6 +86,7 @@ options:
     type: path
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details:
       - Nothing is written or removed in check mode, so later S3 steps would find no credentials;
@@ -150,7 +150,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.infrakt.backup.plugins.module_utils import aws, tmpfs
+from ansible_collections.infrakt.backup.plugins.module_utils import tmpfs
+from ansible_collections.infrakt.backup.plugins.module_utils.s3 import presets
 
 
 def create(module):
@@ -159,10 +160,12 @@ def create(module):
     params = module.params
     try:
         provider = params["provider"] or ("custom" if params["endpoint_url"] else "aws")
-        settings = aws.resolve_provider(provider, params["endpoint_url"], params["region"], params["addressing_style"])
+        settings = presets.resolve_provider(
+            provider, params["endpoint_url"], params["region"], params["addressing_style"]
+        )
         files = {
-            aws.CREDENTIALS_FILE: aws.render_credentials(params["access_key"], params["secret_key"]),
-            aws.CONFIG_FILE: aws.render_config(
+            presets.CREDENTIALS_FILE: presets.render_credentials(params["access_key"], params["secret_key"]),
+            presets.CONFIG_FILE: presets.render_config(
                 settings, params["max_concurrent_requests"], params["multipart_chunksize"], params["max_attempts"]
             ),
         }
@@ -176,8 +179,8 @@ def create(module):
         module.fail_json(msg="cannot write the temporary S3 credentials: %s" % error)
     result.update(
         path=path,
-        credentials_file=os.path.join(path, aws.CREDENTIALS_FILE),
-        config_file=os.path.join(path, aws.CONFIG_FILE),
+        credentials_file=os.path.join(path, presets.CREDENTIALS_FILE),
+        config_file=os.path.join(path, presets.CONFIG_FILE),
     )
     return result
 
@@ -194,22 +197,23 @@ def remove(module):
 
 
 def main():
+    argument_spec = presets.s3_argument_spec()
+    argument_spec.update(
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        access_key=dict(type="str", no_log=True),
+        secret_key=dict(type="str", no_log=True),
+        provider=dict(type="str", choices=sorted(presets.PROVIDERS)),
+        region=dict(type="str"),
+        addressing_style=dict(type="str", choices=list(presets.ADDRESSING_STYLES)),
+        max_concurrent_requests=dict(type="int", default=10),
+        multipart_chunksize=dict(type="str", default="16MB"),
+        max_attempts=dict(type="int", default=3),
+        base_dir=dict(type="path"),
+        max_age=dict(type="int", default=3600),
+        path=dict(type="path"),
+    )
     module = AnsibleModule(
-        argument_spec=dict(
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            access_key=dict(type="str", no_log=True),
-            secret_key=dict(type="str", no_log=True),
-            provider=dict(type="str", choices=sorted(aws.PROVIDERS)),
-            endpoint_url=dict(type="str"),
-            region=dict(type="str"),
-            addressing_style=dict(type="str", choices=list(aws.ADDRESSING_STYLES)),
-            max_concurrent_requests=dict(type="int", default=10),
-            multipart_chunksize=dict(type="str", default="16MB"),
-            max_attempts=dict(type="int", default=3),
-            base_dir=dict(type="path"),
-            max_age=dict(type="int", default=3600),
-            path=dict(type="path"),
-        ),
+        argument_spec=argument_spec,
         required_if=[("state", "present", ["access_key", "secret_key"]), ("state", "absent", ["path"])],
         supports_check_mode=True,
     )

@@ -17,10 +17,13 @@ description:
     the server to S3, never through the controller.
   - "A backup lives at C(<prefix>/<db_name>/<filename>); its sha256 is recorded twice: as object
     metadata C(sha256) and as a sidecar object C(<filename>.sha256) in C(sha256sum) format."
-  - "O(mode=upload): O(src) goes to C(<prefix>/<db_name>/<basename of src>), then its sidecar.
-    Nothing is sent when the sidecar already records the same sha256 and the object has the
-    same size. O(src) is only read."
-  - "O(mode=download): O(filename) is written under a temporary name in O(dest_dir), checked
+  - "O(mode=upload): O(src) (default C(<backup_dir>/<db_name>/<filename>)) goes to
+    C(<prefix>/<db_name>/<basename of src>), then its sidecar. The file's sha256 must match its
+    local C(.sha256) sidecar and O(sha256) when given, else nothing is uploaded. Nothing is sent
+    either when the S3 sidecar already records the same sha256 and the object has the same
+    size. O(src) is only read."
+  - "O(mode=download): O(filename) is written under a temporary name in O(dest_dir) (default
+    C(<backup_dir>/<db_name>)), checked
     against the recorded sha256 (the sidecar, else the metadata) and renamed only when it
     matches; the local C(<filename>.sha256) sidecar is written next to it. A local copy that
     already matches is kept."
@@ -28,9 +31,11 @@ description:
     sha256 of their sidecars, all sidecars fetched with one aws command."
   - "O(mode=delete): O(filename) and its sidecar."
   - "O(mode=probe): list the prefix, put a small object under it, read it back, delete it."
-  - Failures return one sentence in RV(msg), a RV(error_code) and the aws CLI's RV(stderr)
+  - Failures return one sentence in C(msg), a RV(error_code) and the aws CLI's RV(stderr)
     with the access key and secret stripped.
 version_added: "0.1.0"
+extends_documentation_fragment:
+  - infrakt.backup.s3
 author:
   - infrakt.backup developers
 options:
@@ -49,9 +54,6 @@ options:
         (RV(infrakt.backup.s3_credentials#module:path)).
     type: path
     required: true
-  endpoint_url:
-    description: S3 endpoint URL (C(https://host[:port])); leave it out for AWS itself.
-    type: str
   bucket:
     description: Bucket name.
     type: str
@@ -66,16 +68,24 @@ options:
   src:
     description:
       - Absolute path of the backup file to upload (O(mode=upload)); its name must be a backup
-        filename of O(db_name).
+        filename of O(db_name). Default C(<backup_dir>/<db_name>/<filename>).
     type: path
   sha256:
-    description: The sha256 of O(src) when already known (computed while dumping); computed otherwise.
+    description:
+      - The sha256 of O(src) when already known (computed while dumping). The upload is refused
+        when the file's sha256 differs from it.
     type: str
   filename:
-    description: Backup filename as listed, for O(mode=download) and O(mode=delete).
+    description:
+      - Backup filename as listed, for O(mode=download) and O(mode=delete); for O(mode=upload)
+        the file C(<backup_dir>/<db_name>/<filename>) when O(src) is not given.
     type: str
+  backup_dir:
+    description: Root of the local backups, C(<backup_dir>/<db_name>/<filename>), as for M(infrakt.backup.db_backup).
+    type: path
+    default: /opt/infrakt/backups
   dest_dir:
-    description: Where O(mode=download) puts the file; default C(/opt/infrakt/backups/<db_name>).
+    description: Where O(mode=download) puts the file; default C(<backup_dir>/<db_name>).
     type: path
   verify:
     description:
@@ -85,6 +95,7 @@ options:
     default: true
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details:
       - Reads (listing, checksums) still happen; nothing is uploaded, downloaded or deleted, and a
@@ -133,6 +144,18 @@ EXAMPLES = r"""
     credentials_dir: "{{ infrakt_s3_credentials_dir }}"
     bucket: company-backups
     prefix: prod
+
+- name: Upload a backup by name from <backup_dir>/<db_name>/, the endpoint set once for the group
+  module_defaults:
+    group/infrakt.backup.s3:
+      endpoint_url: https://s3.eu-central-003.backblazeb2.com
+  infrakt.backup.s3_object:
+    mode: upload
+    credentials_dir: "{{ infrakt_s3_credentials_dir }}"
+    bucket: company-backups
+    db_name: shop
+    backup_dir: /srv/backups
+    filename: shop_postgres_20261124T210509Z.dump
 """
 
 RETURN = r"""
@@ -239,9 +262,16 @@ stderr:
     The specified bucket does not exist"
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.infrakt.backup.plugins.module_utils import aws, tmpfs
+from ansible_collections.infrakt.backup.plugins.module_utils import tmpfs
+from ansible_collections.infrakt.backup.plugins.module_utils.backup_files import DEFAULT_BACKUP_DIR, database_dir
+from ansible_collections.infrakt.backup.plugins.module_utils.names import validate_backup_filename
+from ansible_collections.infrakt.backup.plugins.module_utils.s3 import operations
+from ansible_collections.infrakt.backup.plugins.module_utils.s3.awscli import DEFAULT_AWS_BIN, AwsCli, AwsError
+from ansible_collections.infrakt.backup.plugins.module_utils.s3.presets import s3_argument_spec
 
 # "S3 <what> failed: <reason>" is the one sentence a failure reports
 WHAT = {
@@ -253,51 +283,66 @@ WHAT = {
 }
 
 
+def upload_source(params):
+    """Return the file mode=upload sends: src, else `<backup_dir>/<db_name>/<filename>`."""
+    if params["src"]:
+        return params["src"]
+    filename = validate_backup_filename(params["db_name"], params["filename"])
+    return os.path.join(database_dir(params["backup_dir"], params["db_name"]), filename)
+
+
 def run_mode(module, cli):
-    """Run module.params['mode'] through cli (aws.AwsCli); return the module result."""
+    """Run module.params['mode'] through cli (awscli.AwsCli); return the module result."""
     params = module.params
     common = (cli, params["bucket"], params["prefix"])
     mode = params["mode"]
     if mode == "upload":
-        return aws.upload_backup(*common, params["db_name"], params["src"], params["sha256"], module.check_mode)
+        return operations.upload_backup(
+            *common, params["db_name"], upload_source(params), params["sha256"], module.check_mode
+        )
     if mode == "download":
-        return aws.download_backup(
-            *common, params["db_name"], params["filename"], params["dest_dir"], params["verify"], module.check_mode
+        return operations.download_backup(
+            *common, params["db_name"], params["filename"], params["dest_dir"], params["verify"], module.check_mode,
+            params["backup_dir"],
         )
     if mode == "list":
-        return aws.list_backups(*common, params["db_name"])
+        return operations.list_backups(*common, params["db_name"])
     if mode == "delete":
-        return aws.delete_backup(*common, params["db_name"], params["filename"], module.check_mode)
-    return aws.probe_bucket(*common, check_mode=module.check_mode)
+        return operations.delete_backup(*common, params["db_name"], params["filename"], module.check_mode)
+    return operations.probe_bucket(*common, check_mode=module.check_mode)
 
 
 def main():
+    argument_spec = s3_argument_spec()
+    argument_spec.update(
+        mode=dict(type="str", required=True, choices=["upload", "download", "list", "delete", "probe"]),
+        aws_bin=dict(type="path", default=DEFAULT_AWS_BIN),
+        credentials_dir=dict(type="path", required=True),
+        bucket=dict(type="str", required=True),
+        prefix=dict(type="str", default=""),
+        db_name=dict(type="str"),
+        src=dict(type="path"),
+        sha256=dict(type="str"),
+        filename=dict(type="str"),
+        backup_dir=dict(type="path", default=DEFAULT_BACKUP_DIR),
+        dest_dir=dict(type="path"),
+        verify=dict(type="bool", default=True),
+    )
     module = AnsibleModule(
-        argument_spec=dict(
-            mode=dict(type="str", required=True, choices=["upload", "download", "list", "delete", "probe"]),
-            aws_bin=dict(type="path", default=aws.DEFAULT_AWS_BIN),
-            credentials_dir=dict(type="path", required=True),
-            endpoint_url=dict(type="str"),
-            bucket=dict(type="str", required=True),
-            prefix=dict(type="str", default=""),
-            db_name=dict(type="str"),
-            src=dict(type="path"),
-            sha256=dict(type="str"),
-            filename=dict(type="str"),
-            dest_dir=dict(type="path"),
-            verify=dict(type="bool", default=True),
-        ),
+        argument_spec=argument_spec,
         required_if=[
-            ("mode", "upload", ["db_name", "src"]),
+            ("mode", "upload", ["db_name"]),
+            ("mode", "upload", ["src", "filename"], True),
             ("mode", "download", ["db_name", "filename"]),
             ("mode", "list", ["db_name"]),
             ("mode", "delete", ["db_name", "filename"]),
         ],
         supports_check_mode=True,
     )
-    what = WHAT[module.params["mode"]].format(**module.params)
+    params = module.params
+    what = WHAT[params["mode"]].format(**dict(params, src=params["src"] or params["filename"]))
     try:
-        cli = aws.AwsCli(
+        cli = AwsCli(
             module.run_command, module.params["aws_bin"], module.params["credentials_dir"],
             module.params["endpoint_url"],
         )
@@ -306,7 +351,7 @@ def main():
         module.no_log_values.add(cli.credentials.get("aws_secret_access_key", ""))
         with tmpfs.using_private_dir(module.params["credentials_dir"]):
             result = run_mode(module, cli)
-    except aws.AwsError as error:
+    except AwsError as error:
         module.fail_json(
             msg="S3 %s failed: %s" % (what, error.message), error_code=error.code, stderr=error.stderr,
             **error.details

@@ -67,7 +67,7 @@ class PlaybookRun:
         """Return (status, printed result) of the last task whose name, with or without its
         role, starts with task_prefix; fail the test when there is none."""
         for task, status, printed in reversed(self.tasks):
-            if task.startswith(task_prefix) or task.endswith(" : " + task_prefix):
+            if task.split(" : ", 1)[-1].startswith(task_prefix):
                 return status, printed
         raise AssertionError(f"no result of a task {task_prefix!r} in:\n{self.output[-3000:]}")
 

@@ -137,6 +137,31 @@ def test_upload_list_download_delete_64_mib(bench, tmp_path):
     assert after.result("List the backups")["objects"] == []
 
 
+def test_upload_refuses_a_local_backup_that_differs_from_its_sidecar(bench, tmp_path):
+    db_name = "corrupted"
+    src, digest = make_backup(tmp_path / "src", db_name, 1 << 20)
+    (tmp_path / "src" / f"{src.name}.sha256").write_text(f"{digest}  {src.name}\n")
+    with open(src, "r+b") as handle:  # one byte flipped after the dump: disk or copy damage
+        handle.seek(1000)
+        byte = handle.read(1)
+        handle.seek(1000)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    key = f"{bench['prefix']}/{db_name}/{src.name}"
+
+    upload = run_s3_playbook(bench, "s3_upload.yml", {"infrakt_db_name": db_name, "infrakt_upload_src": str(src)})
+    assert upload.returncode != 0
+    status, failure = upload.status_and_result("Upload ")
+    assert status == "fatal"
+    assert failure["error_code"] == "ChecksumMismatch"
+    assert failure["msg"] == (
+        f"S3 upload of {src} failed: checksum mismatch: {src} has sha256 {sha256_of(src)} but its sidecar records "
+        f"{digest}; nothing was uploaded"
+    )
+    listed = s3_client(bench).list_objects_v2(Bucket=bench["testbed"].env["S3_BUCKET"], Prefix=key)
+    assert listed.get("Contents", []) == []
+    assert_no_credentials_left(bench, upload)
+
+
 def test_listing_1500_backups_folds_every_sidecar(bench, tmp_path):
     db_name = "many"
     upload_dir = tmp_path / "many"

@@ -24,6 +24,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 from ansible_collections.infrakt.backup.plugins.module_utils.backup_files import DEFAULT_BACKUP_DIR
+from ansible_collections.infrakt.backup.plugins.module_utils.s3.awscli import DEFAULT_AWS_BIN
 from infrakt_backup import migrations
 from infrakt_backup.crypto import KeyFile, SecretCipher, new_key
 from infrakt_backup.errors import BadInput, InfraktError
@@ -31,7 +32,6 @@ from infrakt_backup.errors import BadInput, InfraktError
 DB_FILENAME = "infrakt.db"
 KEY_FILENAME = "master.key"
 DEFAULT_PYTHON = "/usr/bin/python3"
-DEFAULT_AWS_BIN = "/opt/infrakt/awscli/bin/aws"
 
 
 def default_home() -> Path:

@@ -4,14 +4,14 @@ provider presets for the region (and, for AWS, the endpoint)."""
 from collections.abc import Callable
 
 from ansible_collections.infrakt.backup.plugins.module_utils import names
+from ansible_collections.infrakt.backup.plugins.module_utils.s3 import presets
 from infrakt_backup.actions import validated
 from infrakt_backup.errors import BadInput
 from infrakt_backup.json_ready import entry_dict
 from infrakt_backup.store import Store
 
-PROVIDERS = tuple(names.PROVIDER_REGIONS)
+PROVIDERS = tuple(presets.PROVIDERS)
 DEFAULT_PROVIDER = "custom"
-AWS_ENDPOINT = "https://s3.{region}.amazonaws.com"
 
 
 def validate_access_key(access_key: str) -> str:
@@ -38,8 +38,8 @@ def endpoint_and_region(provider: str, endpoint_url: str | None, region: str | N
         endpoint_url = validated(validate_endpoint_url, endpoint_url)
     elif provider != "aws":
         raise BadInput(f"an endpoint URL is required for provider {provider!r} (only aws has a default)")
-    region = validated(names.provider_region, provider, endpoint_url, region)
-    return endpoint_url or AWS_ENDPOINT.format(region=region), region
+    region = validated(presets.provider_region, provider, endpoint_url, region)
+    return endpoint_url or presets.AWS_ENDPOINT.format(region=region), region
 
 
 def show(store: Store) -> dict:

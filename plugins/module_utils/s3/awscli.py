@@ -1,0 +1,282 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The aws CLI on the server: every aws command line of the collection is built here, run
+with the temporary credentials (AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE), and its errors
+turned into one sentence plus a code.
+
+No import from Ansible: commands run through the `run_command` callable handed in
+(AnsibleModule.run_command). The wrapper imports DEFAULT_AWS_BIN from here.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import re
+
+from ansible_collections.infrakt.backup.plugins.module_utils.names import SIDECAR_SUFFIX, validate_endpoint_url
+from ansible_collections.infrakt.backup.plugins.module_utils.s3.presets import CONFIG_FILE, CREDENTIALS_FILE
+
+DEFAULT_AWS_BIN = "/opt/infrakt/awscli/bin/aws"
+SECRET_MASK = "********"  # noqa: S105 - the mask replacing secrets, not one
+
+AWS_ERROR_CODE_RE = re.compile(r"An error occurred \(([A-Za-z0-9.]+)\)")
+EXPECTED_REGION_RE = re.compile(r"expecting '([a-z0-9-]+)'")
+
+# Environment variables that beat the config files for the aws CLI: a stray one in the
+# server's environment must not redirect our credentials, region or endpoint.
+OVERRIDING_ENVIRONMENT = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_REQUEST_CHECKSUM_CALCULATION",
+    "AWS_RESPONSE_CHECKSUM_VALIDATION",
+    "AWS_MAX_ATTEMPTS",
+    "AWS_RETRY_MODE",
+)
+
+def read_credentials(credentials_dir):
+    """Return {"aws_access_key_id": ..., "aws_secret_access_key": ...} as written in
+    credentials_dir's credentials file (to strip them from any text we return)."""
+    credentials = {}
+    with open(os.path.join(credentials_dir, CREDENTIALS_FILE)) as handle:
+        for line in handle:
+            name, sep, value = line.partition("=")
+            if sep and name.strip() in ("aws_access_key_id", "aws_secret_access_key") and value.strip():
+                credentials[name.strip()] = value.strip()
+    return credentials
+
+
+def credentials_environment(credentials_dir):
+    """Return the environment variables that point the aws CLI at credentials_dir's files."""
+    return {
+        "AWS_SHARED_CREDENTIALS_FILE": os.path.join(credentials_dir, CREDENTIALS_FILE),
+        "AWS_CONFIG_FILE": os.path.join(credentials_dir, CONFIG_FILE),
+        # aws CLI v2 pipes output through a pager unless told not to
+        "AWS_PAGER": "",
+    }
+
+
+def s3_url(bucket, key=""):
+    """Return `s3://<bucket>/<key>`."""
+    return "s3://%s/%s" % (bucket, key)
+
+
+def list_objects_args(bucket, prefix, delimiter=True, max_items=None):
+    """Return the arguments listing the objects under prefix (all pages, JSON); with
+    delimiter, only the objects directly under it."""
+    args = ["s3api", "list-objects-v2", "--bucket=" + bucket, "--prefix=" + prefix, "--output=json"]
+    if delimiter:
+        args.append("--delimiter=/")
+    if max_items:
+        args.append("--max-items=%d" % max_items)
+    return args
+
+
+def head_object_args(bucket, key):
+    """Return the arguments reading an object's size and metadata (JSON)."""
+    return ["s3api", "head-object", "--bucket=" + bucket, "--key=" + key, "--output=json"]
+
+
+def upload_args(src, bucket, key, metadata):
+    """Return the arguments uploading local file src (an absolute path) to key with
+    metadata {name: value}."""
+    args = ["s3", "cp", "--only-show-errors"]
+    if metadata:
+        args.append("--metadata=" + ",".join("%s=%s" % item for item in sorted(metadata.items())))
+    return args + [src, s3_url(bucket, key)]
+
+
+def download_args(bucket, key, dest):
+    """Return the arguments downloading key to local path dest (an absolute path)."""
+    return ["s3", "cp", "--only-show-errors", s3_url(bucket, key), dest]
+
+
+def put_stdin_args(bucket, key):
+    """Return the arguments writing standard input to key."""
+    return ["s3", "cp", "--only-show-errors", "-", s3_url(bucket, key)]
+
+
+def get_stdout_args(bucket, key):
+    """Return the arguments writing key's content to standard output."""
+    return ["s3", "cp", "--only-show-errors", s3_url(bucket, key), "-"]
+
+
+def download_sidecars_args(bucket, prefix, dest_dir):
+    """Return the arguments downloading every `*.sha256` object under prefix into dest_dir in
+    one command."""
+    return [
+        "s3", "cp", "--only-show-errors", "--recursive", "--exclude=*", "--include=*" + SIDECAR_SUFFIX,
+        s3_url(bucket, prefix), dest_dir,
+    ]
+
+
+def delete_args(bucket, key):
+    """Return the arguments deleting key."""
+    return ["s3", "rm", "--only-show-errors", s3_url(bucket, key)]
+
+
+class AwsError(Exception):
+    """A failed S3 operation: `code` (like NoSuchBucket), `message` (one sentence for people),
+    `stderr` (the aws CLI's, secrets stripped; empty when the CLI did not run) and `details`
+    (more result fields, like the probe steps that passed)."""
+
+    def __init__(self, code, message, stderr="", details=None):
+        super(AwsError, self).__init__(message)
+        self.code = code
+        self.message = message
+        self.stderr = stderr
+        self.details = details or {}
+
+
+# (error_code, pattern in the aws CLI's stderr, reason); first match wins, so specific
+# patterns come before the generic 403/404 ones. {bucket}, {endpoint} and {region_hint} are
+# filled in by classify_error.
+ERROR_RULES = (
+    ("InvalidAccessKeyId", re.compile(r"InvalidAccessKeyId"),
+     "the S3 endpoint does not know the access key (InvalidAccessKeyId): check the access key"),
+    ("SignatureDoesNotMatch", re.compile(r"SignatureDoesNotMatch"),
+     "the secret key does not match the access key (SignatureDoesNotMatch): check the secret key"),
+    ("ChecksumHeaderRejected", re.compile(r"x-amz-(?:sdk-)?checksum", re.IGNORECASE),
+     "the endpoint rejected the checksum headers the aws CLI sends by default: choose the provider preset "
+     "of your storage (any preset but 'aws' sets request_checksum_calculation = when_required)"),
+    ("WrongRegion",
+     re.compile(r"AuthorizationHeaderMalformed|PermanentRedirect|IllegalLocationConstraintException"
+                r"|region '[^']*' is wrong|\(301\)"),
+     "bucket {bucket} is not in the configured region{region_hint}: set the bucket's region"),
+    ("NoSuchBucket", re.compile(r"NoSuchBucket"), "bucket {bucket} does not exist at {endpoint}"),
+    ("InvalidBucketName", re.compile(r"InvalidBucketName"), "{endpoint} refuses the bucket name {bucket}"),
+    ("AccessDenied", re.compile(r"AccessDenied|\(403\)|Forbidden"),
+     "access to bucket {bucket} was denied (403): check the access key, the secret key and what the key "
+     "may do on this bucket"),
+    ("TLSError", re.compile(r"SSL validation failed|CERTIFICATE_VERIFY_FAILED|SSLError|\[SSL"),
+     "the TLS connection to {endpoint} failed: check the URL's scheme (https or http) and the server's "
+     "certificate"),
+    ("EndpointUnreachable",
+     re.compile(r"Could not connect to the endpoint URL|Connect timeout on endpoint URL"
+                r"|Read timeout on endpoint URL|Connection was closed before we received"),
+     "cannot reach the S3 endpoint {endpoint}: check the URL, that its host name resolves and that the "
+     "service is up"),
+    ("CredentialsMissing", re.compile(r"Unable to locate credentials|Partial credentials found"),
+     "the aws CLI found no credentials: run the infrakt.backup.s3_credentials role first"),
+    ("NoSuchKey", re.compile(r"NoSuchKey|\(404\)|Not Found"), "the object does not exist in bucket {bucket}"),
+)
+
+
+def strip_secrets(text, secrets):
+    """Return text with every non-empty string of secrets replaced by a mask."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, SECRET_MASK)
+    return text
+
+
+def classify_error(stderr, bucket=None, endpoint_url=None, rc=None):
+    """Return (error_code, reason) for the aws CLI's stderr: a known failure (see ERROR_RULES)
+    or the CLI's own error code and last line."""
+    where = {"bucket": bucket or "(none)", "endpoint": endpoint_url or "AWS S3", "region_hint": ""}
+    for code, pattern, reason in ERROR_RULES:
+        if pattern.search(stderr):
+            expected_region = EXPECTED_REGION_RE.search(stderr)
+            if expected_region:
+                where["region_hint"] = " (it is in %s)" % expected_region.group(1)
+            return code, reason.format(**where)
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    code_match = AWS_ERROR_CODE_RE.search(stderr)
+    last_line = lines[-1] if lines else "no error output"
+    return (code_match.group(1) if code_match else "AwsCliError"), "the aws CLI failed (exit code %s): %s" % (
+        rc, last_line)
+
+
+class AwsCli:
+    """The aws CLI at aws_bin, talking to endpoint_url (None: AWS itself) with the temporary
+    credentials in credentials_dir; commands run through run_command
+    (AnsibleModule.run_command)."""
+
+    def __init__(self, run_command, aws_bin, credentials_dir, endpoint_url=None):
+        if not (os.path.isfile(aws_bin) and os.access(aws_bin, os.X_OK)):
+            raise AwsError(
+                "AwsCliMissing",
+                "the aws CLI is not installed at %s: run playbooks/provision.yml (role infrakt.backup.awscli) "
+                "or set infrakt_aws_bin" % aws_bin,
+            )
+        for name in (CREDENTIALS_FILE, CONFIG_FILE):
+            if not os.path.isfile(os.path.join(credentials_dir, name)):
+                raise AwsError(
+                    "CredentialsMissing",
+                    "%s holds no %s file: create it with the infrakt.backup.s3_credentials role first"
+                    % (credentials_dir, name),
+                )
+        self.run_command = run_command
+        self.aws_bin = aws_bin
+        self.endpoint_url = validate_endpoint_url(endpoint_url) if endpoint_url else None
+        self.credentials = read_credentials(credentials_dir)
+        self.environment = credentials_environment(credentials_dir)
+        for name in OVERRIDING_ENVIRONMENT:
+            os.environ.pop(name, None)
+
+    def run(self, args, bucket, data=None):
+        """Run `aws <args>` (feeding data to stdin) and return its stdout; raise AwsError."""
+        command = [self.aws_bin] + (["--endpoint-url=" + self.endpoint_url] if self.endpoint_url else []) + args
+        rc, stdout, stderr = self.run_command(
+            command,
+            data=data,
+            binary_data=True,
+            environ_update=self.environment,
+            # arguments are literal: no ~ or $VAR expansion; files the CLI writes are private
+            expand_user_and_vars=False,
+            umask=0o077,
+        )
+        if rc != 0:
+            stderr = strip_secrets(stderr, self.credentials.values())
+            code, reason = classify_error(stderr, bucket, self.endpoint_url, rc)
+            raise AwsError(code, reason, stderr)
+        return stdout
+
+    def list_objects(self, bucket, prefix, delimiter=True, max_items=None):
+        """Return the list-objects-v2 `Contents` entries under prefix (every page)."""
+        stdout = self.run(list_objects_args(bucket, prefix, delimiter, max_items), bucket)
+        if not stdout.strip():
+            return []
+        return json.loads(stdout).get("Contents") or []
+
+    def object_sizes(self, bucket, key):
+        """Return {key: size} for key and the objects whose key starts with it (its sidecar)."""
+        return {item["Key"]: int(item["Size"]) for item in self.list_objects(bucket, key, delimiter=False)}
+
+    def metadata(self, bucket, key):
+        """Return the user metadata of object key ({} when it has none)."""
+        return json.loads(self.run(head_object_args(bucket, key), bucket)).get("Metadata") or {}
+
+    def read_text(self, bucket, key):
+        """Return the content of the (small, text) object key."""
+        return self.run(get_stdout_args(bucket, key), bucket)
+
+    def write_text(self, bucket, key, text):
+        """Store text as object key."""
+        self.run(put_stdin_args(bucket, key), bucket, data=text)
+
+    def upload_file(self, src, bucket, key, metadata):
+        """Upload local file src as key with metadata {name: value}."""
+        self.run(upload_args(src, bucket, key, metadata), bucket)
+
+    def download_file(self, bucket, key, dest):
+        """Download key to local path dest."""
+        self.run(download_args(bucket, key, dest), bucket)
+
+    def download_sidecars(self, bucket, prefix, dest_dir):
+        """Download every sidecar under prefix into dest_dir (one command)."""
+        self.run(download_sidecars_args(bucket, prefix, dest_dir), bucket)
+
+    def delete_object(self, bucket, key):
+        """Delete object key."""
+        self.run(delete_args(bucket, key), bucket)
