@@ -10,7 +10,7 @@ process at a time and no secret is ever encrypted under a key that is being reti
 import os
 import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+from ansible_collections.infrakt.backup.plugins.module_utils import tmpfs
 from infrakt_backup import migrations
 from infrakt_backup.crypto import KeyFile, SecretCipher, new_key
 from infrakt_backup.errors import BadInput, InfraktError
@@ -187,7 +188,8 @@ def _create_private(path: Path, directory: bool) -> None:
     if directory:
         path.mkdir(mode=mode, parents=True, exist_ok=True)
     else:
-        os.close(os.open(path, os.O_CREAT | os.O_RDWR, mode))
+        with suppress(FileExistsError):
+            tmpfs.write_private_file(path, "")
     os.chmod(path, mode)
 
 
