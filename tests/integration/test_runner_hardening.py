@@ -11,6 +11,7 @@ import signal
 import subprocess
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -41,21 +42,28 @@ def superuser_psql(env, sql: str) -> None:
                    input=sql, text=True, capture_output=True, check=True)
 
 
-@pytest.fixture
-def emoji_database(testbed, wrapper):
-    """A scratch role with an emoji password owning a scratch database (sample data), registered
-    in the wrapper under the database's name with that password."""
+@contextmanager
+def role_database(testbed, wrapper, password: str):
+    """Yield a scratch PostgreSQL database (sample data) owned by a scratch role with password,
+    registered in the wrapper under the database's name with that password; drop both after."""
     env = testbed.env
-    role, password = unique("emoji_role"), emoji_password("pw")
+    role = unique("scratch_role")
     superuser_psql(env, f"CREATE ROLE {role} LOGIN CREATEDB PASSWORD '{password}';")
     role_env = {**env, "PG_USER": role, "PG_PASSWORD": password}
     try:
-        with (scratch_database(Postgres(role_env, unique("sample_emoji"))) as scratch,
+        with (scratch_database(Postgres(role_env, unique("sample_role"))) as scratch,
               registered(wrapper, scratch.name, password, "--engine", "postgres", "--database", scratch.name,
                          "--host", env["PG_HOST"], "--port", env["PG_PORT"], "--user", role)):
-            yield SimpleNamespace(database=scratch, role=role, password=password)
+            yield SimpleNamespace(database=scratch, password=password)
     finally:
         superuser_psql(env, f"DROP ROLE IF EXISTS {role};")
+
+
+@pytest.fixture
+def emoji_database(testbed, wrapper):
+    """role_database with an emoji password."""
+    with role_database(testbed, wrapper, emoji_password("pw")) as database:
+        yield database
 
 
 def test_emoji_password_backs_up_and_restores_through_the_cli(wrapper, emoji_database):
@@ -99,19 +107,9 @@ def test_ansible_errors_quoting_the_vars_file_are_shown_without_its_lines(testbe
 
 @pytest.fixture
 def database(testbed, wrapper):
-    """A scratch PostgreSQL database registered under its own name, with a password of its own
-    (a scratch role's) so that a file holding it on the server is ours to find."""
-    env = testbed.env
-    role, password = unique("keep_role"), f"keep-{uuid.uuid4().hex}"
-    superuser_psql(env, f"CREATE ROLE {role} LOGIN CREATEDB PASSWORD '{password}';")
-    role_env = {**env, "PG_USER": role, "PG_PASSWORD": password}
-    try:
-        with (scratch_database(Postgres(role_env, unique("sample_keep"))) as scratch,
-              registered(wrapper, scratch.name, password, "--engine", "postgres", "--database", scratch.name,
-                         "--host", env["PG_HOST"], "--port", env["PG_PORT"], "--user", role)):
-            yield SimpleNamespace(database=scratch, password=password)
-    finally:
-        superuser_psql(env, f"DROP ROLE IF EXISTS {role};")
+    """role_database with a password of its own, so that a file holding it on the server is ours to find."""
+    with role_database(testbed, wrapper, f"keep-{uuid.uuid4().hex}") as database:
+        yield database
 
 
 def test_keep_remote_files_in_ansible_cfg_leaves_no_secret_on_the_server(wrapper, database, testbed, tmp_path):
@@ -196,7 +194,8 @@ def test_no_usable_tmpfs_is_refused_in_one_line_unless_allowed(wrapper, database
     env = {**os.environ, "INFRAKT_HOME": str(wrapper.home), "XDG_RUNTIME_DIR": str(runtime_dir),
            "TMPDIR": str(disk_tmp)}
     in_namespace = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                    'mount --bind "$0" /dev/shm && exec "$@"', str(shm_stand_in), CLI, "backup", "create", database.database.name, "--no-upload"]
+                    'mount --bind "$0" /dev/shm && exec "$@"', str(shm_stand_in),
+                    CLI, "backup", "create", database.database.name, "--no-upload"]
 
     refused = subprocess.run(in_namespace, capture_output=True, text=True, timeout=600, env=env)
     assert refused.returncode == 1

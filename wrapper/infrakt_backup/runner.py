@@ -6,7 +6,11 @@ disk"), so every run gets:
   (`suppress_env_files=True`) and, beside it, all playbook variables, secrets included, in
   ONE 0600 vars file passed as `-e @FILE` — never in `extravars` or `envvars`, which runner
   copies into its artifacts or onto the command line.
-The private_data_dir therefore never holds a secret, not even while the play runs.
+The private_data_dir therefore never holds a secret, not even while the play runs. The
+directory is named after this process, so that the next run removes it when a SIGKILL left it
+behind; with no tmpfs usable, a run refuses unless the user allows the disk
+(INFRAKT_ALLOW_SECRETS_ON_DISK=1). Whatever ansible-playbook quotes of the vars file (an
+error's source context) is hidden from what the wrapper shows.
 
 ansible-runner also copies this process's environment into its artifacts and into
 ansible-playbook's; a user who exported INFRAKT_S3_SECRET_KEY (or any AWS key) for an earlier
@@ -368,8 +372,8 @@ def _ansible_environment(private_data_dir: Path) -> dict:
         "ANSIBLE_COLLECTIONS_PATH": str(private_data_dir / "collections"),
         "ANSIBLE_LOCAL_TEMP": str(private_data_dir / "tmp"),
         # Module arguments (passwords among them) then travel over the SSH channel's stdin
-        # instead of landing in a file under the remote user's tmp dir. These beat any
-        # ansible.cfg (ANSIBLE_CONFIG, ./ansible.cfg, ~/.ansible.cfg, /etc/ansible): with
+        # instead of landing in a file under the remote user's tmp dir. These beat the
+        # ansible.cfg ansible-playbook reads (~/.ansible.cfg, /etc/ansible/ansible.cfg): with
         # keep_remote_files on, Ansible turns pipelining off whatever `ansible_pipelining` says,
         # and become method `su` cannot pipeline.
         "ANSIBLE_PIPELINING": "True",

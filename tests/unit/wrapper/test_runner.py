@@ -73,7 +73,7 @@ def test_vars_file_is_printable_ascii():
 
 
 VARS = Path("/dev/shm/infrakt-run-7-abc/vars.yml")
-YAML_ERROR = f"""[ERROR]: YAML parsing failed: While parsing a quoted scalar found invalid Unicode character escape code.
+YAML_ERROR = f"""[ERROR]: YAML parsing failed: While parsing a quoted scalar found invalid Unicode escape code.
 Origin: {VARS}:6:41
 4 infrakt_db_port: 44389
 5 infrakt_db_user: !unsafe "nobody"
@@ -86,7 +86,7 @@ Origin: {VARS}:6:41
 def test_vars_file_lines_are_hidden_where_ansible_quotes_them():
     redacted = runner.VarsFileRedactor(VARS).redact(YAML_ERROR)
     assert redacted.splitlines() == [
-        "[ERROR]: YAML parsing failed: While parsing a quoted scalar found invalid Unicode character escape code.",
+        "[ERROR]: YAML parsing failed: While parsing a quoted scalar found invalid Unicode escape code.",
         f"Origin: {VARS}:6:41", runner.VARS_FILE_LINES_HIDDEN, "[WARNING]: No inventory was parsed",
     ]
 
