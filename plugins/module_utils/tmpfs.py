@@ -8,7 +8,8 @@ owns the directory we write into). Each run gets its own `run-*` directory (0700
 0600 files created with O_EXCL; leftovers of crashed runs are swept by age. A run directory
 in use is share-locked (flock on the directory) and touched when its user is done, so that a
 sweep never pulls it from under a long transfer of another run.
-Pure Python with no imports from Ansible.
+Pure Python with no imports from Ansible: the wrapper uses the same private-file writer, mount
+lookup and lock for its own run directories on the controller.
 """
 
 from __future__ import absolute_import, division, print_function
