@@ -81,9 +81,9 @@ def test_a_failing_emoji_password_run_at_vvv_never_shows_it(wrapper, testbed):
     with registered(wrapper, name, password, "--engine", "postgres", "--database", env["PG_DATABASE"],
                     "--host", env["PG_HOST"], "--port", env["PG_PORT"], "--user", env["PG_USER"]):
         failed = wrapper.run("-vvv", "backup", "create", name, check=False)
+    assert ascii_part(password) not in failed.stdout + failed.stderr
     assert failed.returncode == 1
     assert "password authentication failed" in failed.stderr.splitlines()[-1]
-    assert ascii_part(password) not in failed.stdout + failed.stderr
 
 
 def test_ansible_errors_quoting_the_vars_file_are_shown_without_its_lines(testbed):
