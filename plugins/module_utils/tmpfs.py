@@ -8,7 +8,8 @@ owns the directory we write into). Each run gets its own `run-*` directory (0700
 0600 files created with O_EXCL; leftovers of crashed runs are swept by age. A run directory
 in use is share-locked (flock on the directory) and touched when its user is done, so that a
 sweep never pulls it from under a long transfer of another run.
-Pure Python with no imports from Ansible.
+Pure Python with no imports from Ansible: the wrapper uses the same private-file writer, mount
+lookup and lock for its own run directories on the controller.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -30,15 +31,42 @@ BASE_DIR_NAME = "infrakt"
 OCTAL_ESCAPE_RE = re.compile(r"\\([0-7]{3})")
 
 
-def tmpfs_mount_points(mounts_text):
-    """Return the mount points of the tmpfs file systems listed in mounts_text (/proc/mounts format)."""
-    points = []
+def mounts(mounts_text):
+    """Return (mount point, file system type) of each mount listed in mounts_text
+    (/proc/mounts format), in mount order."""
+    listed = []
     for line in mounts_text.splitlines():
         fields = line.split()
-        if len(fields) >= 3 and fields[2] == "tmpfs":
+        if len(fields) >= 3:
             # /proc/mounts writes spaces and the like as octal escapes (\040)
-            points.append(OCTAL_ESCAPE_RE.sub(lambda match: chr(int(match.group(1), 8)), fields[1]))
-    return points
+            listed.append((OCTAL_ESCAPE_RE.sub(lambda match: chr(int(match.group(1), 8)), fields[1]), fields[2]))
+    return listed
+
+
+def tmpfs_mount_points(mounts_text):
+    """Return the mount points of the tmpfs file systems listed in mounts_text (/proc/mounts format)."""
+    return [point for point, file_system in mounts(mounts_text) if file_system == "tmpfs"]
+
+
+def is_on_tmpfs(path, mounts_text):
+    """Return True if the (absolute, symlink-free) path lies on a tmpfs according to mounts_text:
+    the mount that holds it is the last one mounted on its longest matching mount point (a
+    later mount hides an earlier one on the same point, as a disk bind-mounted over /dev/shm)."""
+    holder = None
+    for point, file_system in mounts(mounts_text):
+        inside = path == point or path.startswith(point.rstrip("/") + "/")
+        if inside and (holder is None or len(point) >= len(holder[0])):
+            holder = (point, file_system)
+    return holder is not None and holder[1] == "tmpfs"
+
+
+def read_mounts():
+    """Return the text of /proc/mounts, or "" where there is none."""
+    try:
+        with open("/proc/mounts") as mounts_file:
+            return mounts_file.read()
+    except OSError:
+        return ""
 
 
 def choose_base_dir(tmpfs_mounts, euid):
@@ -57,12 +85,7 @@ def choose_base_dir(tmpfs_mounts, euid):
 
 def default_base_dir():
     """Return choose_base_dir() for this machine's mounts and the current user."""
-    try:
-        with open("/proc/mounts") as mounts:
-            mounts_text = mounts.read()
-    except OSError:
-        mounts_text = ""
-    return choose_base_dir(tmpfs_mount_points(mounts_text), os.geteuid())
+    return choose_base_dir(tmpfs_mount_points(read_mounts()), os.geteuid())
 
 
 def ensure_private_base_dir(base_dir):
@@ -128,12 +151,12 @@ def sweep_stale_dirs(base_dir, max_age, now=None):
             info = os.lstat(path)
         except OSError:
             continue  # removed meanwhile by a concurrent run
-        if stat.S_ISDIR(info.st_mode) and now - info.st_mtime > max_age and _remove_unless_in_use(path):
+        if stat.S_ISDIR(info.st_mode) and now - info.st_mtime > max_age and remove_unless_in_use(path):
             removed.append(path)
     return removed
 
 
-def _remove_unless_in_use(path):
+def remove_unless_in_use(path):
     """Remove run directory path unless someone holds a lock on it; return True if removed."""
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)

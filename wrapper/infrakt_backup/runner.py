@@ -6,7 +6,11 @@ disk"), so every run gets:
   (`suppress_env_files=True`) and, beside it, all playbook variables, secrets included, in
   ONE 0600 vars file passed as `-e @FILE` — never in `extravars` or `envvars`, which runner
   copies into its artifacts or onto the command line.
-The private_data_dir therefore never holds a secret, not even while the play runs.
+The private_data_dir therefore never holds a secret, not even while the play runs. The
+directory is named after this process, so that the next run removes it when a SIGKILL left it
+behind; with no tmpfs usable, a run refuses unless the user allows the disk
+(INFRAKT_ALLOW_SECRETS_ON_DISK=1). Whatever ansible-playbook quotes of the vars file (an
+error's source context) is hidden from what the wrapper shows.
 
 ansible-runner also copies this process's environment into its artifacts and into
 ansible-playbook's; a user who exported INFRAKT_S3_SECRET_KEY (or any AWS key) for an earlier
@@ -17,8 +21,10 @@ a Jinja template.
 
 import json
 import os
+import re
 import shlex
 import shutil
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -26,11 +32,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ansible_collections.infrakt.backup.plugins.module_utils import tmpfs
 from infrakt_backup.collection import collection_root
 from infrakt_backup.errors import InfraktError
 
 SERVER_GROUP = "infrakt_servers"
 TMPFS_CANDIDATES = ("XDG_RUNTIME_DIR", "/dev/shm")
+# A run directory is named infrakt-run-<pid of the CLI>-<random>: a later run removes those
+# whose process is gone (a SIGKILL or the OOM killer runs no `finally`).
+RUN_DIR_PREFIX = "infrakt-run-"
+# Set to 1, the vars file (secrets in clear) may go to the system temp dir when no tmpfs is usable.
+SECRETS_ON_DISK_OPT_IN = "INFRAKT_ALLOW_SECRETS_ON_DISK"
 # Tasks a progress line would only repeat: role includes (their tasks are shown), facts and
 # reports for ansible-playbook users, Ansible's own bookkeeping.
 QUIET_ACTIONS = frozenset(
@@ -43,6 +55,13 @@ QUIET_TASKS = ("Gathering", "Validating arguments against arg spec")
 INHERITED_ENVIRONMENT = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TERM", "TZ", "TMPDIR",
                          "SSH_AUTH_SOCK", "XDG_RUNTIME_DIR")
 INHERITED_PREFIXES = ("LC_",)
+# Every string line of the vars file carries this tag, and nothing else ansible-playbook prints
+# does: a line of its output holding it quotes the vars file (an error's source context).
+UNSAFE_STRING_TAG = "!unsafe "
+# The lines ansible-playbook prints under "Origin: <file>:<line>:<column>": numbered source
+# lines, blank lines and the column marker (`^ column 7`, `column 7 ^`, `^^^`).
+SOURCE_CONTEXT_LINE = re.compile(r"^\s*(\d+( .*)?|\^.*|column \d+ \^|)$")
+VARS_FILE_LINES_HIDDEN = "  (the lines of the run's variables file are not shown: they hold secrets)"
 
 
 @dataclass
@@ -114,29 +133,114 @@ def server_inventory(servers, known_hosts: Path) -> dict:
     return {"all": {"children": {SERVER_GROUP: {"hosts": hosts}}}}
 
 
-def _private_tmpfs_dir() -> str:
-    """Return a new 0700 directory on tmpfs (or the system temp dir when none is usable)."""
-    for candidate in TMPFS_CANDIDATES:
-        base = os.environ.get(candidate) if candidate.isupper() else candidate
-        if base and os.path.isdir(base) and os.access(base, os.W_OK):
-            return tempfile.mkdtemp(prefix="infrakt-run-", dir=base)
-    return tempfile.mkdtemp(prefix="infrakt-run-")
+def _tmpfs_candidates() -> list[str]:
+    """Return the directories of TMPFS_CANDIDATES that are set, symlinks resolved."""
+    candidates = (os.environ.get(candidate) if candidate.isupper() else candidate for candidate in TMPFS_CANDIDATES)
+    return [os.path.realpath(candidate) for candidate in candidates if candidate]
 
 
-def _write_private_file(path: Path, text: str) -> None:
-    """Write text to a new file readable by the owner only."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(text)
+def _new_run_dir() -> Path:
+    """Remove the run directories dead runs left, then return a new 0700 run directory of this
+    process on the first usable tmpfs of TMPFS_CANDIDATES. Without one, raise InfraktError
+    (exit code 1: nothing is wrong with the command, this machine has no safe place for its
+    secrets) unless SECRETS_ON_DISK_OPT_IN=1 allows the system temp dir."""
+    candidates = _tmpfs_candidates()
+    disk_dir = tempfile.gettempdir()
+    sweep_dead_run_dirs([*candidates, disk_dir])
+    mounts_text = tmpfs.read_mounts()
+    usable = [base for base in candidates
+              if os.path.isdir(base) and os.access(base, os.W_OK) and tmpfs.is_on_tmpfs(base, mounts_text)]
+    if usable:
+        base = usable[0]
+    elif os.environ.get(SECRETS_ON_DISK_OPT_IN) == "1":
+        base = disk_dir
+    else:
+        raise InfraktError(
+            f"no tmpfs is usable for the run's secrets ($XDG_RUNTIME_DIR, /dev/shm); refusing to write them to disk"
+            f" (set {SECRETS_ON_DISK_OPT_IN}=1 to allow {disk_dir})"
+        )
+    return Path(tempfile.mkdtemp(prefix=f"{RUN_DIR_PREFIX}{os.getpid()}-", dir=base))
 
 
-def _failure_message(event_data: dict) -> str:
-    """Return a one-line reason from a failed or unreachable task's event data."""
+def sweep_dead_run_dirs(bases: list[str]) -> list[Path]:
+    """Remove this user's run directories under bases whose process is gone and that nobody
+    holds locked (a run locks its own: a CLI in another pid namespace sharing the directory
+    stays safe); return the removed paths. A reused pid keeps a directory until that process ends."""
+    removed = []
+    for base in dict.fromkeys(bases):
+        try:
+            names = sorted(os.listdir(base))
+        except OSError:
+            continue
+        for name in names:
+            pid = _run_dir_pid(name)
+            path = os.path.join(base, name)
+            if pid is None or _process_alive(pid):
+                continue
+            try:
+                info = os.lstat(path)
+            except OSError:
+                continue  # removed meanwhile by a concurrent sweep
+            if (stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid()
+                    and tmpfs.remove_unless_in_use(path)):
+                removed.append(Path(path))
+    return removed
+
+
+def _run_dir_pid(name: str) -> int | None:
+    """Return the pid in run directory name `infrakt-run-<pid>-<random>`, or None for other names."""
+    if not name.startswith(RUN_DIR_PREFIX):
+        return None
+    pid, _, random_part = name[len(RUN_DIR_PREFIX):].partition("-")
+    return int(pid) if pid.isdigit() and random_part else None
+
+
+def _process_alive(pid: int) -> bool:
+    """Return True if process pid exists (another user's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class VarsFileRedactor:
+    """Hides what ansible-playbook quotes of the run's vars file: the source lines it prints
+    under `Origin: <vars file>:…` in an error or warning, and any line carrying the vars
+    file's UNSAFE_STRING_TAG. Output comes in pieces (one event per line before the play
+    starts), so the redactor remembers whether it is inside such a context."""
+
+    def __init__(self, vars_path: Path):
+        self.vars_path = vars_path
+        self.origin = f"Origin: {vars_path}"
+        self.in_context = False
+
+    def redact(self, text: str) -> str:
+        """Return text without the vars file's lines (each hidden stretch said once)."""
+        kept = []
+        for line in text.split("\n"):
+            if self.in_context and SOURCE_CONTEXT_LINE.match(line):
+                continue
+            self.in_context = self.origin in line
+            if self.in_context:
+                kept += [line, VARS_FILE_LINES_HIDDEN]
+            elif UNSAFE_STRING_TAG in line:
+                kept.append(VARS_FILE_LINES_HIDDEN)
+            else:
+                kept.append(line)
+        return "\n".join(kept)
+
+
+def _failure_message(event_data: dict, vars_path: Path) -> str:
+    """Return a one-line reason from a failed or unreachable task's event data, without what
+    it quotes of the vars file at vars_path."""
     result = event_data.get("res") or {}
-    message = result.get("msg") or result.get("stderr") or "the task failed"
+    message = VarsFileRedactor(vars_path).redact(str(result.get("msg") or result.get("stderr") or "the task failed"))
     if result.get("unreachable") or event_data.get("event") == "runner_on_unreachable":
         message = f"cannot reach server {event_data.get('host')}: {message}"
-    return " ".join(str(message).split())
+    return " ".join(message.split())
 
 
 def run_playbook(
@@ -162,8 +266,10 @@ def run_playbook(
         raise InfraktError(f"playbook {playbook} is missing from the collection at {collection_root()}")
 
     # One 0700 directory on tmpfs: ansible-runner's private_data_dir and, beside it, the vars file.
-    run_dir = Path(_private_tmpfs_dir())
+    run_dir = _new_run_dir()
     private_data_dir = run_dir / "runner"
+    vars_path = run_dir / "vars.yml"
+    redactor = VarsFileRedactor(vars_path)
     run = PlaybookRun(status="unknown", rc=-1)
     try:
         os.chmod(run_dir, 0o700)
@@ -175,17 +281,17 @@ def run_playbook(
         collection_link.symlink_to(collection_root(), target_is_directory=True)
         inventory_path = private_data_dir / "inventory" / "hosts.json"
         inventory_path.parent.mkdir()
-        _write_private_file(inventory_path, json.dumps(inventory))
-        vars_path = run_dir / "vars.yml"
-        _write_private_file(vars_path, unsafe_vars_yaml(variables))
+        tmpfs.write_private_file(inventory_path, json.dumps(inventory))
+        tmpfs.write_private_file(vars_path, unsafe_vars_yaml(variables))
 
         def handle_event(event: dict) -> bool:
-            _record_event(run, event, progress, verbosity)
+            _record_event(run, event, progress, verbosity, redactor)
             if on_event is not None:
                 on_event(event, private_data_dir)
             return True
 
-        with _inherited_environment_only():
+        # the lock tells sweeps of other CLIs that this run is alive, whatever its pid says to them
+        with tmpfs.using_private_dir(str(run_dir)), _inherited_environment_only():
             runner = ansible_runner.run(
                 private_data_dir=str(private_data_dir),
                 playbook=str(playbook_path),
@@ -208,17 +314,37 @@ def run_playbook(
 
 def unsafe_vars_yaml(variables: dict) -> str:
     """Return variables (scalars only) as a YAML vars file whose strings are all `!unsafe`,
-    so that Ansible never evaluates them as templates. JSON string literals are valid YAML
-    double-quoted scalars, escapes included."""
+    so that Ansible never evaluates them as templates."""
     lines = []
     for name, value in variables.items():
         if isinstance(value, str):
-            lines.append(f"{name}: !unsafe {json.dumps(value)}")
+            lines.append(f"{name}: {UNSAFE_STRING_TAG}{yaml_double_quoted(value)}")
         elif value is None or isinstance(value, bool | int | float):
             lines.append(f"{name}: {json.dumps(value)}")
         else:
             raise TypeError(f"playbook variable {name} must be a scalar, not {type(value).__name__}")
     return "\n".join(lines) + "\n" if lines else "{}\n"
+
+
+def yaml_double_quoted(text: str) -> str:
+    """Return text as a YAML double-quoted scalar of printable ASCII only: every other
+    character is a YAML escape (`\\x..`, `\\u....`, `\\U........`). JSON's escapes would write a
+    character outside the Basic Multilingual Plane as a surrogate pair, which YAML rejects, and
+    raw non-ASCII would let YAML fold line separators such as U+2028."""
+    escaped = []
+    for character in text:
+        code = ord(character)
+        if character in '"\\':
+            escaped.append("\\" + character)
+        elif 0x20 <= code < 0x7F:
+            escaped.append(character)
+        elif code <= 0xFF:
+            escaped.append(f"\\x{code:02x}")
+        elif code <= 0xFFFF:
+            escaped.append(f"\\u{code:04x}")
+        else:
+            escaped.append(f"\\U{code:08x}")
+    return '"' + "".join(escaped) + '"'
 
 
 @contextmanager
@@ -246,8 +372,13 @@ def _ansible_environment(private_data_dir: Path) -> dict:
         "ANSIBLE_COLLECTIONS_PATH": str(private_data_dir / "collections"),
         "ANSIBLE_LOCAL_TEMP": str(private_data_dir / "tmp"),
         # Module arguments (passwords among them) then travel over the SSH channel's stdin
-        # instead of landing in a file under the remote user's tmp dir.
+        # instead of landing in a file under the remote user's tmp dir. These beat the
+        # ansible.cfg ansible-playbook reads (~/.ansible.cfg, /etc/ansible/ansible.cfg): with
+        # keep_remote_files on, Ansible turns pipelining off whatever `ansible_pipelining` says,
+        # and become method `su` cannot pipeline.
         "ANSIBLE_PIPELINING": "True",
+        "ANSIBLE_KEEP_REMOTE_FILES": "False",
+        "ANSIBLE_BECOME_METHOD": "sudo",
         "ANSIBLE_HOST_KEY_CHECKING": "True",
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_NOCOLOR": "True",
@@ -255,8 +386,9 @@ def _ansible_environment(private_data_dir: Path) -> dict:
     }
 
 
-def _record_event(run: PlaybookRun, event: dict, progress, verbosity: int) -> None:
-    """Fold one runner event into `run`, and report task starts through `progress`."""
+def _record_event(run: PlaybookRun, event: dict, progress, verbosity: int, redactor: VarsFileRedactor) -> None:
+    """Fold one runner event into `run`, and report task starts through `progress` (and, when
+    verbose, ansible-playbook's output, the vars file's lines hidden by redactor)."""
     kind = event.get("event")
     data = event.get("event_data") or {}
     if kind == "playbook_on_task_start" and progress is not None:
@@ -264,7 +396,7 @@ def _record_event(run: PlaybookRun, event: dict, progress, verbosity: int) -> No
         if task_name and data.get("task_action") not in QUIET_ACTIONS and not task_name.startswith(QUIET_TASKS):
             progress(f"… {task_name}")
     if verbosity and progress is not None and event.get("stdout"):
-        progress(event["stdout"])
+        progress(redactor.redact(event["stdout"]))
     if kind in ("runner_on_ok", "runner_on_failed", "runner_on_unreachable"):
         failed = kind != "runner_on_ok"
         if failed and data.get("ignore_errors"):
@@ -279,4 +411,4 @@ def _record_event(run: PlaybookRun, event: dict, progress, verbosity: int) -> No
             )
         )
         if failed and run.failure is None:
-            run.failure = _failure_message({**data, "event": kind})
+            run.failure = _failure_message({**data, "event": kind}, redactor.vars_path)

@@ -12,7 +12,7 @@ retired.
 import os
 import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +23,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+from ansible_collections.infrakt.backup.plugins.module_utils import tmpfs
 from ansible_collections.infrakt.backup.plugins.module_utils.backup_files import DEFAULT_BACKUP_DIR
 from ansible_collections.infrakt.backup.plugins.module_utils.s3.awscli import DEFAULT_AWS_BIN
 from infrakt_backup import migrations
@@ -192,7 +193,8 @@ def _create_private(path: Path, directory: bool) -> None:
     if directory:
         path.mkdir(mode=mode, parents=True, exist_ok=True)
     else:
-        os.close(os.open(path, os.O_CREAT | os.O_RDWR, mode))
+        with suppress(FileExistsError):
+            tmpfs.write_private_file(path, "")
     os.chmod(path, mode)
 
 

@@ -1,6 +1,7 @@
 """runner.py's own parts: the vars file ansible-playbook reads, and the environment
 ansible-runner inherits."""
 
+import fcntl
 import hashlib
 import os
 import subprocess
@@ -10,8 +11,11 @@ from pathlib import Path
 import pytest
 
 from infrakt_backup import runner
+from infrakt_backup.errors import InfraktError
 
-NASTY = ["p{{ 7*7 }}w", "x{#y", "a{%b", "quote\"back\\slash", "new\nline", "ünï", "{{ lookup('pipe', 'id') }}"]
+NASTY = ["p{{ 7*7 }}w", "x{#y", "a{%b", "quote\"back\\slash", "new\nline", "ünï", "{{ lookup('pipe', 'id') }}",
+         # outside the Basic Multilingual Plane, YAML line breaks, C1 and DEL controls, a tab
+         "emoji\U0001f600\U0001f510", "line\u2028sep\u2029", "nel\x85c1\x9f", "del\x7f", "tab\tcr\r"]
 
 
 def test_vars_file_strings_reach_ansible_verbatim_and_are_never_templated(tmp_path):
@@ -61,3 +65,108 @@ def test_only_allowed_environment_is_inherited(monkeypatch):
 
 def test_no_variables_is_still_a_vars_file():
     assert runner.unsafe_vars_yaml({}) == "{}\n"
+
+
+def test_vars_file_is_printable_ascii():
+    text = runner.unsafe_vars_yaml({"password": "\U0001f600\u2028\x85\x7f\n\"\\"})
+    assert text == 'password: !unsafe "\\U0001f600\\u2028\\x85\\x7f\\x0a\\"\\\\"\n'
+
+
+VARS = Path("/dev/shm/infrakt-run-7-abc/vars.yml")
+YAML_ERROR = f"""[ERROR]: YAML parsing failed: While parsing a quoted scalar found invalid Unicode escape code.
+Origin: {VARS}:6:41
+4 infrakt_db_port: 44389
+5 infrakt_db_user: !unsafe "nobody"
+
+6 infrakt_db_password: !unsafe "pw-\\ud83d\\ude00"
+                                          ^ column 41
+[WARNING]: No inventory was parsed"""
+
+
+def test_vars_file_lines_are_hidden_where_ansible_quotes_them():
+    redacted = runner.VarsFileRedactor(VARS).redact(YAML_ERROR)
+    assert redacted.splitlines() == [
+        "[ERROR]: YAML parsing failed: While parsing a quoted scalar found invalid Unicode escape code.",
+        f"Origin: {VARS}:6:41", runner.VARS_FILE_LINES_HIDDEN, "[WARNING]: No inventory was parsed",
+    ]
+
+
+def test_vars_file_lines_are_hidden_across_pieces_of_output():
+    """Before the play starts, ansible-runner hands over its output one line per event."""
+    redactor = runner.VarsFileRedactor(VARS)
+    shown = [redactor.redact(line) for line in YAML_ERROR.splitlines()]
+    assert "infrakt_db" not in "\n".join(shown)
+    assert shown[-1] == "[WARNING]: No inventory was parsed"
+
+
+def test_other_files_source_context_is_kept_and_vars_lines_hidden_anywhere():
+    playbook_context = "Origin: /collection/playbooks/backup.yml:18:7\n\n18     - name: Dump {{ infrakt_db_name }}"
+    redactor = runner.VarsFileRedactor(VARS)
+    assert redactor.redact(playbook_context) == playbook_context
+    assert redactor.redact('  x infrakt_db_password: !unsafe "pw"') == runner.VARS_FILE_LINES_HIDDEN
+
+
+def test_failure_message_hides_vars_file_lines():
+    message = runner._failure_message({"res": {"msg": f"Bad value.\nOrigin: {VARS}:2:3\n2 p: !unsafe \"pw\""}}, VARS)
+    assert "pw" not in message and message.startswith(f"Bad value. Origin: {VARS}:2:3")
+
+
+def test_ansible_environment_pins_what_keeps_module_arguments_off_the_server(tmp_path):
+    environment = runner._ansible_environment(tmp_path)
+    assert environment["ANSIBLE_PIPELINING"] == "True"
+    assert environment["ANSIBLE_KEEP_REMOTE_FILES"] == "False"
+    assert environment["ANSIBLE_BECOME_METHOD"] == "sudo"
+
+
+def dead_pid() -> int:
+    """Return the pid of a process that has ended."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def test_sweep_removes_only_dead_runs_directories(tmp_path):
+    dead = tmp_path / f"infrakt-run-{dead_pid()}-abc"
+    live = tmp_path / f"infrakt-run-{os.getpid()}-def"
+    older_layout = tmp_path / "infrakt-run-x1y2z3"
+    for directory in (dead, live, older_layout):
+        directory.mkdir()
+    (dead / "vars.yml").write_text("secret")
+    assert runner.sweep_dead_run_dirs([str(tmp_path), str(tmp_path)]) == [dead]
+    assert sorted(tmp_path.iterdir()) == sorted([live, older_layout])
+
+
+def test_sweep_leaves_a_locked_directory_whatever_its_pid(tmp_path):
+    """A run in another pid namespace (its pid looks dead from here) holds its directory locked."""
+    locked = tmp_path / f"infrakt-run-{dead_pid()}-abc"
+    locked.mkdir()
+    descriptor = os.open(locked, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH)
+        assert runner.sweep_dead_run_dirs([str(tmp_path)]) == []
+    finally:
+        os.close(descriptor)
+    assert runner.sweep_dead_run_dirs([str(tmp_path)]) == [locked]
+
+
+def test_run_dir_is_named_after_this_process_on_tmpfs(monkeypatch):
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    run_dir = runner._new_run_dir()
+    try:
+        assert run_dir.parent == Path("/dev/shm") and run_dir.name.startswith(f"infrakt-run-{os.getpid()}-")
+    finally:
+        run_dir.rmdir()
+
+
+def test_no_tmpfs_is_refused_unless_disk_is_allowed(monkeypatch, tmp_path):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    monkeypatch.setattr(runner, "TMPFS_CANDIDATES", ("XDG_RUNTIME_DIR",))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # on disk here, like the system temp dir
+    monkeypatch.setattr(runner.tempfile, "tempdir", str(disk))
+    monkeypatch.delenv(runner.SECRETS_ON_DISK_OPT_IN, raising=False)
+    with pytest.raises(InfraktError, match=f"no tmpfs.*{runner.SECRETS_ON_DISK_OPT_IN}=1") as refused:
+        runner._new_run_dir()
+    assert refused.value.exit_code == 1 and list(disk.iterdir()) == []
+    monkeypatch.setenv(runner.SECRETS_ON_DISK_OPT_IN, "1")
+    assert runner._new_run_dir().parent == disk

@@ -25,6 +25,27 @@ def test_tmpfs_mount_points_are_read_from_proc_mounts():
 
 
 @pytest.mark.parametrize(
+    ("path", "on_tmpfs"),
+    [
+        ("/dev/shm", True),
+        ("/dev/shm/infrakt-run-1-x", True),
+        ("/dev/shmother", False),  # a sibling whose name starts like the mount point
+        ("/run/user/1000/infrakt", True),
+        ("/mnt/with space/x", True),
+        ("/tmp", False),
+        ("/", False),
+    ],
+)
+def test_is_on_tmpfs_takes_the_mount_that_holds_the_path(path, on_tmpfs):
+    assert tmpfs.is_on_tmpfs(path, MOUNTS) is on_tmpfs
+
+
+def test_a_later_mount_on_the_same_point_hides_the_tmpfs():
+    """A disk directory bind-mounted over /dev/shm: /proc/mounts lists it after the tmpfs."""
+    assert not tmpfs.is_on_tmpfs("/dev/shm/x", MOUNTS + "/dev/vda /dev/shm ext4 rw 0 0\n")
+
+
+@pytest.mark.parametrize(
     ("mounts", "euid", "base"),
     [
         (["/run", "/dev/shm"], 0, "/run/infrakt"),
