@@ -27,7 +27,9 @@ cd "$tree"
 ansible-test sanity --python 3.11 --local --skip-test shellcheck --color no
 
 for version in 3.8 3.9 3.10 3.12 3.13; do
-    interpreter=$(command -v "python$version" || ls -d "$HOME"/.pyenv/versions/"$version".*/bin/"python$version" 2>/dev/null | head -n 1 || true)
+    # a pyenv shim on PATH fails for versions that are not selected: take the real binary
+    interpreter=$(ls -d "$HOME"/.pyenv/versions/"$version".*/bin/"python$version" 2>/dev/null | head -n 1 || true)
+    [ -n "$interpreter" ] || interpreter=$(command -v "/usr/bin/python$version" || true)
     if [ -z "$interpreter" ]; then
         echo "sanity: no python$version on this machine; compile for $version not checked"
         continue

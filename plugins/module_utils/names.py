@@ -260,7 +260,7 @@ def validate_endpoint_url(url):
     if not isinstance(url, str) or not url:
         raise ValueError("endpoint URL %r must be an http:// or https:// URL" % (url,))
     if "@" in url:
-        scheme, separator, _ = url.partition("://")
+        scheme, separator, _rest = url.partition("://")
         shown = (scheme + separator if separator else "") + "***@" + url.rsplit("@", 1)[1]
         raise ValueError(f"endpoint URL {shown!r} must not carry a user name or password")
     if any(character.isspace() or not character.isprintable() for character in url):

@@ -19,7 +19,7 @@ description:
     sidecars and files that are not backups of O(db_name) are left out. A missing directory
     means no backups.
 version_added: 0.1.0
-author: infrakt.backup developers
+author: infrakt.backup developers (@infrakt)
 options:
   db_name:
     description: The name the database is registered under (as in backup file names).

@@ -27,7 +27,7 @@ description:
     C(docker exec -e NAME), which forwards NAME from the docker CLI's own environment.
   - Backup directories are created 0700, backup files are 0600.
 version_added: 0.1.0
-author: infrakt.backup developers
+author: infrakt.backup developers (@infrakt)
 extends_documentation_fragment:
   - infrakt.backup.db_connection
 options:

@@ -30,7 +30,7 @@ description:
     stopping it stops the container."
   - Passwords never reach a command line (see M(infrakt.backup.db_backup)).
 version_added: 0.1.0
-author: infrakt.backup developers
+author: infrakt.backup developers (@infrakt)
 extends_documentation_fragment:
   - infrakt.backup.db_connection
 options:

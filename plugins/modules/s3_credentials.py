@@ -26,7 +26,7 @@ version_added: "0.1.0"
 extends_documentation_fragment:
   - infrakt.backup.s3
 author:
-  - infrakt.backup developers
+  - infrakt.backup developers (@infrakt)
 options:
   state:
     description: Create a new credentials directory, or remove O(path).

@@ -271,6 +271,7 @@ def _start(connection, live_path):
     except EngineError as error:
         raise EngineError("%s; Redis is stopped (its RDB file: %s)" % (error, live_path)) from None
 
+
 def _stage(chunks, live_path):
     """Copy the backup (its byte chunks) next to the live RDB file at live_path (same file
     system, so the swap is one rename), with the live file's owner and mode (or its directory's

@@ -44,6 +44,7 @@ OVERRIDING_ENVIRONMENT = (
     "AWS_RETRY_MODE",
 )
 
+
 def read_credentials(credentials_dir):
     """Return {"aws_access_key_id": ..., "aws_secret_access_key": ...} as written in
     credentials_dir's credentials file (to strip them from any text we return)."""
