@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.leaks import credential_dirs
-from tests.integration.scratch import Postgres, scratch_database, unique
+from tests.integration.scratch import unique
 from tests.integration.wrapper_cli import (
     SERVER_BACKUPS,
     registered,
@@ -19,16 +19,6 @@ from tests.integration.wrapper_cli import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def database(testbed, wrapper):
-    """A scratch PostgreSQL database registered in the wrapper under its own name."""
-    env = testbed.env
-    with (scratch_database(Postgres(env, unique("sample_cli"))) as scratch,
-          registered(wrapper, scratch.name, env["PG_PASSWORD"], "--engine", "postgres", "--database", scratch.name,
-                     "--host", env["PG_HOST"], "--port", env["PG_PORT"], "--user", env["PG_USER"])):
-        yield scratch
 
 
 def test_create_list_restore_from_s3(wrapper, database, testbed):
