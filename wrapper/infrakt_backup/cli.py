@@ -458,9 +458,8 @@ def backup_list(app: App, db_name: str, as_json: bool) -> None:
     """List the backups of database DB on its server and in S3, newest first."""
     from infrakt_backup.actions import backup_list as backup_list_action
 
-    backups = backup_list_action.list_backups(app.store, db_name, progress=_progress(as_json),
-                                              verbosity=app.verbosity)
-    backups = sorted(backups, key=lambda item: item["created"], reverse=True)
+    listed = backup_list_action.list_backups(app.store, db_name, progress=_progress(as_json), verbosity=app.verbosity)
+    backups = sorted(listed["backups"], key=lambda item: item["created"], reverse=True)
     if as_json:
         _echo_json(backups)
     elif not backups:
@@ -471,6 +470,12 @@ def backup_list(app: App, db_name: str, as_json: bool) -> None:
             [[b["filename"], human_size(b["size"]), _readable(b["created"]).removesuffix(" UTC"),
               LOCATION_LABELS.get(b["location"], b["location"])] for b in backups],
         ))
+    if listed["s3_error"]:
+        # The local list is printed (--json too, so scripts keep working) and the exit code says
+        # the listing is incomplete.
+        click.echo(f"{PROG}: warning: S3 could not be listed, only the server's local backups are shown: "
+                   f"{listed['s3_error']}", err=True)
+        raise click.exceptions.Exit(OPERATION_FAILED)
 
 
 @backup.command("restore")

@@ -194,7 +194,7 @@ def calls(monkeypatch):
         return action
 
     monkeypatch.setattr(backup_create, "create_backup", recorder(CREATED))
-    monkeypatch.setattr(backup_list, "list_backups", recorder(LISTED))
+    monkeypatch.setattr(backup_list, "list_backups", recorder({"backups": LISTED, "s3_error": None}))
     monkeypatch.setattr(backup_restore, "restore_backup",
                         recorder({"database": "shop", "server": "web1", "filename": LISTED[1]["filename"],
                                   "sha256": "b" * 64, "downloaded": True}))
@@ -229,6 +229,20 @@ def test_backup_list_is_a_table_newest_first(run, registered, calls):
     listed = json.loads(run("backup", "list", "shop", "--json").stdout)
     assert [item["filename"] for item in listed] == [LISTED[1]["filename"], LISTED[2]["filename"],
                                                      LISTED[0]["filename"]]
+
+
+def test_backup_list_without_s3_shows_the_local_backups_a_warning_and_fails(run, registered, monkeypatch):
+    local = [item for item in LISTED if item["location"] == "local"]
+    monkeypatch.setattr(backup_list, "list_backups",
+                        lambda *args, **kwargs: {"backups": local, "s3_error": "cannot reach the S3 endpoint x"})
+    result = run("backup", "list", "shop")
+    assert result.exit_code == 1
+    assert "shop_postgres_20261110T000000Z.dump" in result.stdout
+    assert result.stderr == ("infrakt-backup: warning: S3 could not be listed, only the server's local backups are "
+                             "shown: cannot reach the S3 endpoint x\n")
+    as_json = run("backup", "list", "shop", "--json")
+    assert as_json.exit_code == 1 and json.loads(as_json.stdout) == local
+    assert len(as_json.stderr.splitlines()) == 1
 
 
 def test_backup_restore_with_yes(run, registered, calls):
