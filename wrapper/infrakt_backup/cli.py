@@ -294,6 +294,18 @@ def server() -> None:
     """The servers backups are made on."""
 
 
+host_key_fingerprint_option = click.option(
+    "--host-key-fingerprint", metavar="SHA256:…",
+    help="Pin only the host key with this fingerprint (ssh-keygen -l on the server), refuse the server else.",
+)
+
+
+def _echo_pinned(host_keys: list[dict]) -> None:
+    """Print the pinned host keys, one line each: type and SHA256 fingerprint."""
+    for host_key in host_keys:
+        click.echo(f"Host key pinned: {host_key['type']} {host_key['fingerprint']}")
+
+
 @server.command("add")
 @click.argument("name")
 @click.option("--host", required=True, help="Host name or IP address to reach it over SSH.")
@@ -302,14 +314,26 @@ def server() -> None:
 @click.option("--ssh-key", help="Private key file (default: ssh's own choice).")
 @click.option("--python", default=DEFAULT_PYTHON, show_default=True, help="Python interpreter on the server.")
 @click.option("--backup-dir", default=DEFAULT_BACKUP_DIR, show_default=True, help="Where backups are kept there.")
+@host_key_fingerprint_option
 @pass_app
 def server_add(app: App, name: str, host: str, port: int, user: str, ssh_key: str | None, python: str,
-               backup_dir: str) -> None:
-    """Register server NAME."""
+               backup_dir: str, host_key_fingerprint: str | None) -> None:
+    """Register server NAME and pin its SSH host key: later runs accept no other."""
     added = server_actions.add(app.store, name, host=host, port=port, user=user, ssh_key=ssh_key, python=python,
-                               backup_dir=backup_dir)
-    click.echo(f"Server {added['name']} added ({added['user']}@{added['host']}, port {added['port']}). "
-               f"Next: infrakt-backup server provision {added['name']}")
+                               backup_dir=backup_dir, host_key_fingerprint=host_key_fingerprint)
+    click.echo(f"Server {added['name']} added ({added['user']}@{added['host']}, port {added['port']}).")
+    _echo_pinned(added["host_keys"])
+    click.echo(f"Next: infrakt-backup server provision {added['name']}")
+
+
+@server.command("pin")
+@click.argument("name")
+@host_key_fingerprint_option
+@pass_app
+def server_pin(app: App, name: str, host_key_fingerprint: str | None) -> None:
+    """Pin the SSH host key server NAME has now, in place of the one pinned before (after a
+    deliberate key change)."""
+    _echo_pinned(server_actions.pin(app.store, name, host_key_fingerprint=host_key_fingerprint)["host_keys"])
 
 
 @server.command("list")

@@ -54,5 +54,5 @@ def list_backups(store: Store, db_name: str, *, progress: Progress | None = None
     if not s3_failed:
         run.raise_for_failure(f"Listing the backups of {db_name}")
     remote = (run.result_of(S3_OBJECT) or {}).get("objects", []) if play.settings is not None else []
-    backups = merge_locations(db_name, local["backups"], remote)
+    backups = merge_locations(db_name, local.get("backups", []), remote)
     return {"backups": backups, "s3_error": run.failure if s3_failed else None}
