@@ -323,7 +323,11 @@ def server_add(app: App, name: str, host: str, port: int, user: str, ssh_key: st
                                backup_dir=backup_dir, host_key_fingerprint=host_key_fingerprint)
     click.echo(f"Server {added['name']} added ({added['user']}@{added['host']}, port {added['port']}).")
     _echo_pinned(added["host_keys"])
-    click.echo(f"Next: infrakt-backup server provision {added['name']}")
+    if added["host_key_error"]:
+        click.echo(f"{PROG}: warning: {added['host_key_error']}: no host key is pinned, and runs refuse the server "
+                   f"until 'infrakt-backup server pin {added['name']}' succeeds", err=True)
+    else:
+        click.echo(f"Next: infrakt-backup server provision {added['name']}")
 
 
 @server.command("pin")

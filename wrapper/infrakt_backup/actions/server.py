@@ -67,10 +67,9 @@ def scan_host_keys(host: str, port: int) -> list[tuple[str, str]]:
     return keys
 
 
-def _keys_to_pin(host: str, port: int, expected_fingerprint: str | None) -> list[tuple[str, str]]:
-    """Return the host keys of host:port to pin: all it offers, or only the one whose fingerprint
-    is `expected_fingerprint` (raise BadInput when none has it)."""
-    keys = scan_host_keys(host, port)
+def _keys_to_pin(host: str, port: int, keys: list[tuple[str, str]], expected_fingerprint: str | None):
+    """Return which of the host keys host:port offers (`keys`) to pin: all, or only the one
+    whose fingerprint is `expected_fingerprint` (raise BadInput when none has it)."""
     if expected_fingerprint is None:
         return keys
     matching = [(kind, key) for kind, key in keys if fingerprint(key) == expected_fingerprint]
@@ -126,9 +125,10 @@ def add(
 ) -> dict:
     """Validate and register server `name` and pin its SSH host keys (only the one with
     `host_key_fingerprint` when given); return it as entry_dict with "host_keys" (the pinned
-    keys' type and fingerprint). Raise BadInput for invalid values, a name already taken or a
-    fingerprint that does not match, InfraktError when the host key cannot be fetched; then
-    nothing is stored."""
+    keys' type and fingerprint) and "host_key_error" (None, or why no key could be fetched: the
+    server is then stored unpinned, and plays refuse it until `pin` succeeds). Raise BadInput
+    for invalid values, a name already taken or a fingerprint that does not match; then nothing
+    is stored."""
     validated(names.validate_name, name, "server name")
     validated(validate_host, host)
     validated(validate_port, port)
@@ -139,11 +139,17 @@ def add(
     _validate_fingerprint(host_key_fingerprint)
     if any(server.name == name for server in store.servers()):  # bad input, found before any network wait
         raise BadInput(f"server {name!r} already exists")
-    keys = _keys_to_pin(host, port, host_key_fingerprint)
+    try:
+        keys, host_key_error = _keys_to_pin(host, port, scan_host_keys(host, port), host_key_fingerprint), None
+    except BadInput:
+        raise
+    except InfraktError as error:  # not up yet, say: registered, and no play runs until it is pinned
+        keys, host_key_error = [], error.message
     entry = store.add_server(name, host=host, port=port, user=user, ssh_key_path=key_path, python_interpreter=python,
                              backup_dir=backup_dir)
-    _write_known_hosts(store, known_hosts_name(host, port), keys)
-    return {**entry_dict(entry), "host_keys": _pinned(keys)}
+    if keys:
+        _write_known_hosts(store, known_hosts_name(host, port), keys)
+    return {**entry_dict(entry), "host_keys": _pinned(keys), "host_key_error": host_key_error}
 
 
 def pin(store: Store, name: str, *, host_key_fingerprint: str | None = None) -> dict:
@@ -153,7 +159,7 @@ def pin(store: Store, name: str, *, host_key_fingerprint: str | None = None) -> 
     validated(names.validate_name, name, "server name")
     _validate_fingerprint(host_key_fingerprint)
     server = store.server(name)
-    keys = _keys_to_pin(server.host, server.port, host_key_fingerprint)
+    keys = _keys_to_pin(server.host, server.port, scan_host_keys(server.host, server.port), host_key_fingerprint)
     _write_known_hosts(store, known_hosts_name(server.host, server.port), keys)
     return {"server": name, "host_keys": _pinned(keys)}
 

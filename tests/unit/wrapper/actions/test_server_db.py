@@ -3,7 +3,7 @@
 import pytest
 
 from infrakt_backup.actions import db, server
-from infrakt_backup.errors import BadInput
+from infrakt_backup.errors import BadInput, InfraktError
 from infrakt_backup.remote import known_hosts_path, pick_server
 from tests.unit.wrapper.conftest import HOST_KEY, HOST_KEY_FINGERPRINT
 
@@ -22,6 +22,7 @@ def test_server_add_list_remove(store, ssh_key, monkeypatch, scanned):
     assert added["ssh_key_path"] == str(ssh_key)  # made absolute
     assert added["backup_dir"] == "/srv/backups"
     assert added.pop("host_keys") == [{"type": "ssh-ed25519", "fingerprint": HOST_KEY_FINGERPRINT}]
+    assert added.pop("host_key_error") is None
     assert server.list_servers(store) == [added]
     server.remove(store, "web1")
     assert server.list_servers(store) == []
@@ -131,3 +132,16 @@ def test_pin_replaces_the_servers_lines_hashed_or_plain_and_keeps_the_others(sto
                                        "10.0.0.9 ssh-ed25519 OTHER\n")
     assert server.pin(store, "web1")["host_keys"] == [{"type": "ssh-ed25519", "fingerprint": HOST_KEY_FINGERPRINT}]
     assert known_hosts_path(store).read_text() == f"10.0.0.9 ssh-ed25519 OTHER\n10.0.0.1 {' '.join(HOST_KEY)}\n"
+
+
+def test_a_server_that_cannot_be_reached_is_added_unpinned(store, monkeypatch):
+    def unreachable(host, port):
+        raise InfraktError(f"cannot fetch the SSH host key of {host} port {port}: no SSH server answered")
+
+    monkeypatch.setattr(server, "scan_host_keys", unreachable)
+    added = server.add(store, "web1", host="10.0.0.1")
+    assert added["host_keys"] == [] and "no SSH server answered" in added["host_key_error"]
+    assert [entry["name"] for entry in server.list_servers(store)] == ["web1"]
+    assert not known_hosts_path(store).exists()
+    with pytest.raises(InfraktError, match="no SSH server answered"):
+        server.pin(store, "web1")
