@@ -60,7 +60,7 @@ def _host_key_failure(failure: str | None, server: ServerEntry) -> str | None:
         return None
     where = f"server {server.name} ({server.host} port {server.port})"
     if "has changed" in failure:
-        return (f"the SSH host key of {where} is not the one pinned at 'server add': if it was changed on purpose, "
+        return (f"the SSH host key of {where} is not the one pinned for it: if it was changed on purpose, "
                 f"pin the new one with 'infrakt-backup server pin {server.name} --host-key-fingerprint SHA256:…'; "
                 "otherwise someone may be intercepting the connection")
     return f"no SSH host key is pinned for {where}: pin it with 'infrakt-backup server pin {server.name}'"

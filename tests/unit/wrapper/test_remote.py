@@ -66,7 +66,7 @@ UNKNOWN = ("cannot reach server web1: ... No ED25519 host key is known for 10.0.
 
 
 @pytest.mark.parametrize(("failure", "said"), [
-    (CHANGED, "the SSH host key of server web1 (10.0.0.1 port 22) is not the one pinned at 'server add': if it was "
+    (CHANGED, "the SSH host key of server web1 (10.0.0.1 port 22) is not the one pinned for it: if it was "
               "changed on purpose, pin the new one with 'infrakt-backup server pin web1 --host-key-fingerprint "
               "SHA256:…'; otherwise someone may be intercepting the connection"),
     (UNKNOWN, "no SSH host key is pinned for server web1 (10.0.0.1 port 22): pin it with "

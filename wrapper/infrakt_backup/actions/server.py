@@ -67,7 +67,9 @@ def scan_host_keys(host: str, port: int) -> list[tuple[str, str]]:
     return keys
 
 
-def _keys_to_pin(host: str, port: int, keys: list[tuple[str, str]], expected_fingerprint: str | None):
+def _keys_to_pin(
+    host: str, port: int, keys: list[tuple[str, str]], expected_fingerprint: str | None
+) -> list[tuple[str, str]]:
     """Return which of the host keys host:port offers (`keys`) to pin: all, or only the one
     whose fingerprint is `expected_fingerprint` (raise BadInput when none has it)."""
     if expected_fingerprint is None:
