@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,27 +18,42 @@ from tests.integration.wrapper_cli import CLI, SERVER_BACKUPS, Wrapper, register
 
 pytestmark = pytest.mark.integration
 
-# Rows of padding that make a MariaDB restore last a few seconds on the bench.
-BULK_ROWS = 150_000
+# Rows of padding that make a MariaDB restore last several seconds on the bench: longer than
+# ansible-runner takes to notice an interrupt (it polls for it every 5 s at most).
+BULK_ROWS = 800_000
 RESTORE_TASK = "… Restore the database from"
 FIRST_TASK = "… Look for the local backups"
 
 
-@pytest.fixture
-def bulky_mariadb(testbed, wrapper):
-    """A scratch MariaDB database with the sample tables and BULK_ROWS rows of padding,
-    registered in the wrapper, with one local backup (its filename)."""
+@contextmanager
+def _mariadb_with_a_backup(testbed, wrapper, rows: int):
+    """A scratch MariaDB database with the sample tables and `rows` rows of padding, registered
+    in the wrapper, with one local backup: (MariaDb, its backup's filename)."""
     env = testbed.env
     with (scratch_database(MariaDb(env, unique("sample_bulk"))) as scratch,
           registered(wrapper, scratch.name, env["MYSQL_PASSWORD"], "--engine", "mariadb", "--database", scratch.name,
                      "--host", env["MYSQL_HOST"], "--port", env["MYSQL_PORT"], "--user", env["MYSQL_USER"])):
         scratch.sql("CREATE TABLE padding (id INT PRIMARY KEY, filler VARCHAR(200));"
-                    f" INSERT INTO padding SELECT seq, REPEAT(MD5(seq), 6) FROM seq_1_to_{BULK_ROWS};")
+                    f" INSERT INTO padding SELECT seq, REPEAT(MD5(seq), 6) FROM seq_1_to_{rows};")
         created = wrapper.json("backup", "create", scratch.name, "--no-upload")
         try:
             yield scratch, created["filename"]
         finally:
             _wait_until_no_session_uses(scratch)
+
+
+@pytest.fixture
+def bulky_mariadb(testbed, wrapper):
+    """_mariadb_with_a_backup whose restore lasts several seconds (BULK_ROWS)."""
+    with _mariadb_with_a_backup(testbed, wrapper, BULK_ROWS) as database_and_backup:
+        yield database_and_backup
+
+
+@pytest.fixture
+def small_mariadb(testbed, wrapper):
+    """_mariadb_with_a_backup with a few rows of padding."""
+    with _mariadb_with_a_backup(testbed, wrapper, 10) as database_and_backup:
+        yield database_and_backup
 
 
 def _wait_until_no_session_uses(database: MariaDb, timeout: float = 60) -> None:
@@ -101,8 +117,8 @@ def test_restore_interrupted_while_loading_says_the_database_may_be_partly_resto
     assert "before the database was touched" not in stderr
 
 
-def test_restore_interrupted_before_loading_says_the_database_is_untouched(wrapper, bulky_mariadb):
-    database, filename = bulky_mariadb
+def test_restore_interrupted_before_loading_says_the_database_is_untouched(wrapper, small_mariadb):
+    database, filename = small_mariadb
     returncode, stderr = _interrupt_restore(wrapper, database.name, filename, FIRST_TASK, "SIGTERM all")
     assert returncode == 1, stderr
     message = stderr.splitlines()[-1]
