@@ -294,6 +294,18 @@ def server() -> None:
     """The servers backups are made on."""
 
 
+host_key_fingerprint_option = click.option(
+    "--host-key-fingerprint", metavar="SHA256:…",
+    help="Pin only the host key with this fingerprint (ssh-keygen -l on the server), refuse the server else.",
+)
+
+
+def _echo_pinned(host_keys: list[dict]) -> None:
+    """Print the pinned host keys, one line each: type and SHA256 fingerprint."""
+    for host_key in host_keys:
+        click.echo(f"Host key pinned: {host_key['type']} {host_key['fingerprint']}")
+
+
 @server.command("add")
 @click.argument("name")
 @click.option("--host", required=True, help="Host name or IP address to reach it over SSH.")
@@ -302,14 +314,30 @@ def server() -> None:
 @click.option("--ssh-key", help="Private key file (default: ssh's own choice).")
 @click.option("--python", default=DEFAULT_PYTHON, show_default=True, help="Python interpreter on the server.")
 @click.option("--backup-dir", default=DEFAULT_BACKUP_DIR, show_default=True, help="Where backups are kept there.")
+@host_key_fingerprint_option
 @pass_app
 def server_add(app: App, name: str, host: str, port: int, user: str, ssh_key: str | None, python: str,
-               backup_dir: str) -> None:
-    """Register server NAME."""
+               backup_dir: str, host_key_fingerprint: str | None) -> None:
+    """Register server NAME and pin its SSH host key: later runs accept no other."""
     added = server_actions.add(app.store, name, host=host, port=port, user=user, ssh_key=ssh_key, python=python,
-                               backup_dir=backup_dir)
-    click.echo(f"Server {added['name']} added ({added['user']}@{added['host']}, port {added['port']}). "
-               f"Next: infrakt-backup server provision {added['name']}")
+                               backup_dir=backup_dir, host_key_fingerprint=host_key_fingerprint)
+    click.echo(f"Server {added['name']} added ({added['user']}@{added['host']}, port {added['port']}).")
+    _echo_pinned(added["host_keys"])
+    if added["host_key_error"]:
+        click.echo(f"{PROG}: warning: {added['host_key_error']}: no host key is pinned, and runs refuse the server "
+                   f"until 'infrakt-backup server pin {added['name']}' succeeds", err=True)
+    else:
+        click.echo(f"Next: infrakt-backup server provision {added['name']}")
+
+
+@server.command("pin")
+@click.argument("name")
+@host_key_fingerprint_option
+@pass_app
+def server_pin(app: App, name: str, host_key_fingerprint: str | None) -> None:
+    """Pin the SSH host key server NAME has now, in place of the one pinned before (after a
+    deliberate key change)."""
+    _echo_pinned(server_actions.pin(app.store, name, host_key_fingerprint=host_key_fingerprint)["host_keys"])
 
 
 @server.command("list")
@@ -458,9 +486,8 @@ def backup_list(app: App, db_name: str, as_json: bool) -> None:
     """List the backups of database DB on its server and in S3, newest first."""
     from infrakt_backup.actions import backup_list as backup_list_action
 
-    backups = backup_list_action.list_backups(app.store, db_name, progress=_progress(as_json),
-                                              verbosity=app.verbosity)
-    backups = sorted(backups, key=lambda item: item["created"], reverse=True)
+    listed = backup_list_action.list_backups(app.store, db_name, progress=_progress(as_json), verbosity=app.verbosity)
+    backups = sorted(listed["backups"], key=lambda item: item["created"], reverse=True)
     if as_json:
         _echo_json(backups)
     elif not backups:
@@ -471,6 +498,12 @@ def backup_list(app: App, db_name: str, as_json: bool) -> None:
             [[b["filename"], human_size(b["size"]), _readable(b["created"]).removesuffix(" UTC"),
               LOCATION_LABELS.get(b["location"], b["location"])] for b in backups],
         ))
+    if listed["s3_error"]:
+        # The local list is printed (--json too, so scripts keep working) and the exit code says
+        # the listing is incomplete.
+        click.echo(f"{PROG}: warning: S3 could not be listed, only the server's local backups are shown: "
+                   f"{listed['s3_error']}", err=True)
+        raise click.exceptions.Exit(OPERATION_FAILED)
 
 
 @backup.command("restore")

@@ -6,6 +6,7 @@ the run's module results into its answer."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from infrakt_backup import runner
 from infrakt_backup.errors import BadInput
@@ -45,9 +46,29 @@ class Play:
     ) -> runner.PlaybookRun:
         """Run playbooks/<playbook> on the server with variables() and `extra`; return the
         runner.PlaybookRun."""
-        inventory = runner.server_inventory([self.server], self.store.home / "known_hosts")
+        inventory = runner.server_inventory([self.server], known_hosts_path(self.store))
         variables = {**self.variables(), **(extra or {})}
-        return runner.run_playbook(playbook, inventory, variables, verbosity=verbosity, progress=progress)
+        run = runner.run_playbook(playbook, inventory, variables, verbosity=verbosity, progress=progress)
+        run.failure = _host_key_failure(run.failure, self.server) or run.failure
+        return run
+
+
+def _host_key_failure(failure: str | None, server: ServerEntry) -> str | None:
+    """Return one sentence for a run that ssh refused because server's host key is not the one
+    pinned, or none is (in place of ssh's multi-line warning), else None."""
+    if failure is None or "Host key verification failed" not in failure:
+        return None
+    where = f"server {server.name} ({server.host} port {server.port})"
+    if "has changed" in failure:
+        return (f"the SSH host key of {where} is not the one pinned for it: if it was changed on purpose, "
+                f"pin the new one with 'infrakt-backup server pin {server.name} --host-key-fingerprint SHA256:…'; "
+                "otherwise someone may be intercepting the connection")
+    return f"no SSH host key is pinned for {where}: pin it with 'infrakt-backup server pin {server.name}'"
+
+
+def known_hosts_path(store: Store) -> Path:
+    """Return the known_hosts file of `store`'s home: the SSH host keys `server add` pinned."""
+    return store.home / "known_hosts"
 
 
 def database_play(store: Store, db_name: str) -> Play:

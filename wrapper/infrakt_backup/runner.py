@@ -77,16 +77,23 @@ class ModuleResult:
 
 @dataclass
 class PlaybookRun:
-    """The outcome of one playbook run: status, module results in order, the first failure."""
+    """The outcome of one playbook run: status, the modules of the tasks that started and the
+    module results, in order, the first failure."""
 
     status: str
     rc: int
     results: list[ModuleResult] = field(default_factory=list)
     failure: str | None = None
+    started: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.status == "successful" and self.failure is None
+
+    def has_started(self, action: str) -> bool:
+        """Return whether a task of module `action` (FQCN) started, answered or not: a run
+        interrupted while it worked has no result of it."""
+        return action in self.started
 
     def result_of(self, action: str) -> dict | None:
         """Return the last successful result of module `action` (FQCN), or None."""
@@ -116,10 +123,12 @@ class PlaybookRun:
 
 def server_inventory(servers, known_hosts: Path) -> dict:
     """Return an Ansible inventory with `servers` (store ServerEntry objects) in group
-    infrakt_servers. Host keys are trusted on first use and pinned in `known_hosts`."""
+    infrakt_servers. Host keys are checked strictly against `known_hosts` alone, where `server
+    add` pinned them: a key ssh has not seen there is refused, never trusted on first use."""
     hosts = {}
     for server in servers:
-        ssh_args = f"-o UserKnownHostsFile={shlex.quote(str(known_hosts))} -o StrictHostKeyChecking=accept-new"
+        ssh_args = (f"-o UserKnownHostsFile={shlex.quote(str(known_hosts))} -o GlobalKnownHostsFile=/dev/null"
+                    " -o StrictHostKeyChecking=yes")
         host_vars = {
             "ansible_host": server.host,
             "ansible_port": server.port,
@@ -391,6 +400,8 @@ def _record_event(run: PlaybookRun, event: dict, progress, verbosity: int, redac
     verbose, ansible-playbook's output, the vars file's lines hidden by redactor)."""
     kind = event.get("event")
     data = event.get("event_data") or {}
+    if kind == "playbook_on_task_start":
+        run.started.append(data.get("resolved_action") or data.get("task_action") or "")
     if kind == "playbook_on_task_start" and progress is not None:
         task_name = data.get("task") or data.get("name")
         if task_name and data.get("task_action") not in QUIET_ACTIONS and not task_name.startswith(QUIET_TASKS):

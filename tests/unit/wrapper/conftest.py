@@ -16,3 +16,24 @@ def home(tmp_path, monkeypatch):
 @pytest.fixture
 def store(home):
     return Store(home)
+
+
+# An ed25519 public key and its fingerprint as `ssh-keygen -l` prints it.
+HOST_KEY = ("ssh-ed25519", "AAAAC3NzaC1lZDI1NTE5AAAAIFVOFnY+cVmaSQYGGwOv0kXw5KzvVhskF0mu072jgy9j")
+HOST_KEY_FINGERPRINT = "SHA256:UNjNv0KdJ3LT3MFyhxTUIDbesazKHvUq4zWzbzQz7Hs"
+
+
+@pytest.fixture
+def scanned(monkeypatch):
+    """Make `server add` find HOST_KEY on every server without asking the network; return the
+    (host, port) pairs it scanned."""
+    from infrakt_backup.actions import server
+
+    asked = []
+
+    def scan_host_keys(host, port):
+        asked.append((host, port))
+        return [HOST_KEY]
+
+    monkeypatch.setattr(server, "scan_host_keys", scan_host_keys)
+    return asked

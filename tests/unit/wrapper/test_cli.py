@@ -11,6 +11,7 @@ from infrakt_backup import __version__
 from infrakt_backup.actions import backup_create, backup_list, backup_restore, settings_s3
 from infrakt_backup.cli import cli
 from infrakt_backup.store import Store
+from tests.unit.wrapper.conftest import HOST_KEY_FINGERPRINT
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 S3_SET = ["settings", "s3", "set", "--provider", "minio", "--endpoint-url", "http://127.0.0.1:9000",
@@ -107,11 +108,15 @@ def test_s3_set_bad_input_exits_2(run, args, text):
     assert_error(run(*S3_SET, *args, env={"INFRAKT_S3_SECRET_KEY": SECRET}), 2, text)
 
 
-def test_server_and_db_commands(run, tmp_path):
+def test_server_and_db_commands(run, tmp_path, scanned):
     key = tmp_path / "id_test"
     key.write_text("k")
     added = run("server", "add", "web1", "--host", "127.0.0.1", "--port", "2222", "--ssh-key", str(key))
-    assert added.exit_code == 0 and "Server web1 added (root@127.0.0.1, port 2222)" in added.stdout
+    assert added.exit_code == 0 and added.stdout.splitlines() == [
+        "Server web1 added (root@127.0.0.1, port 2222).",
+        f"Host key pinned: ssh-ed25519 {HOST_KEY_FINGERPRINT}",
+        "Next: infrakt-backup server provision web1",
+    ]
     assert "web1  127.0.0.1  2222" in run("server", "list").stdout
     assert json.loads(run("server", "list", "--json").stdout)[0]["ssh_key_path"] == str(key)
 
@@ -130,6 +135,7 @@ def test_server_and_db_commands(run, tmp_path):
     for name in ("shop", "app", "cache"):
         assert run("db", "remove", name).exit_code == 0
     assert run("server", "remove", "web1").stdout == "Server web1 removed.\n"
+    assert (tmp_path / "infrakt-home" / "known_hosts").read_text() == ""  # its pinned key is forgotten
     assert "No server is registered" in run("server", "list").stdout
     assert json.loads(run("db", "list", "--json").stdout) == []
 
@@ -194,7 +200,7 @@ def calls(monkeypatch):
         return action
 
     monkeypatch.setattr(backup_create, "create_backup", recorder(CREATED))
-    monkeypatch.setattr(backup_list, "list_backups", recorder(LISTED))
+    monkeypatch.setattr(backup_list, "list_backups", recorder({"backups": LISTED, "s3_error": None}))
     monkeypatch.setattr(backup_restore, "restore_backup",
                         recorder({"database": "shop", "server": "web1", "filename": LISTED[1]["filename"],
                                   "sha256": "b" * 64, "downloaded": True}))
@@ -229,6 +235,20 @@ def test_backup_list_is_a_table_newest_first(run, registered, calls):
     listed = json.loads(run("backup", "list", "shop", "--json").stdout)
     assert [item["filename"] for item in listed] == [LISTED[1]["filename"], LISTED[2]["filename"],
                                                      LISTED[0]["filename"]]
+
+
+def test_backup_list_without_s3_shows_the_local_backups_a_warning_and_fails(run, registered, monkeypatch):
+    local = [item for item in LISTED if item["location"] == "local"]
+    monkeypatch.setattr(backup_list, "list_backups",
+                        lambda *args, **kwargs: {"backups": local, "s3_error": "cannot reach the S3 endpoint x"})
+    result = run("backup", "list", "shop")
+    assert result.exit_code == 1
+    assert "shop_postgres_20261110T000000Z.dump" in result.stdout
+    assert result.stderr == ("infrakt-backup: warning: S3 could not be listed, only the server's local backups are "
+                             "shown: cannot reach the S3 endpoint x\n")
+    as_json = run("backup", "list", "shop", "--json")
+    assert as_json.exit_code == 1 and json.loads(as_json.stdout) == local
+    assert len(as_json.stderr.splitlines()) == 1
 
 
 def test_backup_restore_with_yes(run, registered, calls):

@@ -1,10 +1,12 @@
-"""remote.py: the rows each kind of play loads and the playbook variables they give (the runs
-themselves are on the real bench in tests/integration)."""
+"""remote.py: the rows each kind of play loads, the playbook variables they give, the inventory's
+strict host-key options and the sentence for a refused host key (the runs themselves are on the
+real bench in tests/integration)."""
 
 import pytest
 
+from infrakt_backup import runner
 from infrakt_backup.errors import BadInput
-from infrakt_backup.remote import database_play, s3_play, server_play
+from infrakt_backup.remote import database_play, known_hosts_path, s3_play, server_play
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
@@ -52,3 +54,33 @@ def test_unknown_rows_are_bad_input(configured):
         database_play(configured, "ghost")
     with pytest.raises(BadInput, match="unknown server 'ghost'"):
         server_play(configured, "ghost")
+
+
+# What ansible's ssh connection reports when ssh refuses the host key (joined into one line).
+CHANGED = ("cannot reach server web1: Data could not be sent to remote host \"10.0.0.1\". Make sure this host can be "
+           "reached over ssh: @@@@@@@ @ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @ @@@@@@@ IT IS POSSIBLE "
+           "THAT SOMEONE IS DOING SOMETHING NASTY! ... Host key for 10.0.0.1 has changed and you have requested "
+           "strict checking. Host key verification failed.")
+UNKNOWN = ("cannot reach server web1: ... No ED25519 host key is known for 10.0.0.1 and you have requested strict "
+           "checking. Host key verification failed.")
+
+
+@pytest.mark.parametrize(("failure", "said"), [
+    (CHANGED, "the SSH host key of server web1 (10.0.0.1 port 22) is not the one pinned for it: if it was "
+              "changed on purpose, pin the new one with 'infrakt-backup server pin web1 --host-key-fingerprint "
+              "SHA256:…'; otherwise someone may be intercepting the connection"),
+    (UNKNOWN, "no SSH host key is pinned for server web1 (10.0.0.1 port 22): pin it with "
+              "'infrakt-backup server pin web1'"),
+    ("cannot reach server web1: Connection refused", "cannot reach server web1: Connection refused"),
+])
+def test_a_refused_host_key_is_one_sentence_naming_the_server(configured, monkeypatch, failure, said):
+    monkeypatch.setattr(runner, "run_playbook",
+                        lambda *args, **kwargs: runner.PlaybookRun(status="failed", rc=4, failure=failure))
+    assert server_play(configured, "web1").run("provision.yml").failure == said
+
+
+def test_plays_check_host_keys_strictly_against_the_pinned_ones(configured):
+    inventory = runner.server_inventory([configured.server("web1")], known_hosts_path(configured))
+    ssh_args = inventory["all"]["children"]["infrakt_servers"]["hosts"]["web1"]["ansible_ssh_common_args"]
+    assert ssh_args == (f"-o UserKnownHostsFile={known_hosts_path(configured)} -o GlobalKnownHostsFile=/dev/null"
+                        " -o StrictHostKeyChecking=yes")

@@ -9,6 +9,7 @@ from infrakt_backup.store import Store
 
 BACKUP_INFO = "infrakt.backup.backup_info"
 S3_OBJECT = "infrakt.backup.s3_object"
+S3_CREDENTIALS = "infrakt.backup.s3_credentials"
 
 
 def merge_locations(db_name: str, local: list[dict], remote: list[dict]) -> list[dict]:
@@ -39,14 +40,19 @@ def merge_locations(db_name: str, local: list[dict], remote: list[dict]) -> list
     return [{**item, "created": iso_utc(item["created"])} for item in ordered]
 
 
-def list_backups(store: Store, db_name: str, *, progress: Progress | None = None, verbosity: int = 0) -> list[dict]:
-    """Return the merged backup list of database `db_name` (see merge_locations); raises
-    BadInput for an invalid or unknown name, InfraktError when the server or S3 cannot be
-    listed."""
+def list_backups(store: Store, db_name: str, *, progress: Progress | None = None, verbosity: int = 0) -> dict:
+    """Return {"backups": the merged backup list of database `db_name` (see merge_locations),
+    "s3_error": None, or why S3 could not be listed, when only the server's local backups are
+    in "backups"}. Raises BadInput for an invalid or unknown name, InfraktError when the server
+    cannot be listed."""
     validated(names.validate_name, db_name, "database name")
     play = database_play(store, db_name)
     run = play.run("backups_list.yml", progress=progress, verbosity=verbosity)
-    run.raise_for_failure(f"Listing the backups of {db_name}")
-    local = (run.result_of(BACKUP_INFO) or {}).get("backups", [])
+    local = run.result_of(BACKUP_INFO)
+    failed = run.first_failure
+    s3_failed = local is not None and failed is not None and failed.action in (S3_OBJECT, S3_CREDENTIALS)
+    if not s3_failed:
+        run.raise_for_failure(f"Listing the backups of {db_name}")
     remote = (run.result_of(S3_OBJECT) or {}).get("objects", []) if play.settings is not None else []
-    return merge_locations(db_name, local, remote)
+    backups = merge_locations(db_name, local.get("backups", []), remote)
+    return {"backups": backups, "s3_error": run.failure if s3_failed else None}

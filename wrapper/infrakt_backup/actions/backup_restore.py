@@ -7,10 +7,22 @@ from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup.actions import validated
 from infrakt_backup.errors import InfraktError
 from infrakt_backup.remote import Progress, database_play
+from infrakt_backup.runner import PlaybookRun
 from infrakt_backup.store import Store
 
 DB_RESTORE = "infrakt.backup.db_restore"
 S3_OBJECT = "infrakt.backup.s3_object"
+# What a restore that stopped without db_restore's answer (an interrupt, a lost connection)
+# leaves, per engine: only the way the engine loads a backup says it.
+UNFINISHED_RESTORE = {
+    "postgres": "PostgreSQL loads it in one transaction, rolled back unless it had finished: "
+                "the database holds either its previous data or the whole backup",
+    "mariadb": "the database may be partly restored: restore it again",
+    "mysql": "the database may be partly restored: restore it again",
+    "mongo": "the database may be partly restored: restore it again",
+    "redis": "the state of the Redis server is unknown (stopped, or holding the previous or the restored data): "
+             "check it",
+}
 
 
 def restore_backup(
@@ -34,12 +46,7 @@ def restore_backup(
         raise InfraktError(f"restore of {db_name} cancelled: nothing was changed")
     run = play.run("restore.yml", {"infrakt_restore_filename": filename}, progress=progress, verbosity=verbosity)
     if not run.ok:
-        failed = run.first_failure
-        if failed is not None and failed.action == DB_RESTORE and failed.result.get("database_touched", True):
-            raise InfraktError(f"Restore of {db_name} from {filename} failed while loading it: {run.failure}")
-        raise InfraktError(
-            f"Restore of {db_name} from {filename} failed before the database was touched: {run.failure}"
-        )
+        raise InfraktError(f"Restore of {db_name} from {filename} {_how_it_ended(run, play.database.engine)}")
     restored = run.result_of(DB_RESTORE) or {}
     downloaded = run.result_of(S3_OBJECT)
     return {
@@ -49,3 +56,21 @@ def restore_backup(
         "sha256": restored.get("sha256"),
         "downloaded": bool(downloaded and downloaded.get("changed")),
     }
+
+
+def _how_it_ended(run: PlaybookRun, engine: str) -> str:
+    """Return how the failed restore `run` ended, as the end of a sentence: whether the database
+    was touched, from db_restore's own answer when there is one, else from whether its task had
+    started (then what that leaves for `engine`)."""
+    loading = run.has_started(DB_RESTORE)
+    if run.status == "canceled":
+        return f"was interrupted while loading it; {UNFINISHED_RESTORE[engine]}" if loading else \
+            "was interrupted before the database was touched"
+    failed = run.first_failure
+    if failed is not None and failed.action == DB_RESTORE and "database_touched" in failed.result:
+        if failed.result["database_touched"]:
+            return f"failed while loading it: {run.failure}"
+        return f"failed before the database was touched: {run.failure}"
+    if loading:  # no answer from db_restore: the connection or ansible-playbook went away
+        return f"stopped while loading it ({run.failure}); {UNFINISHED_RESTORE[engine]}"
+    return f"failed before the database was touched: {run.failure}"

@@ -1,6 +1,12 @@
-"""merge_locations: the seed's merged list with location local | s3 | both."""
+"""merge_locations: the seed's merged list with location local | s3 | both; list_backups when
+S3 cannot be listed."""
 
-from infrakt_backup.actions.backup_list import merge_locations
+import pytest
+
+from infrakt_backup.actions.backup_list import BACKUP_INFO, S3_OBJECT, list_backups, merge_locations
+from infrakt_backup.errors import InfraktError
+from infrakt_backup.remote import Play
+from infrakt_backup.runner import ModuleResult, PlaybookRun
 
 OLD = "shop_postgres_20261101T000000Z.dump"
 MID = "shop_postgres_20261110T000000Z.dump"
@@ -22,3 +28,33 @@ def test_merged_by_filename_newest_first():
 def test_strangers_under_the_prefix_are_left_out():
     remote = [{"filename": "notes.txt", "size": 1}, {"filename": "other_postgres_20261101T000000Z.dump", "size": 1}]
     assert merge_locations("shop", [], remote) == []
+
+
+def _listing_run(failed_action):
+    """A backups_list.yml run whose local listing answered and whose `failed_action` failed."""
+    run = PlaybookRun(status="failed", rc=2, failure="cannot reach the S3 endpoint x")
+    run.results = [ModuleResult("web1", "List local", BACKUP_INFO, {"backups": [{"filename": NEW, "size": 30}]}),
+                   ModuleResult("web1", "List S3", failed_action, {"msg": "x"}, failed=True)]
+    return run
+
+
+@pytest.fixture
+def with_s3(store):
+    store.add_server("web1", host="10.0.0.1")
+    store.add_database("shop", server="web1", engine="postgres")
+    store.save_s3_config(provider="minio", endpoint_url="http://127.0.0.1:9", bucket="bucket", region="us-east-1",
+                         access_key="a", secret_key="s")
+    return store
+
+
+def test_an_s3_failure_still_returns_the_local_backups(with_s3, monkeypatch):
+    monkeypatch.setattr(Play, "run", lambda *args, **kwargs: _listing_run(S3_OBJECT))
+    listed = list_backups(with_s3, "shop")
+    assert [(item["filename"], item["location"]) for item in listed["backups"]] == [(NEW, "local")]
+    assert listed["s3_error"] == "cannot reach the S3 endpoint x"
+
+
+def test_another_failure_is_an_error(with_s3, monkeypatch):
+    monkeypatch.setattr(Play, "run", lambda *args, **kwargs: _listing_run("ansible.builtin.debug"))
+    with pytest.raises(InfraktError, match="Listing the backups of shop failed: cannot reach"):
+        list_backups(with_s3, "shop")

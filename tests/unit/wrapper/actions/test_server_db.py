@@ -3,8 +3,9 @@
 import pytest
 
 from infrakt_backup.actions import db, server
-from infrakt_backup.errors import BadInput
-from infrakt_backup.remote import pick_server
+from infrakt_backup.errors import BadInput, InfraktError
+from infrakt_backup.remote import known_hosts_path, pick_server
+from tests.unit.wrapper.conftest import HOST_KEY, HOST_KEY_FINGERPRINT
 
 
 @pytest.fixture
@@ -14,12 +15,14 @@ def ssh_key(tmp_path):
     return key
 
 
-def test_server_add_list_remove(store, ssh_key, monkeypatch):
+def test_server_add_list_remove(store, ssh_key, monkeypatch, scanned):
     monkeypatch.chdir(ssh_key.parent)
     added = server.add(store, "web1", host="127.0.0.1", port=2222, user="backup", ssh_key="id_ed25519",
                        python="/usr/bin/python3.11", backup_dir="/srv/backups/")
     assert added["ssh_key_path"] == str(ssh_key)  # made absolute
     assert added["backup_dir"] == "/srv/backups"
+    assert added.pop("host_keys") == [{"type": "ssh-ed25519", "fingerprint": HOST_KEY_FINGERPRINT}]
+    assert added.pop("host_key_error") is None
     assert server.list_servers(store) == [added]
     server.remove(store, "web1")
     assert server.list_servers(store) == []
@@ -33,11 +36,14 @@ def test_server_add_list_remove(store, ssh_key, monkeypatch):
     ({"ssh_key": "/does/not/exist"}, "does not exist"),
     ({"python": "python3"}, "python interpreter"),
     ({"backup_dir": "/opt/../tmp"}, "backup directory"),
+    ({"host_key_fingerprint": "UNjNv0KdJ3LT3MFyhxTUIDbesazKHvUq4zWzbzQz7Hs"}, "fingerprint"),
+    ({"host_key_fingerprint": "SHA256:short"}, "fingerprint"),
 ])
-def test_server_add_refuses_bad_values(store, values, complaint):
+def test_server_add_refuses_bad_values(store, values, complaint, scanned):
     arguments = {"name": "web1", "host": "10.0.0.1"} | values
     with pytest.raises(BadInput, match=complaint):
         server.add(store, arguments.pop("name"), **arguments)
+    assert scanned == []  # refused before any network wait
     assert store.servers() == []
 
 
@@ -97,7 +103,7 @@ def test_db_add_asks_for_the_password_only_after_every_other_value_was_checked(s
     assert asked == [True] and store.database("shop").password == "typed pw"
 
 
-def test_the_server_to_run_on_is_the_named_or_the_only_one(store):
+def test_the_server_to_run_on_is_the_named_or_the_only_one(store, scanned):
     with pytest.raises(BadInput, match="no server is registered"):
         pick_server(store, None)
     server.add(store, "web1", host="10.0.0.1")
@@ -108,3 +114,34 @@ def test_the_server_to_run_on_is_the_named_or_the_only_one(store):
     assert pick_server(store, "web2").name == "web2"
     with pytest.raises(BadInput, match="web3"):
         pick_server(store, "web3")
+
+
+def test_server_add_pins_the_key_with_the_fingerprint_given_and_refuses_another(store, scanned):
+    with pytest.raises(BadInput, match="has fingerprint SHA256:UNjN.*, not SHA256:A{43}: nothing was stored"):
+        server.add(store, "web1", host="10.0.0.1", port=2222, host_key_fingerprint="SHA256:" + "A" * 43)
+    assert server.list_servers(store) == [] and not known_hosts_path(store).exists()
+    server.add(store, "web1", host="10.0.0.1", port=2222, host_key_fingerprint=HOST_KEY_FINGERPRINT)
+    assert known_hosts_path(store).read_text() == f"[10.0.0.1]:2222 {' '.join(HOST_KEY)}\n"
+    assert known_hosts_path(store).stat().st_mode & 0o777 == 0o600
+
+
+def test_pin_replaces_the_servers_lines_hashed_or_plain_and_keeps_the_others(store, scanned):
+    server.add(store, "web1", host="10.0.0.1")
+    # what ssh itself wrote with HashKnownHosts for 10.0.0.1 (ssh-keygen -H), and another host's key
+    known_hosts_path(store).write_text("|1|xctaMq7bHB+7aFHSdVZue3HJm+c=|j7gtuqvRDPtOCOdY/Jo5IDWB4lI= ssh-ed25519 OLD\n"
+                                       "10.0.0.9 ssh-ed25519 OTHER\n")
+    assert server.pin(store, "web1")["host_keys"] == [{"type": "ssh-ed25519", "fingerprint": HOST_KEY_FINGERPRINT}]
+    assert known_hosts_path(store).read_text() == f"10.0.0.9 ssh-ed25519 OTHER\n10.0.0.1 {' '.join(HOST_KEY)}\n"
+
+
+def test_a_server_that_cannot_be_reached_is_added_unpinned(store, monkeypatch):
+    def unreachable(host, port):
+        raise InfraktError(f"cannot fetch the SSH host key of {host} port {port}: no SSH server answered")
+
+    monkeypatch.setattr(server, "scan_host_keys", unreachable)
+    added = server.add(store, "web1", host="10.0.0.1")
+    assert added["host_keys"] == [] and "no SSH server answered" in added["host_key_error"]
+    assert [entry["name"] for entry in server.list_servers(store)] == ["web1"]
+    assert not known_hosts_path(store).exists()
+    with pytest.raises(InfraktError, match="no SSH server answered"):
+        server.pin(store, "web1")
