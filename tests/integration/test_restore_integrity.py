@@ -68,7 +68,7 @@ def plant_plain_sql(bucket, key, filename, archive):
 @pytest.mark.parametrize(("tamper", "refusal"), [
     (truncate, "checksum"),
     (drop_sidecar, "sha256"),
-    (sidecar_for_another_file, "sidecar"),
+    (sidecar_for_another_file, "is about another file"),
     (plant_plain_sql, "not a pg_dump custom-format archive"),
 ], ids=lambda value: getattr(value, "__name__", value))
 def test_a_tampered_backup_is_refused_and_the_database_untouched(wrapper, database, testbed, tamper, refusal):

@@ -97,13 +97,16 @@ def split_listing(contents, prefix):
 
 def recorded_sha256(cli, bucket, key, sizes):
     """Return the sha256 recorded for object key: its sidecar's (when sizes, from
-    object_sizes(), lists one), else its `sha256` metadata, else None."""
+    object_sizes(), lists one), else its `sha256` metadata, else None. A sidecar that is not
+    one sha256sum line about this very file raises AwsError BadSidecar: conflicting records
+    fail closed (an older backup copied over a newer name carries its own sidecar and
+    matching metadata), never fall back to the metadata."""
     filename = key.rsplit("/", 1)[-1]
     if key + SIDECAR_SUFFIX in sizes:
         try:
             return parse_sidecar(cli.read_text(bucket, key + SIDECAR_SUFFIX), filename)
-        except ValueError:
-            pass  # a damaged sidecar: the metadata may still tell
+        except ValueError as error:
+            raise AwsError("BadSidecar", "%s: refusing the download" % error) from None
     try:
         return validate_sha256(cli.metadata(bucket, key).get("sha256"))
     except ValueError:
