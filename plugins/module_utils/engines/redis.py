@@ -41,7 +41,6 @@ from ansible_collections.infrakt.backup.plugins.module_utils.engines.common impo
 RDB_MAGIC = b"REDIS"  # first bytes of every RDB file
 CLIENT_COMPRESSION = None  # the RDB file is copied as the server wrote it
 POLL_INTERVAL = 0.1
-BGSAVE_TIMEOUT = 6 * 3600
 SHUTDOWN_TIMEOUT = 60
 START_TIMEOUT = 600  # loading a large RDB takes a while
 
@@ -130,7 +129,7 @@ def _persistence(connection):
     return parse_info(_cli(connection, "INFO", "persistence"))
 
 
-def save_snapshot(connection, timeout=BGSAVE_TIMEOUT):
+def save_snapshot(connection, timeout):
     """Make the server write a fresh RDB file: BGSAVE, then wait until LASTSAVE (INFO's
     rdb_last_save_time) has moved past its value from before. Raise EngineError when the save
     fails or takes longer than timeout seconds."""
@@ -169,7 +168,7 @@ def _check_rdb(first_bytes, where):
 def dump(connection, sink):
     """Snapshot the server (save_snapshot) and pass the bytes of its RDB file to sink(chunk)."""
     path = _rdb_path(connection)
-    save_snapshot(connection)
+    save_snapshot(connection, connection.timeout)
     first = []
 
     def checked_sink(chunk):
