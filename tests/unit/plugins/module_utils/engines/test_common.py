@@ -154,8 +154,8 @@ def test_run_client_kills_the_client_and_its_children_when_the_timeout_passes(tm
     child_pid = tmp_path / "child.pid"
     # the client starts a child that keeps the pipes open: only killing the group ends both
     code = ("import subprocess, sys, time; child = subprocess.Popen([sys.executable, '-c', 'import time; "
-            "time.sleep(60)']); open(%r, 'w').write(str(child.pid)); sys.stdout.write('half a dump'); "
-            "sys.stdout.flush(); time.sleep(60)" % str(child_pid))
+            f"time.sleep(60)']); open({str(child_pid)!r}, 'w').write(str(child.pid)); "
+            "sys.stdout.write('half a dump'); sys.stdout.flush(); time.sleep(60)")
     started = time.monotonic()
     with pytest.raises(EngineError, match=r"^pg_dump did not finish within 1 seconds \(timeout\) and was stopped; "
                                           r"is a table locked by another session\?$"):

@@ -11,8 +11,8 @@ def test_native_dump_takes_the_password_from_a_passfile(make_connection):
     connection = make_connection(host="db.internal", port=5433, user="shop", password=PASSWORD)
     command = postgres.dump_command(connection, "pg_dump", {"pgpass": "/run/infrakt/run-x/pgpass"})
     assert command.argv == [
-        "pg_dump", "--format=custom", "--lock-wait-timeout=60000", "--host=db.internal", "--port=5433", "--username=shop",
-        "--no-password", "--dbname=shop",
+        "pg_dump", "--format=custom", "--lock-wait-timeout=60000", "--host=db.internal", "--port=5433",
+        "--username=shop", "--no-password", "--dbname=shop",
     ]
     assert command.env == {"PGPASSFILE": "/run/infrakt/run-x/pgpass"}
     assert postgres.password_files(connection) == {"pgpass": postgres.passfile_text(PASSWORD)}
@@ -30,7 +30,8 @@ def test_container_dump_forwards_pgpassword(make_connection):
     command = postgres.dump_command(connection, "pg_dump", {})
     assert command.argv == [
         "docker", "exec", "-i", "-e", "PGPASSWORD", "shop-db",
-        "pg_dump", "--format=custom", "--lock-wait-timeout=60000", "--username=postgres", "--no-password", "--dbname=shop",
+        "pg_dump", "--format=custom", "--lock-wait-timeout=60000", "--username=postgres", "--no-password",
+        "--dbname=shop",
     ]
     assert command.env == {"PGPASSWORD": PASSWORD}
     assert postgres.password_files(connection) == {}
