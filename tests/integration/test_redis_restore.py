@@ -4,25 +4,21 @@ command that fails leave the previous data in place and the server running with 
 moved with CONFIG SET is refused before anything is written; a restore that works leaves no
 copy of the previous RDB behind."""
 
+import os
 import shlex
 import subprocess
 import time
 
 import pytest
 
+from tests.integration import test_db_backup_restore as engine_tests
 from tests.integration.plays import run_playbook
-from tests.integration.scratch import Redis
-from tests.integration.test_db_backup_restore import plant_backup
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = Redis(tmp_path)
-    server.start()
-    yield server
-    server.stop()
+# the fixtures of the engine tests, shared rather than written twice
+backup_dir = engine_tests.backup_dir
+redis_server = engine_tests.redis_server
+PUT_BACK = "; the previous RDB file was put back and Redis runs with it again"
 
 
 def redis_variables(server, backup_dir, **extra):
@@ -43,6 +39,17 @@ def back_up_and_change(testbed, server, backup_dir):
     return run.result("Dump ")["filename"], server.contents()
 
 
+def failed_restore(testbed, server, backup_dir, filename, **extra):
+    """Run restore.yml of backup filename into server (extra variables on top of redis_variables);
+    assert that the restore task failed with a one-line message; return its result."""
+    run = run_playbook(testbed, "restore.yml", redis_variables(server, backup_dir, infrakt_restore_filename=filename,
+                                                               **extra))
+    assert run.returncode != 0
+    status, result = run.status_and_result("Restore the database")
+    assert status == "fatal" and "\n" not in result["msg"], result
+    return result
+
+
 def leftovers(server):
     """Return the names of the files a restore put next to the server's RDB file."""
     return sorted(path.name for path in (server.directory / "data").iterdir() if path.name.startswith(".infrakt"))
@@ -50,8 +57,8 @@ def leftovers(server):
 
 def restart_with(server, config_line):
     """Stop server (its data saved), add config_line to its config file and start it again."""
-    subprocess.run(["redis-cli", "-p", str(server.port), "SHUTDOWN", "SAVE"], capture_output=True, check=False,
-                   env={"REDISCLI_AUTH": server.password, "PATH": "/usr/bin:/bin"})
+    env = {"REDISCLI_AUTH": server.password, "PATH": os.environ["PATH"]}
+    subprocess.run(["redis-cli", "-p", str(server.port), "SHUTDOWN", "SAVE"], capture_output=True, check=False, env=env)
     for _ in range(100):
         if not (server.directory / "redis.pid").exists():
             break
@@ -59,18 +66,15 @@ def restart_with(server, config_line):
     with open(server.config, "a") as config:
         config.write(config_line + "\n")
     subprocess.run(server.start_command, check=True)
+    ping = ["redis-cli", "-p", str(server.port), "PING"]
     for _ in range(100):
-        try:
-            if server.cli("PING").strip() == b"PONG":
-                return
-        except subprocess.CalledProcessError:
-            pass
+        if subprocess.run(ping, capture_output=True, env=env, check=False).stdout.strip() == b"PONG":
+            return
         time.sleep(0.05)
     raise AssertionError("redis-server did not come back")
 
 
-def test_a_restore_that_works_leaves_no_copy_of_the_previous_rdb(testbed, redis_server, tmp_path):
-    backup_dir = tmp_path / "backups"
+def test_a_restore_that_works_leaves_no_copy_of_the_previous_rdb(testbed, redis_server, backup_dir):
     before = redis_server.contents()
     filename, _ = back_up_and_change(testbed, redis_server, backup_dir)
     run = run_playbook(testbed, "restore.yml", redis_variables(redis_server, backup_dir,
@@ -80,54 +84,40 @@ def test_a_restore_that_works_leaves_no_copy_of_the_previous_rdb(testbed, redis_
     assert leftovers(redis_server) == []
 
 
-def test_a_backup_the_server_cannot_load_leaves_the_previous_data(testbed, redis_server, tmp_path):
-    backup_dir = tmp_path / "backups"
+def test_a_backup_the_server_cannot_load_leaves_the_previous_data(testbed, redis_server, backup_dir):
     _, changed = back_up_and_change(testbed, redis_server, backup_dir)
     # passes the checksum and the RDB magic check; redis-server exits when it reads the rest
     filename = "cache_redis_20260101T000000Z.rdb"
-    plant_backup(backup_dir / "cache", filename, b"REDIS0010" + b"\xf5not an rdb body" * 64)
-    run = run_playbook(testbed, "restore.yml", redis_variables(redis_server, backup_dir,
-                                                               infrakt_restore_filename=filename))
-    assert run.returncode != 0
-    status, result = run.status_and_result("Restore the database")
-    assert status == "fatal" and "\n" not in result["msg"]
-    assert result["msg"].startswith("the restore failed (Redis did not answer within 30 seconds of restart_command")
-    assert result["msg"].endswith("; the previous RDB file was put back and Redis runs with it again")
+    engine_tests.plant_backup(backup_dir / "cache", filename, b"REDIS0010" + b"\xf5not an rdb body" * 64)
+    message = failed_restore(testbed, redis_server, backup_dir, filename)["msg"]
+    assert message.startswith("the restore failed (Redis did not answer within 30 seconds of restart_command")
+    assert message.endswith(PUT_BACK)
     assert redis_server.contents() == changed
     assert leftovers(redis_server) == []
 
 
-def test_a_failing_restart_command_leaves_the_previous_data(testbed, redis_server, tmp_path):
-    backup_dir = tmp_path / "backups"
+def test_a_failing_restart_command_leaves_the_previous_data(testbed, redis_server, backup_dir, tmp_path):
     filename, changed = back_up_and_change(testbed, redis_server, backup_dir)
     # fails the first time (the restored RDB is never loaded), starts the server the second time
     marker = tmp_path / "restart-tried"
     restart = ["sh", "-c", f'if [ -e "$0" ]; then exec {shlex.join(redis_server.start_command)}; fi; touch "$0"; '
                'echo cannot start >&2; exit 3', str(marker)]
-    run = run_playbook(testbed, "restore.yml", redis_variables(redis_server, backup_dir,
-                                                               infrakt_restore_filename=filename,
-                                                               infrakt_db_restart_command=shlex.join(restart)))
-    assert run.returncode != 0
-    status, result = run.status_and_result("Restore the database")
-    assert status == "fatal"
-    assert result["msg"].startswith("the restore failed (restart_command failed: cannot start; Redis is stopped")
-    assert result["msg"].endswith("; the previous RDB file was put back and Redis runs with it again")
+    message = failed_restore(testbed, redis_server, backup_dir, filename,
+                             infrakt_db_restart_command=shlex.join(restart))["msg"]
+    assert message.startswith("the restore failed (restart_command failed: cannot start; Redis is stopped")
+    assert message.endswith(PUT_BACK)
     assert redis_server.contents() == changed
     assert leftovers(redis_server) == []
 
 
-def test_a_data_dir_moved_with_config_set_is_refused(testbed, redis_server, tmp_path):
-    backup_dir = tmp_path / "backups"
+def test_a_data_dir_moved_with_config_set_is_refused(testbed, redis_server, backup_dir, tmp_path):
     filename, changed = back_up_and_change(testbed, redis_server, backup_dir)
     restart_with(redis_server, "enable-protected-configs yes")  # lets a client CONFIG SET dir
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     redis_server.cli("CONFIG", "SET", "dir", str(elsewhere))
-    run = run_playbook(testbed, "restore.yml", redis_variables(redis_server, backup_dir,
-                                                               infrakt_restore_filename=filename))
-    assert run.returncode != 0
-    status, result = run.status_and_result("Restore the database")
-    assert status == "fatal" and result["database_touched"] is False
+    result = failed_restore(testbed, redis_server, backup_dir, filename)
+    assert result["database_touched"] is False
     assert result["msg"] == (f"Redis reports dir {elsewhere} but its config file {redis_server.config} sets "
                              f"{redis_server.directory / 'data'} (changed with CONFIG SET?); restoring writes only "
                              "into the configured dir; the server was not touched")

@@ -11,35 +11,17 @@ from contextlib import contextmanager
 
 import pytest
 
+from tests.integration import test_db_backup_restore as engine_tests
 from tests.integration.plays import run_playbook
-from tests.integration.scratch import MariaDb, Postgres, unique
 
 pytestmark = pytest.mark.integration
+# the fixtures of the engine tests, shared rather than written twice
+backup_dir = engine_tests.backup_dir
+postgres_db = engine_tests.postgres_db
+mariadb_db = engine_tests.mariadb_db
 
 # far below the defaults (60 s, 6 h) and above what the playbook itself takes
 BOUND = 45
-
-
-@pytest.fixture
-def backup_dir(tmp_path):
-    """A fresh backup root for one test (on the server, which is this machine)."""
-    return tmp_path / "backups"
-
-
-@pytest.fixture
-def postgres_db(testbed):
-    database = Postgres(testbed.env, unique("sample_timeout"))
-    database.create()
-    yield database
-    database.drop()
-
-
-@pytest.fixture
-def mariadb_db(testbed):
-    database = MariaDb(testbed.env, unique("sample_timeout"))
-    database.create()
-    yield database
-    database.drop()
 
 
 def mariadb_variables(env, database, **extra):
