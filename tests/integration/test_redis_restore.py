@@ -50,6 +50,15 @@ def failed_restore(testbed, server, backup_dir, filename, **extra):
     return result
 
 
+def assert_previous_data_back(server, message, cause, contents):
+    """Assert that the message of a failed restore names cause and says that the previous RDB
+    file is back, and that server runs with contents and no leftovers of the restore."""
+    assert message.startswith("the restore failed (" + cause)
+    assert message.endswith(PUT_BACK)
+    assert server.contents() == contents
+    assert leftovers(server) == []
+
+
 def leftovers(server):
     """Return the names of the files a restore put next to the server's RDB file."""
     return sorted(path.name for path in (server.directory / "data").iterdir() if path.name.startswith(".infrakt"))
@@ -90,10 +99,8 @@ def test_a_backup_the_server_cannot_load_leaves_the_previous_data(testbed, redis
     filename = "cache_redis_20260101T000000Z.rdb"
     engine_tests.plant_backup(backup_dir / "cache", filename, b"REDIS0010" + b"\xf5not an rdb body" * 64)
     message = failed_restore(testbed, redis_server, backup_dir, filename)["msg"]
-    assert message.startswith("the restore failed (Redis did not answer within 30 seconds of restart_command")
-    assert message.endswith(PUT_BACK)
-    assert redis_server.contents() == changed
-    assert leftovers(redis_server) == []
+    assert_previous_data_back(redis_server, message, "Redis did not answer within 30 seconds of restart_command",
+                              changed)
 
 
 def test_a_failing_restart_command_leaves_the_previous_data(testbed, redis_server, backup_dir, tmp_path):
@@ -104,10 +111,8 @@ def test_a_failing_restart_command_leaves_the_previous_data(testbed, redis_serve
                'echo cannot start >&2; exit 3', str(marker)]
     message = failed_restore(testbed, redis_server, backup_dir, filename,
                              infrakt_db_restart_command=shlex.join(restart))["msg"]
-    assert message.startswith("the restore failed (restart_command failed: cannot start; Redis is stopped")
-    assert message.endswith(PUT_BACK)
-    assert redis_server.contents() == changed
-    assert leftovers(redis_server) == []
+    assert_previous_data_back(redis_server, message, "restart_command failed: cannot start; Redis is stopped",
+                              changed)
 
 
 def test_a_data_dir_moved_with_config_set_is_refused(testbed, redis_server, backup_dir, tmp_path):
