@@ -62,7 +62,7 @@ options:
   lock_timeout:
     description:
       - Seconds a statement may wait for a lock held by another session before the client gives up
-        and the task fails: C(pg_dump --lock-wait-timeout), and C(lock_wait_timeout) and
+        and the task fails, given as C(pg_dump --lock-wait-timeout) and as C(lock_wait_timeout) and
         C(innodb_lock_wait_timeout) of the MySQL/MariaDB restore session.
       - C(pg_restore) resets C(lock_timeout) from the archive, C(mysqldump)/C(mariadb-dump) cannot set
         session variables and the MongoDB tools have no such limit; for those O(timeout) bounds the wait.
