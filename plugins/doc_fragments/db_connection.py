@@ -50,4 +50,22 @@ options:
     description: The docker CLI (a name looked up on PATH, or a path), used with O(container).
     type: str
     default: docker
+  timeout:
+    description:
+      - Seconds the dump or restore client (C(pg_dump), C(pg_restore), C(mysqldump), C(mysql), C(mongodump),
+        C(mongorestore)) may run, and the longest wait for a Redis C(BGSAVE).
+      - When the time is up the client and the processes it started are killed and the task fails
+        saying so; a dump leaves no file behind.
+      - This is also what bounds the waits for a lock that O(lock_timeout) cannot reach (see there).
+    type: int
+    default: 21600
+  lock_timeout:
+    description:
+      - Seconds a statement may wait for a lock held by another session before the client gives up
+        and the task fails, given as C(pg_dump --lock-wait-timeout) and as C(lock_wait_timeout) and
+        C(innodb_lock_wait_timeout) of the MySQL/MariaDB restore session.
+      - C(pg_restore) resets C(lock_timeout) from the archive, C(mysqldump)/C(mariadb-dump) cannot set
+        session variables and the MongoDB tools have no such limit; for those O(timeout) bounds the wait.
+    type: int
+    default: 60
 """

@@ -26,7 +26,11 @@ description:
     MongoDB: C(mongorestore --archive --gzip --drop)."
   - "Redis (native only): the RDB is staged next to the live one, the server is stopped with
     C(SHUTDOWN NOSAVE), the file swapped in (owner and mode kept) and O(restart_command) starts it
-    again. A server with C(appendonly yes) is refused untouched. Redis in a container is refused:
+    again. The previous RDB is kept aside in the same directory until the server answers with the
+    restored one loaded; when it does not come up, the previous RDB is put back and the server
+    started again with it, and the task fails saying so. A server with C(appendonly yes) is refused
+    untouched, and so is a data dir (C(CONFIG GET dir)) that is not the C(dir) of the server's config
+    file, is a symlink or is not owned by the user Redis runs as. Redis in a container is refused:
     stopping it stops the container."
   - Passwords never reach a command line (see M(infrakt.backup.db_backup)).
 version_added: 0.1.0

@@ -32,14 +32,18 @@ OUTPUT_LIMIT = 1024 * 1024  # bytes of a client's stdout/stderr kept in memory
 # Password files of runs killed before their `finally` (SIGKILL) are swept after this long;
 # clients read them once at start, so a long dump is not disturbed.
 STALE_SECRET_AGE = 3600
+DEFAULT_TIMEOUT = 6 * 3600  # seconds a whole dump or restore may take (module option timeout)
+DEFAULT_LOCK_TIMEOUT = 60  # seconds a statement may wait for a lock, where the engine has such a limit
 
 Connection = collections.namedtuple(
     "Connection",
-    "engine db_name database host port user password socket container docker_bin restart_command",
+    "engine db_name database host port user password socket container docker_bin restart_command"
+    " timeout lock_timeout",
 )
-Connection.__doc__ = """Where a database is and how to reach it (validated by connection_from_params).
-`database` is the server-side name, `db_name` the registry name used in file names;
-`restart_command` is an argv list (Redis restores) or None."""
+Connection.__doc__ = """Where a database is, how to reach it and how long to wait for it (validated by
+connection_from_params). `database` is the server-side name, `db_name` the registry name used in
+file names; `restart_command` is an argv list (Redis restores) or None; `timeout` bounds a whole
+dump or restore client run, `lock_timeout` a statement's wait for a lock (seconds)."""
 
 # A client to run: argv, and the extra environment variables (passwords) it gets.
 Command = collections.namedtuple("Command", "argv env")
@@ -57,7 +61,7 @@ class EngineError(Exception):
 
 def connection_argument_spec():
     """Return the argument_spec options shared by the modules that reach a database
-    (db_backup, db_restore): the connection, the Redis restart command and backup_dir."""
+    (db_backup, db_restore): the connection, the Redis restart command, the timeouts and backup_dir."""
     return dict(
         engine=dict(type="str", required=True, choices=sorted(names.ENGINE_EXTENSIONS)),
         db_name=dict(type="str", required=True),
@@ -70,6 +74,8 @@ def connection_argument_spec():
         container=dict(type="str"),
         docker_bin=dict(type="str", default="docker"),
         restart_command=dict(type="str"),
+        timeout=dict(type="int", default=DEFAULT_TIMEOUT),
+        lock_timeout=dict(type="int", default=DEFAULT_LOCK_TIMEOUT),
         backup_dir=dict(type="path", default=backup_files.DEFAULT_BACKUP_DIR),
     )
 
@@ -102,6 +108,8 @@ def connection_from_params(params):
         if engine != "redis":
             raise ValueError("restart_command only applies to the redis engine")
         restart_command = shlex.split(restart_command)
+    timeout = _positive_seconds(params.get("timeout"), DEFAULT_TIMEOUT, "timeout")
+    lock_timeout = _positive_seconds(params.get("lock_timeout"), DEFAULT_LOCK_TIMEOUT, "lock_timeout")
     return Connection(
         engine=engine,
         db_name=db_name,
@@ -114,7 +122,18 @@ def connection_from_params(params):
         container=container,
         docker_bin=params.get("docker_bin") or "docker",
         restart_command=restart_command,
+        timeout=timeout,
+        lock_timeout=lock_timeout,
     )
+
+
+def _positive_seconds(value, default, what):
+    """Return value (seconds, an int), default when it is None; raise ValueError unless it is at least 1."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError("%s must be a whole number of seconds, at least 1" % what)
+    return value
 
 
 def client_command(connection, argv, env=None):
@@ -205,11 +224,12 @@ class _TailReader(threading.Thread):
             self.data = (self.data + chunk)[-OUTPUT_LIMIT:]
 
 
-def run_client(command, what, secret=None, stdin_chunks=None, stdout_sink=None):
-    """Run Command command (client `what`) and wait for it. stdin gets the byte chunks of the
-    iterable stdin_chunks (or nothing); stdout goes chunk by chunk to stdout_sink(bytes) when
-    given, else it is returned (bytes). Raise EngineError (failure_message, secret masked) when
-    the client cannot start or exits non-zero; the client is killed when anything goes wrong."""
+def run_client(command, what, secret=None, stdin_chunks=None, stdout_sink=None, timeout=None):
+    """Run Command command (client `what`) and wait for it, at most timeout seconds when given.
+    stdin gets the byte chunks of the iterable stdin_chunks (or nothing); stdout goes chunk by
+    chunk to stdout_sink(bytes) when given, else it is returned (bytes). Raise EngineError
+    (failure_message, secret masked) when the client cannot start, exits non-zero or runs out of
+    time; the client and what it started (its process group) are killed when anything goes wrong."""
     if stdin_chunks is not None and stdout_sink is not None:
         raise ValueError("run_client streams one way: stdin_chunks or stdout_sink, not both")
     env = dict(os.environ)
@@ -221,9 +241,16 @@ def run_client(command, what, secret=None, stdin_chunks=None, stdout_sink=None):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,
+            start_new_session=True,  # its own process group: a kill reaches docker exec's and sh's children
         )
     except OSError as error:
         raise EngineError("cannot run %s: %s" % (command.argv[0], error.strerror)) from None
+    expired = threading.Event()
+    deadline = None
+    if timeout is not None:
+        deadline = threading.Timer(timeout, _expire, (process, expired))
+        deadline.daemon = True
+        deadline.start()
     stderr = _TailReader(process.stderr)
     stderr.start()
     stdout = None
@@ -238,8 +265,10 @@ def run_client(command, what, secret=None, stdin_chunks=None, stdout_sink=None):
                 _feed(process, stdin_chunks)
         returncode = process.wait()
     finally:
+        if deadline is not None:
+            deadline.cancel()
         if process.poll() is None:
-            process.kill()
+            _kill_group(process)
             process.wait()
         stderr.join()
         if stdout is not None:
@@ -249,9 +278,27 @@ def run_client(command, what, secret=None, stdin_chunks=None, stdout_sink=None):
                 with contextlib.suppress(OSError):  # stdin of a client that died: nothing to flush to
                     pipe.close()
     output = stdout.data if stdout is not None else b""
+    if expired.is_set():
+        raise EngineError(
+            "%s did not finish within %d seconds (timeout) and was stopped; is a table locked by another session?"
+            % (what, timeout)
+        )
     if returncode != 0:
         raise EngineError(failure_message(what, returncode, stderr.data.strip() or output, secret))
     return output
+
+
+def _kill_group(process):
+    """SIGKILL the process group of process (a client started in a session of its own)."""
+    with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def _expire(process, expired):
+    """Timer callback of run_client: the client ran out of time; note it in expired (an Event) and kill it."""
+    expired.set()
+    if process.poll() is None:
+        _kill_group(process)
 
 
 def _feed(process, chunks):
@@ -295,18 +342,20 @@ def program_name(client):
 def run_dump(engine, connection, sink):
     """Dump the database of connection with engine (an engine file, see engines/__init__.py):
     its password files written on tmpfs for the run, its dump client's stdout passed to
-    sink(chunk) as it comes. Raise EngineError when the client fails."""
+    sink(chunk) as it comes, within connection.timeout. Raise EngineError when the client fails."""
     client = engine.dump_client(connection)
     with private_files(engine.password_files(connection)) as paths:
         command = engine.dump_command(connection, client, paths)
-        run_client(command, program_name(client), connection.password, stdout_sink=sink)
+        run_client(command, program_name(client), connection.password, stdout_sink=sink, timeout=connection.timeout)
 
 
 def run_restore(engine, connection, chunks):
     """Restore the database of connection with engine (an engine file): its restore client gets
     the byte chunks of the backup (an iterable) on stdin, its password files written on tmpfs
-    for the run. Raise EngineError when the client fails."""
+    for the run, within connection.timeout. Raise EngineError when the client fails."""
     client = engine.restore_client(connection)
     with private_files(engine.password_files(connection)) as paths:
         command = engine.restore_command(connection, client, paths)
-        run_client(command, program_name(client), connection.password, stdin_chunks=chunks)
+        run_client(
+            command, program_name(client), connection.password, stdin_chunks=chunks, timeout=connection.timeout
+        )

@@ -8,6 +8,11 @@ back to the other's. A restore is not atomic: the statements before a failing on
 The password reaches the client through a 0600 `--defaults-extra-file` natively, and through
 MYSQL_PWD forwarded by `docker exec -e MYSQL_PWD` in a container (the SQL stream occupies
 stdin, and a file inside the container would land on its disk).
+
+Lock waits: the SQL client starts its session with `lock_wait_timeout` and
+`innodb_lock_wait_timeout` set to the connection's lock_timeout (`--init-command`). The dump
+clients have no way to set a session variable, so a dump waiting for a lock is bounded by the
+connection's timeout (common.run_client).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -99,9 +104,14 @@ def dump_command(connection, client, password_paths):
 
 def restore_command(connection, client, password_paths):
     """Return the Command that runs the SQL on stdin against the database with SQL program
-    client (restore_client). `--binary-mode` keeps the client's own commands (`\\!`, `system`)
-    from running, so the SQL cannot reach the server's shell."""
-    options = ["--binary-mode"] + connection_options(connection) + [connection.database]
+    client (restore_client), each statement waiting at most connection.lock_timeout for a lock.
+    `--binary-mode` keeps the client's own commands (`\\!`, `system`) from running, so the SQL
+    cannot reach the server's shell."""
+    lock_waits = "--init-command=SET SESSION lock_wait_timeout=%d, innodb_lock_wait_timeout=%d" % (
+        connection.lock_timeout,
+        connection.lock_timeout,
+    )
+    options = ["--binary-mode", lock_waits] + connection_options(connection) + [connection.database]
     return _with_password(connection, client, options, password_paths)
 
 

@@ -7,6 +7,11 @@ commands on the server, so a planted `.dump` (object and matching sidecar) could
 
 The password reaches the client through a 0600 PGPASSFILE natively, and through PGPASSWORD
 forwarded by `docker exec -e PGPASSWORD` (value in the docker CLI's environment) in a container.
+
+Lock waits: pg_dump gets `--lock-wait-timeout` (it locks every table at its start). pg_restore
+has no such option, and a lock_timeout given through PGOPTIONS does not hold: the archive sets
+`lock_timeout = 0` and `statement_timeout = 0` before anything else (checked with pg_restore 15),
+so a restore waiting for a lock is bounded by the connection's timeout (common.run_client).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -73,8 +78,10 @@ def restore_client(connection):
 
 def dump_command(connection, client, password_paths):
     """Return the Command that writes a custom-format dump of the database to stdout with
-    client (dump_client); password_paths are the {name: path} of the password_files()."""
-    argv = [client, "--format=custom"] + connection_options(connection)
+    client (dump_client), waiting at most connection.lock_timeout for each table's lock;
+    password_paths are the {name: path} of the password_files()."""
+    argv = [client, "--format=custom", "--lock-wait-timeout=%d" % (connection.lock_timeout * 1000)]  # milliseconds
+    argv += connection_options(connection)
     return client_command(connection, argv, _password_env(connection, password_paths))
 
 

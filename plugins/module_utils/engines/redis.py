@@ -6,14 +6,19 @@ through `docker exec -i <container> cat` in a container. A Redis backup therefor
 server's file system: the server runs on this machine or in a container on it (checked
 natively, before anything is read or stopped: check_runs_here).
 
-Restore (native Redis only): the RDB is copied next to the live one first; then
-`SHUTDOWN NOSAVE`, the copy renamed over `<dir>/<dbfilename>` (owner and mode kept), and
-`restart_command` (an argv, no shell) starts the server again, which loads it. The command
-must return once the server runs (`systemctl start redis-server`, `redis-server
-/etc/redis/redis.conf` with `daemonize yes`). A server with `appendonly yes` would load its
-AOF instead, so it is refused before anything is touched. In a container Redis is PID 1, so
-stopping it stops the container: restore there by hand (stop the container, replace the file
-in its volume, start it).
+Restore (native Redis only): the data dir is checked first (check_data_dir: the dir of the
+server's own config file, a real directory owned by the user Redis runs as; `CONFIG SET dir`
+can point a running server anywhere, and the restore writes there as root); the RDB is copied
+next to the live one (O_EXCL, O_NOFOLLOW). Then `SHUTDOWN NOSAVE`, the live RDB kept aside
+(a hard link in the same directory), the copy renamed over `<dir>/<dbfilename>` (owner and
+mode kept), and `restart_command` (an argv, no shell) starts the server again, which loads it.
+The kept RDB is removed once the server answers with the restored data loaded (PING, INFO
+persistence `loading:0`, the same dir and dbfilename); when it does not come up, the kept RDB
+is put back and the server started again with it. The command must return once the server
+runs (`systemctl start redis-server`, `redis-server /etc/redis/redis.conf` with `daemonize
+yes`). A server with `appendonly yes` would load its AOF instead, so it is refused before
+anything is touched. In a container Redis is PID 1, so stopping it stops the container:
+restore there by hand (stop the container, replace the file in its volume, start it).
 
 The password reaches redis-cli (6.2+, for `-e`) through REDISCLI_AUTH in its environment,
 forwarded by `docker exec -e REDISCLI_AUTH` in a container.
@@ -25,6 +30,8 @@ __metaclass__ = type
 
 import contextlib
 import os
+import shlex
+import stat
 import subprocess
 import tempfile
 import time
@@ -41,9 +48,12 @@ from ansible_collections.infrakt.backup.plugins.module_utils.engines.common impo
 RDB_MAGIC = b"REDIS"  # first bytes of every RDB file
 CLIENT_COMPRESSION = None  # the RDB file is copied as the server wrote it
 POLL_INTERVAL = 0.1
-BGSAVE_TIMEOUT = 6 * 3600
 SHUTDOWN_TIMEOUT = 60
 START_TIMEOUT = 600  # loading a large RDB takes a while
+# A started server listens at once and answers LOADING while it loads; one that does not answer
+# for this long after restart_command returned has exited (an RDB it cannot load, a bad config).
+LISTEN_TIMEOUT = 30
+PREVIOUS_PREFIX = ".infrakt-previous-"  # the live RDB kept aside during a restore
 
 
 def cli_command(connection, *arguments):
@@ -125,12 +135,60 @@ def check_runs_here(process_id, rdb_dir):
         )
 
 
+def configured_dir(config_file):
+    """Return the absolute `dir` the Redis config file at config_file sets (the last one wins;
+    its includes are not read), or None when it sets none or a relative one (relative to the
+    directory Redis was started in, which is not known here)."""
+    directory = None
+    with open(config_file, encoding="utf-8", errors="replace") as config:
+        for line in config:
+            try:
+                words = shlex.split(line, comments=True)
+            except ValueError:
+                continue
+            if len(words) == 2 and words[0].lower() == "dir":
+                directory = words[1]
+    if directory is None or not os.path.isabs(directory):
+        return None
+    return directory
+
+
+def check_data_dir(server_info, rdb_path):
+    """Raise EngineError unless rdb_path (CONFIG GET dir and dbfilename) lies where the server of
+    server_info (INFO server) keeps its data by its own configuration: its directory is the
+    absolute `dir` of the server's config file when it sets one (a client allowed `CONFIG SET
+    dir` can move a running server anywhere), a directory and not a symlink, owned by the user
+    the Redis process runs as; the RDB file there, if any, is a regular file. A restore writes
+    there as root."""
+    directory = os.path.dirname(rdb_path)
+    config_file = server_info.get("config_file")
+    if config_file:
+        configured = configured_dir(config_file)
+        if configured is not None and os.path.realpath(configured) != os.path.realpath(directory):
+            raise EngineError(
+                "Redis reports dir %s but its config file %s sets %s (changed with CONFIG SET?); "
+                "restoring writes only into the configured dir" % (directory, config_file, configured)
+            )
+    directory_status = os.lstat(directory)
+    if not stat.S_ISDIR(directory_status.st_mode):
+        raise EngineError("Redis dir %s is not a directory (a symlink?)" % directory)
+    redis_user = os.stat("/proc/%d" % int(server_info["process_id"])).st_uid
+    if directory_status.st_uid != redis_user:
+        raise EngineError(
+            "Redis dir %s is owned by uid %d, not by uid %d that Redis runs as"
+            % (directory, directory_status.st_uid, redis_user)
+        )
+    with contextlib.suppress(FileNotFoundError):
+        if not stat.S_ISREG(os.lstat(rdb_path).st_mode):
+            raise EngineError("Redis RDB file %s is not a regular file" % rdb_path)
+
+
 def _persistence(connection):
     """Return the INFO persistence fields of the server."""
     return parse_info(_cli(connection, "INFO", "persistence"))
 
 
-def save_snapshot(connection, timeout=BGSAVE_TIMEOUT):
+def save_snapshot(connection, timeout):
     """Make the server write a fresh RDB file: BGSAVE, then wait until LASTSAVE (INFO's
     rdb_last_save_time) has moved past its value from before. Raise EngineError when the save
     fails or takes longer than timeout seconds."""
@@ -169,7 +227,7 @@ def _check_rdb(first_bytes, where):
 def dump(connection, sink):
     """Snapshot the server (save_snapshot) and pass the bytes of its RDB file to sink(chunk)."""
     path = _rdb_path(connection)
-    save_snapshot(connection)
+    save_snapshot(connection, connection.timeout)
     first = []
 
     def checked_sink(chunk):
@@ -200,10 +258,16 @@ def _wait_until(condition, timeout, what):
 
 def _answers(connection):
     """Return True when the server answers PING with PONG (not while it loads its data)."""
+    return _state(connection) == "up"
+
+
+def _state(connection):
+    """Return "up" when the server answers PING with PONG, "loading" while it answers LOADING
+    (it loads its data), "down" otherwise."""
     try:
-        return _cli(connection, "PING").strip() == "PONG"
-    except EngineError:
-        return False
+        return "up" if _cli(connection, "PING").strip() == "PONG" else "down"
+    except EngineError as error:
+        return "loading" if "LOADING" in str(error) else "down"
 
 
 def run_restart_command(argv):
@@ -230,8 +294,9 @@ def check_backup(path):
 
 def restore(connection, chunks):
     """Replace the server's data with the RDB file whose byte chunks (an iterable) are given:
-    stop, replace, start (see the module docstring). Raise EngineError saying in which state the
-    server is left, ValueError for a server it refuses before touching it (db_restore reports
+    stop, replace, start, and the previous RDB back when the restored one does not come up (see
+    the module docstring). Raise EngineError saying in which state the server is left,
+    ValueError for a server it refuses before touching it (db_restore reports
     database_touched: false)."""
     if connection.container:
         raise ValueError(
@@ -242,6 +307,7 @@ def restore(connection, chunks):
         raise ValueError("restart_command is required to restore Redis (the server is stopped and started)")
     try:
         live_path = _rdb_path(connection)
+        check_data_dir(parse_info(_cli(connection, "INFO", "server")), live_path)
         appendonly = parse_config(_cli(connection, "CONFIG", "GET", "appendonly")).get("appendonly")
         if appendonly == "yes":
             raise ValueError("Redis runs with appendonly yes and would load its AOF, not the restored RDB; "
@@ -253,29 +319,103 @@ def restore(connection, chunks):
         _cli(connection, "SHUTDOWN", "NOSAVE")
         try:
             _wait_until(lambda: not _answers(connection), SHUTDOWN_TIMEOUT, "Redis stopping")
+            previous_path = _keep_previous(live_path)
+        except BaseException:
+            _start(connection, live_path)  # nothing replaced: the server comes back with its previous data
+            raise
+        try:
             os.replace(staged_path, live_path)
-        finally:
-            # also when the swap failed: the server then comes back with its previous data
             _start(connection, live_path)
+        except (EngineError, OSError) as error:
+            _bring_back_previous(connection, live_path, previous_path, error)
+        if previous_path is not None:
+            os.unlink(previous_path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(staged_path)
 
 
+def _keep_previous(live_path):
+    """Keep the stopped server's RDB file at live_path aside as a hard link in its directory
+    (never following a symlink); return the link's path, or None when there is no RDB file."""
+    previous_path = os.path.join(
+        os.path.dirname(live_path), "%s%d-%s" % (PREVIOUS_PREFIX, os.getpid(), os.path.basename(live_path))
+    )
+    try:
+        os.link(live_path, previous_path, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    return previous_path
+
+
+def _bring_back_previous(connection, live_path, previous_path, error):
+    """The restored RDB did not come up (error): stop whatever runs, put the previous RDB file
+    (previous_path; None: there was none) back at live_path and start the server again. Raise
+    EngineError saying what happened, in one line."""
+    with contextlib.suppress(EngineError):  # a server that does not answer is stopped already
+        _cli(connection, "SHUTDOWN", "NOSAVE")
+    try:
+        _wait_until(lambda: _state(connection) == "down", SHUTDOWN_TIMEOUT, "Redis stopping")
+        if previous_path is None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(live_path)
+        else:
+            os.replace(previous_path, live_path)
+        _start(connection, live_path)
+    except (EngineError, OSError) as again:
+        raise EngineError(
+            "the restore failed (%s) and putting the previous RDB file back failed too (%s)" % (error, again)
+        ) from None
+    raise EngineError(
+        "the restore failed (%s); the previous RDB file was put back and Redis runs with it again" % error
+    )
+
+
 def _start(connection, live_path):
-    """Run restart_command and wait until the server answers; raise EngineError saying that
-    Redis is stopped when it does not come back."""
+    """Run restart_command and wait until the server answers with its RDB file at live_path
+    loaded (wait_until_loaded); raise EngineError saying that Redis is stopped when it does not
+    come back."""
     try:
         run_restart_command(connection.restart_command)
-        _wait_until(lambda: _answers(connection), START_TIMEOUT, "Redis answering PING after the restart")
+        wait_until_loaded(connection, live_path)
     except EngineError as error:
         raise EngineError("%s; Redis is stopped (its RDB file: %s)" % (error, live_path)) from None
+
+
+def wait_until_loaded(connection, live_path, listen_timeout=LISTEN_TIMEOUT, load_timeout=START_TIMEOUT):
+    """Wait until the started server answers PING, has loaded its data (INFO persistence
+    loading:0) and works with the RDB file at live_path. Raise EngineError when it does not
+    answer for listen_timeout seconds in a row (it exited: see its log), is still loading after
+    load_timeout seconds, or runs with another RDB file."""
+    load_deadline = time.monotonic() + load_timeout
+    listen_deadline = time.monotonic() + listen_timeout
+    while True:
+        state = _state(connection)
+        if state == "up":
+            break
+        now = time.monotonic()
+        if state == "loading":
+            listen_deadline = now + listen_timeout
+        elif now > listen_deadline:
+            raise EngineError(
+                "Redis did not answer within %d seconds of restart_command (see its log)" % listen_timeout
+            )
+        if now > load_deadline:
+            raise EngineError("Redis did not finish loading within %d seconds" % load_timeout)
+        time.sleep(POLL_INTERVAL)
+    if _persistence(connection).get("loading") != "0":
+        raise EngineError("Redis answers but reports that it is still loading (INFO persistence)")
+    served_path = _rdb_path(connection)
+    if served_path != live_path:
+        raise EngineError("Redis came back with RDB file %s, not %s (another config?)" % (served_path, live_path))
 
 
 def _stage(chunks, live_path):
     """Copy the backup (its byte chunks) next to the live RDB file at live_path (same file
     system, so the swap is one rename), with the live file's owner and mode (or its directory's
-    owner and 0600 when there is none yet) so the server can read it. Return the copy's path."""
+    owner and 0600 when there is none yet) so the server can read it. Return the copy's path.
+    The copy is created with O_EXCL and O_NOFOLLOW (tempfile), so no planted file or symlink
+    is written through."""
     directory = os.path.dirname(live_path)
     try:
         reference = os.stat(live_path)

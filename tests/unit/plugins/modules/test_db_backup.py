@@ -52,3 +52,18 @@ def test_a_dump_that_fails_midway_behind_the_compressor_leaves_no_file(run_modul
     assert result["failed"]
     assert result["msg"] == "mariadb-dump failed: lost connection"
     assert os.listdir(tmp_path / "b" / "blog") == []
+
+
+def test_a_dump_that_outlives_the_timeout_is_stopped_and_leaves_no_file(run_module, tmp_path, monkeypatch):
+    # a stand-in mariadb-dump that writes some SQL, then waits as one blocked by a table lock
+    shims = tmp_path / "bin"
+    shims.mkdir()
+    fake_dump = shims / "mariadb-dump"
+    fake_dump.write_text("#!/bin/sh\necho 'CREATE TABLE customers (id INT);'\nsleep 60\n")
+    fake_dump.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shims}:{os.environ['PATH']}")
+    result = run_module(db_backup, dict(engine="mariadb", db_name="blog", backup_dir=str(tmp_path / "b"), timeout=1))
+    assert result["failed"]
+    assert result["msg"] == ("mariadb-dump did not finish within 1 seconds (timeout) and was stopped; "
+                             "is a table locked by another session?")
+    assert os.listdir(tmp_path / "b" / "blog") == []

@@ -4,6 +4,7 @@ password files, one-line failure messages and running clients (real small proces
 import os
 import stat
 import sys
+import time
 
 import pytest
 
@@ -31,6 +32,8 @@ def test_database_defaults_to_db_name(make_connection):
         ({"port": 70000}, "from 1 to 65535"),
         ({"host": "-oProxyCommand=x"}, "not a valid host"),
         ({"restart_command": "systemctl start postgresql"}, "only applies to the redis engine"),
+        ({"timeout": 0}, "timeout must be a whole number of seconds, at least 1"),
+        ({"lock_timeout": -5}, "lock_timeout must be a whole number of seconds, at least 1"),
     ],
 )
 def test_bad_connection_values_are_refused(make_connection, params, message):
@@ -139,6 +142,34 @@ def test_run_client_kills_the_client_when_the_input_fails():
     code = "import sys, time; sys.stdin.read(); time.sleep(30)"
     with pytest.raises(EngineError, match="gzip"):
         common.run_client(python_command(code), "reader", stdin_chunks=chunks())
+
+
+def test_timeouts_default_to_six_hours_and_a_minute(make_connection):
+    connection = make_connection()
+    assert (connection.timeout, connection.lock_timeout) == (6 * 3600, 60)
+    assert make_connection(timeout=30, lock_timeout=5)[-2:] == (30, 5)
+
+
+def test_run_client_kills_the_client_and_its_children_when_the_timeout_passes(tmp_path):
+    child_pid = tmp_path / "child.pid"
+    # the client starts a child that keeps the pipes open: only killing the group ends both
+    code = ("import subprocess, sys, time; child = subprocess.Popen([sys.executable, '-c', 'import time; "
+            f"time.sleep(60)']); open({str(child_pid)!r}, 'w').write(str(child.pid)); "
+            "sys.stdout.write('half a dump'); sys.stdout.flush(); time.sleep(60)")
+    started = time.monotonic()
+    with pytest.raises(EngineError, match=r"^pg_dump did not finish within 1 seconds \(timeout\) and was stopped; "
+                                          r"is a table locked by another session\?$"):
+        common.run_client(python_command(code), "pg_dump", stdout_sink=lambda chunk: None, timeout=1)
+    assert time.monotonic() - started < 10
+    with pytest.raises(ProcessLookupError):
+        for _ in range(50):  # the killed child may take a moment to be reaped by init
+            os.kill(int(child_pid.read_text()), 0)
+            time.sleep(0.1)
+
+
+def test_run_client_with_a_timeout_is_left_alone_when_it_finishes_in_time():
+    output = common.run_client(python_command("print('done')"), "reader", stdin_chunks=iter([b"x"]), timeout=30)
+    assert output == b"done\n"
 
 
 def test_run_client_that_cannot_start():

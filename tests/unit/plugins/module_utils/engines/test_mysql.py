@@ -10,6 +10,7 @@ DUMP_OPTIONS = [
     "--single-transaction", "--routines", "--triggers", "--hex-blob", "--no-tablespaces",
     "--default-character-set=utf8mb4",
 ]
+LOCK_WAITS_60 = "--init-command=SET SESSION lock_wait_timeout=60, innodb_lock_wait_timeout=60"
 
 
 def test_native_dump_reads_the_password_from_a_defaults_file_given_first(make_connection):
@@ -26,7 +27,7 @@ def test_native_dump_reads_the_password_from_a_defaults_file_given_first(make_co
 def test_socket_and_no_password(make_connection):
     connection = make_connection(engine="mysql", socket="/run/mysqld/mysqld.sock", database="shop_db")
     command = mysql.restore_command(connection, "mysql", {})
-    assert command.argv == ["mysql", "--binary-mode", "--socket=/run/mysqld/mysqld.sock", "shop_db"]
+    assert command.argv == ["mysql", "--binary-mode", LOCK_WAITS_60, "--socket=/run/mysqld/mysqld.sock", "shop_db"]
     assert mysql.password_files(connection) == {}
 
 
@@ -55,3 +56,10 @@ def test_a_file_that_is_not_gzip_fails_the_check(tmp_path):
     path.write_bytes(b"DROP DATABASE shop;\n")
     with pytest.raises(ValueError, match="is not gzip-compressed SQL; the database was not touched"):
         mysql.check_backup(str(path))
+
+
+def test_restore_session_waits_for_locks_at_most_lock_timeout(make_connection):
+    command = mysql.restore_command(make_connection(engine="mariadb", lock_timeout=7), "mariadb", {})
+    assert command.argv[:3] == [
+        "mariadb", "--binary-mode", "--init-command=SET SESSION lock_wait_timeout=7, innodb_lock_wait_timeout=7",
+    ]

@@ -11,8 +11,8 @@ def test_native_dump_takes_the_password_from_a_passfile(make_connection):
     connection = make_connection(host="db.internal", port=5433, user="shop", password=PASSWORD)
     command = postgres.dump_command(connection, "pg_dump", {"pgpass": "/run/infrakt/run-x/pgpass"})
     assert command.argv == [
-        "pg_dump", "--format=custom", "--host=db.internal", "--port=5433", "--username=shop",
-        "--no-password", "--dbname=shop",
+        "pg_dump", "--format=custom", "--lock-wait-timeout=60000", "--host=db.internal", "--port=5433",
+        "--username=shop", "--no-password", "--dbname=shop",
     ]
     assert command.env == {"PGPASSFILE": "/run/infrakt/run-x/pgpass"}
     assert postgres.password_files(connection) == {"pgpass": postgres.passfile_text(PASSWORD)}
@@ -20,8 +20,8 @@ def test_native_dump_takes_the_password_from_a_passfile(make_connection):
 
 def test_socket_directory_is_the_host(make_connection):
     command = postgres.dump_command(make_connection(socket="/var/run/postgresql", database="shop_db"), "pg_dump", {})
-    assert command.argv == ["pg_dump", "--format=custom", "--host=/var/run/postgresql", "--no-password",
-                            "--dbname=shop_db"]
+    assert command.argv == ["pg_dump", "--format=custom", "--lock-wait-timeout=60000", "--host=/var/run/postgresql",
+                            "--no-password", "--dbname=shop_db"]
     assert command.env == {}
 
 
@@ -30,7 +30,8 @@ def test_container_dump_forwards_pgpassword(make_connection):
     command = postgres.dump_command(connection, "pg_dump", {})
     assert command.argv == [
         "docker", "exec", "-i", "-e", "PGPASSWORD", "shop-db",
-        "pg_dump", "--format=custom", "--username=postgres", "--no-password", "--dbname=shop",
+        "pg_dump", "--format=custom", "--lock-wait-timeout=60000", "--username=postgres", "--no-password",
+        "--dbname=shop",
     ]
     assert command.env == {"PGPASSWORD": PASSWORD}
     assert postgres.password_files(connection) == {}
@@ -75,3 +76,8 @@ def test_passfile_escapes_colons_and_backslashes():
 def test_passfile_refuses_line_breaks():
     with pytest.raises(ValueError, match="line break"):
         postgres.passfile_text("a\nb")
+
+
+def test_dump_waits_for_table_locks_at_most_lock_timeout(make_connection):
+    command = postgres.dump_command(make_connection(lock_timeout=5), "pg_dump", {})
+    assert "--lock-wait-timeout=5000" in command.argv

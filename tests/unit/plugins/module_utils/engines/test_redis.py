@@ -91,3 +91,45 @@ def test_restore_that_cannot_reach_the_server_says_it_was_not_touched(make_conne
     with pytest.raises(EngineError, match="the server was not touched") as raised:
         redis.restore(connection, iter([redis.RDB_MAGIC + b"0011"]))
     assert raised.value.database_touched is False
+
+
+def server_info_of_this_process(config_file=""):
+    """Return INFO server fields naming this test process (owned by the test's user) and config_file."""
+    return {"process_id": str(os.getpid()), "config_file": config_file}
+
+
+def test_the_dir_of_the_config_file_is_the_data_dir(tmp_path):
+    config = tmp_path / "redis.conf"
+    config.write_text(f'port 6379\n# dir /nowhere\ndir /var/lib/old\ndir "{tmp_path}"\n')
+    assert redis.configured_dir(str(config)) == str(tmp_path)
+    config.write_text("dir ./\n")
+    assert redis.configured_dir(str(config)) is None
+
+
+def test_a_data_dir_other_than_the_configured_one_is_refused(tmp_path):
+    config = tmp_path / "redis.conf"
+    config.write_text(f"dir {tmp_path}\n")
+    redis.check_data_dir(server_info_of_this_process(str(config)), str(tmp_path / "dump.rdb"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    expected = f"^Redis reports dir {elsewhere} but its config file {config} sets {tmp_path} "
+    with pytest.raises(EngineError, match=expected):
+        redis.check_data_dir(server_info_of_this_process(str(config)), str(elsewhere / "dump.rdb"))
+
+
+def test_a_symlinked_data_dir_or_rdb_file_is_refused(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with pytest.raises(EngineError, match="is not a directory"):
+        redis.check_data_dir(server_info_of_this_process(), str(tmp_path / "link" / "dump.rdb"))
+    (tmp_path / "real" / "dump.rdb").symlink_to("/etc/passwd")
+    with pytest.raises(EngineError, match="is not a regular file"):
+        redis.check_data_dir(server_info_of_this_process(), str(tmp_path / "real" / "dump.rdb"))
+
+
+def test_a_data_dir_of_another_user_is_refused(tmp_path):
+    init_user = os.stat("/proc/1").st_uid  # the user of process 1 stands for the Redis user
+    if tmp_path.stat().st_uid == init_user:
+        os.chown(tmp_path, 65534, -1)
+    with pytest.raises(EngineError, match=f"is owned by uid .*, not by uid {init_user} that Redis runs as"):
+        redis.check_data_dir({"process_id": "1", "config_file": ""}, str(tmp_path / "dump.rdb"))
