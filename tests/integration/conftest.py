@@ -1,8 +1,9 @@
-"""Fixtures the CLI integration tests share."""
+"""Fixtures the integration tests share: scratch databases and servers on the bench, and the
+CLI with a home of its own."""
 
 import pytest
 
-from tests.integration.scratch import Postgres, scratch_database, unique
+from tests.integration.scratch import MariaDb, Postgres, Redis, scratch_database, unique
 from tests.integration.wrapper_cli import registered, wrapper_with_bench_s3
 
 
@@ -21,3 +22,33 @@ def database(testbed, wrapper):
           registered(wrapper, scratch.name, env["PG_PASSWORD"], "--engine", "postgres", "--database", scratch.name,
                      "--host", env["PG_HOST"], "--port", env["PG_PORT"], "--user", env["PG_USER"])):
         yield scratch
+
+
+@pytest.fixture
+def backup_dir(tmp_path):
+    """A fresh backup root for one test (on the server, which is this machine)."""
+    return tmp_path / "backups"
+
+
+@pytest.fixture
+def postgres_db(testbed):
+    database = Postgres(testbed.env, unique("sample_dbtest"))
+    database.create()
+    yield database
+    database.drop()
+
+
+@pytest.fixture
+def mariadb_db(testbed):
+    database = MariaDb(testbed.env, unique("sample_dbtest"))
+    database.create()
+    yield database
+    database.drop()
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = Redis(tmp_path)
+    server.start()
+    yield server
+    server.stop()

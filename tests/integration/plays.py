@@ -129,3 +129,13 @@ def sha256_of(path: str | Path) -> str:
     """Return the hex sha256 of the file at path."""
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def plant_backup(directory, filename, data):
+    """Write backup filename with data and a matching sidecar into directory, as someone who can
+    write to the bucket (or the backup dir) can; return its path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / filename
+    path.write_bytes(data)
+    (directory / (filename + ".sha256")).write_text(f"{sha256_of(path)}  {filename}\n")
+    return path

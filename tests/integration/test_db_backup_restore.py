@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from tests.integration.leaks import CREDENTIAL_BASES, ProcessWatch, files_containing
-from tests.integration.plays import REPO_ROOT, bench_s3_variables, run_playbook, sha256_of
-from tests.integration.scratch import MariaDb, Postgres, Redis, free_port, unique
+from tests.integration.plays import REPO_ROOT, bench_s3_variables, plant_backup, run_playbook, sha256_of
+from tests.integration.scratch import Postgres, free_port, unique
 from tests.testbed.sample import CUSTOMER_COUNT, ORDER_COUNT, REDIS_SAMPLE
 
 pytestmark = pytest.mark.integration
@@ -54,20 +54,6 @@ def secret_files(password):
 
 # ---------------------------------------------------------------------------------------------
 # PostgreSQL
-
-
-@pytest.fixture
-def backup_dir(tmp_path):
-    """A fresh backup root for one test (on the server, which is this machine)."""
-    return tmp_path / "backups"
-
-
-@pytest.fixture
-def postgres_db(testbed):
-    database = Postgres(testbed.env, unique("sample_dbtest"))
-    database.create()
-    yield database
-    database.drop()
 
 
 @pytest.fixture(scope="module")
@@ -119,16 +105,6 @@ def test_postgres_backup_and_restore_native(testbed, postgres_db, backup_dir):
     assert (status, restored["filename"], restored["sha256"]) == ("changed", backup["filename"], backup["sha256"])
     assert postgres_db.fingerprint() == before
     assert secret_files(testbed.env["PG_PASSWORD"]) <= password_files_before
-
-
-def plant_backup(directory, filename, data):
-    """Write backup filename with data and a matching sidecar into directory, as someone who can
-    write to the bucket (or the backup dir) can; return its path."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / filename
-    path.write_bytes(data)
-    (directory / (filename + ".sha256")).write_text(f"{sha256_of(path)}  {filename}\n")
-    return path
 
 
 def test_a_planted_plain_sql_dump_is_refused_and_runs_nothing(testbed, postgres_db, backup_dir, tmp_path):
@@ -229,14 +205,6 @@ def test_check_mode_dumps_nothing(testbed, postgres_db, backup_dir):
 # MariaDB
 
 
-@pytest.fixture
-def mariadb_db(testbed):
-    database = MariaDb(testbed.env, unique("sample_dbtest"))
-    database.create()
-    yield database
-    database.drop()
-
-
 def test_mariadb_backup_and_restore_native(testbed, mariadb_db, backup_dir):
     before = mariadb_db.fingerprint()
     assert "orders_audit" in before and "orders_amount_sum" in before
@@ -279,14 +247,6 @@ def test_mariadb_restore_runs_no_client_commands(testbed, mariadb_db, backup_dir
 
 # ---------------------------------------------------------------------------------------------
 # Redis
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = Redis(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_redis_backup_and_restore_native(testbed, redis_server, backup_dir):

@@ -11,13 +11,9 @@ import time
 
 import pytest
 
-from tests.integration import test_db_backup_restore as engine_tests
-from tests.integration.plays import run_playbook
+from tests.integration.plays import plant_backup, run_playbook
 
 pytestmark = pytest.mark.integration
-# the fixtures of the engine tests, shared rather than written twice
-backup_dir = engine_tests.backup_dir
-redis_server = engine_tests.redis_server
 PUT_BACK = "; the previous RDB file was put back and Redis runs with it again"
 
 
@@ -97,7 +93,7 @@ def test_a_backup_the_server_cannot_load_leaves_the_previous_data(testbed, redis
     _, changed = back_up_and_change(testbed, redis_server, backup_dir)
     # passes the checksum and the RDB magic check; redis-server exits when it reads the rest
     filename = "cache_redis_20260101T000000Z.rdb"
-    engine_tests.plant_backup(backup_dir / "cache", filename, b"REDIS0010" + b"\xf5not an rdb body" * 64)
+    plant_backup(backup_dir / "cache", filename, b"REDIS0010" + b"\xf5not an rdb body" * 64)
     message = failed_restore(testbed, redis_server, backup_dir, filename)["msg"]
     assert_previous_data_back(redis_server, message, "Redis did not answer within 30 seconds of restart_command",
                               changed)

@@ -11,14 +11,9 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.integration import test_db_backup_restore as engine_tests
 from tests.integration.plays import run_playbook
 
 pytestmark = pytest.mark.integration
-# the fixtures of the engine tests, shared rather than written twice
-backup_dir = engine_tests.backup_dir
-postgres_db = engine_tests.postgres_db
-mariadb_db = engine_tests.mariadb_db
 
 # far below the defaults (60 s, 6 h) and above what the playbook itself takes
 BOUND = 45
