@@ -211,6 +211,14 @@ def validate_port(port, what="port"):
     return port
 
 
+def validate_seconds(value, what):
+    """Return value if it is a whole number of seconds, at least 1 (a timeout); raise
+    ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError("%s must be a whole number of seconds, at least 1" % what)
+    return value
+
+
 def validate_host(host, what="host"):
     """Return host if it is a DNS name (RFC 1123 labels, at most 253 characters) or an IPv4/IPv6
     address; raise ValueError otherwise."""

@@ -64,6 +64,14 @@ pass_app = click.make_pass_decorator(App)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print only JSON on stdout.")
 
 
+def timeout_options(command):
+    """Add --timeout and --lock-timeout (seconds, passed to the modules on the server)."""
+    command = click.option("--lock-timeout", type=int, metavar="SECONDS",
+                           help="Give up when a table stays locked this long (default 60).")(command)
+    return click.option("--timeout", type=int, metavar="SECONDS",
+                        help="Stop the whole dump or restore after this long (default 21600).")(command)
+
+
 class CommandError(click.ClickException):
     """An error worded for the user: printed as one line on stderr, exits with exit_code."""
 
@@ -458,14 +466,17 @@ def backup() -> None:
 @backup.command("create")
 @click.argument("db_name", metavar="DB")
 @click.option("--no-upload", is_flag=True, help="Keep the backup on the server only.")
+@timeout_options
 @json_option
 @pass_app
-def backup_create(app: App, db_name: str, no_upload: bool, as_json: bool) -> None:
+def backup_create(app: App, db_name: str, no_upload: bool, timeout: int | None, lock_timeout: int | None,
+                  as_json: bool) -> None:
     """Back up database DB on its server, then upload it from there when S3 is configured."""
     from infrakt_backup.actions import backup_create as backup_create_action
 
     created = backup_create_action.create_backup(
-        app.store, db_name, upload=not no_upload, progress=_progress(as_json), verbosity=app.verbosity
+        app.store, db_name, upload=not no_upload, timeout=timeout, lock_timeout=lock_timeout,
+        progress=_progress(as_json), verbosity=app.verbosity,
     )
     if as_json:
         _echo_json(created)
@@ -510,9 +521,11 @@ def backup_list(app: App, db_name: str, as_json: bool) -> None:
 @click.argument("db_name", metavar="DB")
 @click.argument("filename")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@timeout_options
 @json_option
 @pass_app
-def backup_restore(app: App, db_name: str, filename: str, yes: bool, as_json: bool) -> None:
+def backup_restore(app: App, db_name: str, filename: str, yes: bool, timeout: int | None, lock_timeout: int | None,
+                   as_json: bool) -> None:
     """Restore database DB from backup FILENAME (a name from `backup list`), replacing its data."""
     from infrakt_backup.actions import backup_restore as backup_restore_action
 
@@ -523,8 +536,8 @@ def backup_restore(app: App, db_name: str, filename: str, yes: bool, as_json: bo
                              f"{target['server']})? Its current data will be replaced.", default=False, err=True)
 
     restored = backup_restore_action.restore_backup(
-        app.store, db_name, filename, confirm=None if yes else confirm, progress=_progress(as_json),
-        verbosity=app.verbosity,
+        app.store, db_name, filename, confirm=None if yes else confirm, timeout=timeout, lock_timeout=lock_timeout,
+        progress=_progress(as_json), verbosity=app.verbosity,
     )
     if as_json:
         _echo_json(restored)

@@ -129,11 +129,7 @@ def connection_from_params(params):
 
 def _positive_seconds(value, default, what):
     """Return value (seconds, an int), default when it is None; raise ValueError unless it is at least 1."""
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError("%s must be a whole number of seconds, at least 1" % what)
-    return value
+    return default if value is None else names.validate_seconds(value, what)
 
 
 def client_command(connection, argv, env=None):

@@ -210,7 +210,7 @@ def calls(monkeypatch):
 def test_backup_create_rendering_and_arguments(run, registered, calls):
     result = run("-vv", "backup", "create", "shop", "--no-upload")
     assert result.exit_code == 0, result.output
-    assert calls == [(("shop",), {"upload": False}, 2)]
+    assert calls == [(("shop",), {"upload": False, "timeout": None, "lock_timeout": None}, 2)]
     assert result.stderr == "… Dump the database\n"
     assert result.stdout.splitlines() == [
         "Backup created: shop_postgres_20261124T210509Z.dump",
@@ -220,7 +220,9 @@ def test_backup_create_rendering_and_arguments(run, registered, calls):
     ]
     as_json = run("backup", "create", "shop", "--json")
     assert json.loads(as_json.stdout) == CREATED and as_json.stderr == ""
-    assert calls[-1] == (("shop",), {"upload": True}, 0)
+    assert calls[-1] == (("shop",), {"upload": True, "timeout": None, "lock_timeout": None}, 0)
+    run("backup", "create", "shop", "--timeout", "600", "--lock-timeout", "5")
+    assert calls[-1] == (("shop",), {"upload": True, "timeout": 600, "lock_timeout": 5}, 0)
 
 
 def test_backup_list_is_a_table_newest_first(run, registered, calls):
@@ -256,7 +258,8 @@ def test_backup_restore_with_yes(run, registered, calls):
     assert result.exit_code == 0, result.output
     assert result.stdout == (f"Restored shop on server web1 from {LISTED[1]['filename']} "
                              "(downloaded from S3, sha256 verified).\n")
-    assert calls == [(("shop", LISTED[1]["filename"]), {"confirm": None}, 0)]  # --yes: nothing asks
+    # --yes: nothing asks
+    assert calls == [(("shop", LISTED[1]["filename"]), {"confirm": None, "timeout": None, "lock_timeout": None}, 0)]
 
 
 # ---------------------------------------------------------------- errors

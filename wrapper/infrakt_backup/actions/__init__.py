@@ -20,6 +20,15 @@ def validated(validator, *args):
         raise BadInput(str(error)) from None
 
 
+def timeout_variables(timeout: int | None, lock_timeout: int | None) -> dict:
+    """Return the playbook variables for the timeouts a user gave (seconds; None: the modules'
+    defaults, 6 hours for a whole dump or restore and 60 s for a lock); raise BadInput for a
+    value that is not a whole number of seconds, at least 1."""
+    given = {"infrakt_db_timeout": (timeout, "timeout"), "infrakt_db_lock_timeout": (lock_timeout, "lock timeout")}
+    return {name: validated(names.validate_seconds, value, what)
+            for name, (value, what) in given.items() if value is not None}
+
+
 validate_port = names.validate_port
 validate_host = names.validate_host
 validate_absolute_path = names.validate_absolute_path

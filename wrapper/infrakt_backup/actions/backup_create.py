@@ -2,7 +2,7 @@
 server, then upload from the server when S3 is configured. The local copy is always kept."""
 
 from ansible_collections.infrakt.backup.plugins.module_utils import names
-from infrakt_backup.actions import validated
+from infrakt_backup.actions import timeout_variables, validated
 from infrakt_backup.errors import InfraktError
 from infrakt_backup.remote import Progress, database_play
 from infrakt_backup.store import Store
@@ -12,9 +12,12 @@ S3_OBJECT = "infrakt.backup.s3_object"
 
 
 def create_backup(
-    store: Store, db_name: str, upload: bool = True, *, progress: Progress | None = None, verbosity: int = 0
+    store: Store, db_name: str, upload: bool = True, *, timeout: int | None = None, lock_timeout: int | None = None,
+    progress: Progress | None = None, verbosity: int = 0,
 ) -> dict:
-    """Back up database `db_name`; upload to S3 when `upload` and S3 is configured.
+    """Back up database `db_name`; upload to S3 when `upload` and S3 is configured. `timeout`
+    bounds the whole dump and `lock_timeout` its wait for a locked table (seconds; None: the
+    modules' defaults).
 
     Returns {"database", "server", "filename", "path", "size", "sha256", "location", "s3_key"}
     with location "local" or "local+s3". Raises BadInput for an invalid or unknown name,
@@ -22,10 +25,11 @@ def create_backup(
     the intact local backup is).
     """
     validated(names.validate_name, db_name, "database name")
+    timeouts = timeout_variables(timeout, lock_timeout)
     play = database_play(store, db_name)
     upload_to_s3 = bool(upload and play.settings is not None)
     run = (play if upload_to_s3 else play.without_s3()).run(
-        "backup.yml", {"infrakt_upload_to_s3": upload_to_s3}, progress=progress, verbosity=verbosity
+        "backup.yml", {"infrakt_upload_to_s3": upload_to_s3, **timeouts}, progress=progress, verbosity=verbosity
     )
     dump = run.result_of(DB_BACKUP)
     if dump is None:
