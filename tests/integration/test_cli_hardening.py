@@ -3,6 +3,7 @@ is known about the database (item 4); `backup list` with the S3 server down stil
 server's local backups (item 9); SSH host keys are pinned by `server add` and checked strictly
 afterwards (item 12)."""
 
+import hashlib
 import json
 import os
 import signal
@@ -187,7 +188,22 @@ def test_server_add_refuses_a_fingerprint_that_does_not_match(testbed, tmp_path)
     assert _bench_fingerprint(testbed) in _add_bench(cli, "--host-key-fingerprint", _bench_fingerprint(testbed)).stdout
 
 
-def test_a_changed_host_key_is_one_clear_error(testbed, tmp_path):
+def _open_shared_master(testbed, home: Path) -> Path:
+    """Open an SSH master to the bench server where Ansible's default ControlPath would find it
+    (`~/.ansible/cp/<sha1 of host-port-user>[:10]`), without checking its host key — as another
+    tool or an earlier run may have left one. Return its socket."""
+    env = testbed.env
+    name = hashlib.sha1(f"{env['SSH_HOST']}-{env['SSH_PORT']}-{env['SSH_USER']}".encode()).hexdigest()[:10]
+    socket_path = home / ".ansible" / "cp" / name
+    socket_path.parent.mkdir(parents=True)
+    subprocess.run(["ssh", "-f", "-N", "-o", "ControlMaster=yes", "-o", "ControlPersist=60",
+                    "-o", f"ControlPath={socket_path}", "-o", "UserKnownHostsFile=/dev/null",
+                    "-o", "StrictHostKeyChecking=no", "-o", "BatchMode=yes", "-i", env["SSH_KEY"],
+                    "-p", env["SSH_PORT"], f"{env['SSH_USER']}@{env['SSH_HOST']}"], check=True, capture_output=True)
+    return socket_path
+
+
+def test_a_changed_host_key_is_one_clear_error_even_with_a_master_open(testbed, tmp_path):
     cli = Wrapper(tmp_path / "home", testbed)
     _add_bench(cli)
     other = tmp_path / "other_host_key"
@@ -195,7 +211,9 @@ def test_a_changed_host_key_is_one_clear_error(testbed, tmp_path):
     known_hosts = cli.home / "known_hosts"
     host = known_hosts.read_text().split()[0]
     known_hosts.write_text(f"{host} {' '.join(other.with_suffix('.pub').read_text().split()[:2])}\n")
-    # A HOME of its own: its own ~/.ansible/cp, so no SSH master another run left open is reused.
+    # Each run has its own control sockets: a master left in the shared directory must not
+    # carry the run past the pinned key (it did while runs used ~/.ansible/cp).
+    shared_master = _open_shared_master(testbed, tmp_path)
     try:
         failed = cli.run("server", "provision", "bench", env={"HOME": str(tmp_path)}, check=False)
         assert failed.returncode == 1
@@ -206,6 +224,5 @@ def test_a_changed_host_key_is_one_clear_error(testbed, tmp_path):
         cli.run("server", "pin", "bench", "--host-key-fingerprint", _bench_fingerprint(testbed))
         cli.run("server", "provision", "bench", env={"HOME": str(tmp_path)})
     finally:
-        for control_socket in (tmp_path / ".ansible" / "cp").glob("*"):  # end the master the run left for 60 s
-            subprocess.run(["ssh", "-O", "exit", "-o", f"ControlPath={control_socket}", "bench"], capture_output=True,
-                           check=False)
+        subprocess.run(["ssh", "-O", "exit", "-o", f"ControlPath={shared_master}", "bench"], capture_output=True,
+                       check=False)

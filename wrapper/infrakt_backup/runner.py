@@ -25,6 +25,7 @@ import re
 import shlex
 import shutil
 import stat
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -278,6 +279,9 @@ def run_playbook(
     run_dir = _new_run_dir()
     private_data_dir = run_dir / "runner"
     vars_path = run_dir / "vars.yml"
+    # This run's own SSH control sockets: a master another run or tool left open (ControlPersist)
+    # would be reused without a host key check. A short path: ssh refuses sockets over ~104 bytes.
+    control_dir = run_dir / "ssh"
     redactor = VarsFileRedactor(vars_path)
     run = PlaybookRun(status="unknown", rc=-1)
     try:
@@ -306,9 +310,12 @@ def run_playbook(
                 playbook=str(playbook_path),
                 inventory=str(inventory_path),
                 cmdline=f"-e @{vars_path}",
-                envvars=_ansible_environment(private_data_dir),
+                envvars=_ansible_environment(private_data_dir, control_dir),
                 suppress_env_files=True,
                 quiet=True,
+                # how often ansible-runner looks for a cancel (Ctrl-C, SIGTERM): its 5 s default
+                # let a restore start after the user had already interrupted
+                settings={"pexpect_timeout": 0.5},
                 verbosity=verbosity or None,
                 event_handler=handle_event,
             )
@@ -318,7 +325,16 @@ def run_playbook(
             run.failure = f"ansible-playbook ended {run.status} (exit code {run.rc})"
         return run
     finally:
+        _end_ssh_masters(control_dir)
         shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _end_ssh_masters(control_dir: Path) -> None:
+    """Stop the SSH master connections this run left in control_dir (ControlPersist would keep
+    them, and their processes, for another 60 s with nothing to reuse them)."""
+    for socket_path in control_dir.glob("*") if control_dir.is_dir() else ():
+        subprocess.run(["ssh", "-o", f"ControlPath={socket_path}", "-O", "exit", "infrakt-run"],
+                       capture_output=True, timeout=10, check=False)
 
 
 def unsafe_vars_yaml(variables: dict) -> str:
@@ -372,8 +388,9 @@ def _inherited_environment_only() -> Iterator[None]:
         os.environ.update(saved)
 
 
-def _ansible_environment(private_data_dir: Path) -> dict:
-    """Return the (secret-free) environment for ansible-playbook."""
+def _ansible_environment(private_data_dir: Path, control_dir: Path) -> dict:
+    """Return the (secret-free) environment for ansible-playbook, its SSH control sockets in
+    control_dir."""
     return {
         # ansible-playbook from the same environment as this wrapper, even when that
         # environment's bin/ is not on the caller's PATH (a venv's infrakt-backup run directly).
@@ -389,6 +406,7 @@ def _ansible_environment(private_data_dir: Path) -> dict:
         "ANSIBLE_KEEP_REMOTE_FILES": "False",
         "ANSIBLE_BECOME_METHOD": "sudo",
         "ANSIBLE_HOST_KEY_CHECKING": "True",
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_dir),
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_NOCOLOR": "True",
         "ANSIBLE_GATHERING": "explicit",
