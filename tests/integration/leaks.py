@@ -15,6 +15,29 @@ def credential_dirs() -> set[Path]:
     return {path for base in CREDENTIAL_BASES if base.exists() for path in base.iterdir()}
 
 
+def lingering_credential_dirs(before: set[Path], grace: float = 10.0) -> set[Path]:
+    """Return the credential directories that appeared since `before` and are still there
+    after up to grace seconds: a parallel session's run removes its own meanwhile, a leak stays."""
+    deadline = time.monotonic() + grace
+    while (new := credential_dirs() - before) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return new
+
+
+def pids_running(*parts: str) -> list[int]:
+    """Return the pids whose command line holds every one of parts (as separate arguments or
+    inside one)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes() if proc.name.isdigit() else b""
+        except OSError:
+            continue
+        if cmdline and all(part.encode() in cmdline for part in parts):
+            pids.append(int(proc.name))
+    return pids
+
+
 class ProcessWatch(threading.Thread):
     """Samples /proc/<pid>/<part> of every process (parts: "cmdline", "environ") until
     stopped; hits are the processes that showed one of the secrets, samples how many rounds
