@@ -12,19 +12,11 @@ import pytest
 
 from tests.integration.wrapper_cli import (
     SERVER_BACKUPS,
-    registered_scratch_postgres,
     remove_local_copy,
     s3_round_trip,
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def database(wrapper):
-    """A scratch PostgreSQL database registered in the wrapper under its own name."""
-    with registered_scratch_postgres(wrapper, "sample_cli") as scratch:
-        yield scratch
 
 
 def test_create_list_restore_from_s3(wrapper, database, testbed):

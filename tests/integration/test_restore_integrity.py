@@ -11,20 +11,9 @@ import subprocess
 
 import pytest
 
-from tests.integration.scratch import Postgres, scratch_database, unique
-from tests.integration.wrapper_cli import SERVER_BACKUPS, registered, remove_local_copy
+from tests.integration.wrapper_cli import SERVER_BACKUPS, remove_local_copy
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def database(testbed, wrapper):
-    """A scratch PostgreSQL database registered in the wrapper under its own name."""
-    env = testbed.env
-    with (scratch_database(Postgres(env, unique("sample_integrity"))) as scratch,
-          registered(wrapper, scratch.name, env["PG_PASSWORD"], "--engine", "postgres", "--database", scratch.name,
-                     "--host", env["PG_HOST"], "--port", env["PG_PORT"], "--user", env["PG_USER"])):
-        yield scratch
 
 
 class Bucket:

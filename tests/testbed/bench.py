@@ -212,22 +212,34 @@ class Testbed:
         """Return a boto3 client for service ("s3", "iam") on the bench S3 server, with the bench's keys."""
         return self.components["s3"].client(service, self.env["S3_ACCESS_KEY"], self.env["S3_SECRET_KEY"])
 
-    @contextmanager
-    def s3_user(self, name: str) -> Iterator[tuple[str, str]]:
-        """Yield (access key, secret key) of a new IAM user `name` on the bench S3 server, allowed
-        everything, made with the bench's keys; delete the user after the with block."""
+    def add_s3_user(self, name: str) -> tuple[str, str]:
+        """Make IAM user `name` on the bench S3 server, allowed everything, with the bench's keys;
+        return its (access key, secret key). A restart of the S3 server forgets it."""
         iam = self.s3_client("iam")
         iam.create_user(UserName=name)
+        iam.put_user_policy(UserName=name, PolicyName="allow-all", PolicyDocument=ALLOW_ALL)
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        return key["AccessKeyId"], key["SecretAccessKey"]
+
+    def remove_s3_user(self, name: str) -> None:
+        """Delete IAM user `name` and its keys and policy; nothing when it is gone (a restart of
+        the S3 server forgot it)."""
+        iam = self.s3_client("iam")
         try:
-            iam.put_user_policy(UserName=name, PolicyName="allow-all", PolicyDocument=ALLOW_ALL)
-            key = iam.create_access_key(UserName=name)["AccessKey"]
-            try:
-                yield key["AccessKeyId"], key["SecretAccessKey"]
-            finally:
+            for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]:
                 iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
-        finally:
             iam.delete_user_policy(UserName=name, PolicyName="allow-all")
             iam.delete_user(UserName=name)
+        except iam.exceptions.NoSuchEntityException:
+            pass
+
+    @contextmanager
+    def s3_user(self, name: str) -> Iterator[tuple[str, str]]:
+        """Yield add_s3_user(name) for the with block; remove the user after."""
+        try:
+            yield self.add_s3_user(name)
+        finally:
+            self.remove_s3_user(name)
 
     def reset_sample_data(self) -> None:
         """Put the sample data back into PostgreSQL, MariaDB and Redis (for tests that change it)."""
