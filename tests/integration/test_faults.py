@@ -174,6 +174,8 @@ def test_s3_failing_the_upload_keeps_the_local_copy(wrapper, kept, own_s3, setti
     with s3_settings(wrapper, own_s3, **settings):
         failed = wrapper.run("backup", "create", kept.db_name, check=False)
     assert_failed_in_one_line(failed, "Upload of", cause)
+    output = failed.stdout + failed.stderr
+    assert own_s3.secret_key not in output and settings.get("secret_key", own_s3.secret_key) not in output
     new = upload_failed_keeping(failed, kept.db_name, before)
     listed = wrapper.json("backup", "list", kept.db_name)
     assert {item["filename"]: item["location"] for item in listed}[new.name] == "local"
@@ -185,7 +187,7 @@ def test_s3_failing_the_upload_keeps_the_local_copy(wrapper, kept, own_s3, setti
     ("port", "Connection refused"),
     ("password", "password authentication failed"),
 ], ids=["database-down", "wrong-password"])
-def test_a_failing_dump_exits_non_zero_and_leaves_no_file(wrapper, kept, testbed, where, cause):
+def test_a_failing_dump_exits_non_zero_and_leaves_no_file(wrapper, kept, own_s3, testbed, where, cause):
     env = testbed.env
     port = str(free_port()) if where == "port" else env["PG_PORT"]
     password = f"not-the-password-{unique('pw')}"
@@ -218,7 +220,7 @@ def full_disk_server(wrapper, tmp_path):
 
 
 def test_disk_full_during_a_dump_keeps_the_earlier_backup_and_leaves_no_partial(
-        wrapper, kept, testbed, full_disk_server):
+        wrapper, kept, own_s3, testbed, full_disk_server):
     env = testbed.env
     credentials_before = credential_dirs()
     with scratch_database(Postgres(env, unique("sample_full"))) as scratch:
@@ -242,7 +244,7 @@ def test_disk_full_during_a_dump_keeps_the_earlier_backup_and_leaves_no_partial(
     assert_nothing_left_or_lost(wrapper, kept, credentials_before, own_s3)
 
 
-def test_two_backups_at_the_same_moment_never_share_a_file(wrapper, kept, testbed):
+def test_two_backups_at_the_same_moment_never_share_a_file(wrapper, kept, own_s3, testbed):
     """Both start together: both succeed with files of their own, or (same second, same name)
     one says another backup of that name is being written (or exists) and leaves the other's
     file alone; every file left is a whole pg_dump archive matching its sidecar."""
