@@ -3,8 +3,8 @@ CLI with a home of its own."""
 
 import pytest
 
-from tests.integration.scratch import MariaDb, Postgres, Redis, scratch_database, unique
-from tests.integration.wrapper_cli import registered, wrapper_with_bench_s3
+from tests.integration.scratch import MariaDb, Postgres, Redis, unique
+from tests.integration.wrapper_cli import registered_scratch_postgres, wrapper_with_bench_s3
 
 
 @pytest.fixture(scope="module")
@@ -15,12 +15,9 @@ def wrapper(testbed, tmp_path_factory):
 
 
 @pytest.fixture
-def database(testbed, wrapper):
+def database(wrapper):
     """A scratch PostgreSQL database registered in the wrapper under its own name."""
-    env = testbed.env
-    with (scratch_database(Postgres(env, unique("sample_cli"))) as scratch,
-          registered(wrapper, scratch.name, env["PG_PASSWORD"], "--engine", "postgres", "--database", scratch.name,
-                     "--host", env["PG_HOST"], "--port", env["PG_PORT"], "--user", env["PG_USER"])):
+    with registered_scratch_postgres(wrapper, "sample_cli") as scratch:
         yield scratch
 
 

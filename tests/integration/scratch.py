@@ -70,6 +70,12 @@ class Postgres:
         self.psql("DELETE FROM orders WHERE id % 2 = 0; UPDATE customers SET name = 'changed' WHERE id = 1;"
                   " DROP VIEW customer_totals;")
 
+    def add_noise(self, mib):
+        """Add table noise: mib MiB of random bytes (1 MiB a row), which no compression shrinks,
+        so that a dump of this database takes a while to upload."""
+        rows = "".join("\\\\x" + os.urandom(1 << 20).hex() + "\n" for _ in range(mib))
+        self.psql(f"CREATE TABLE noise (data bytea);\nCOPY noise (data) FROM STDIN;\n{rows}\\.\n")
+
     def variables(self, **extra):
         """The playbook variables for this database (native, over TCP)."""
         variables = dict(

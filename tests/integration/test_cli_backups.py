@@ -1,7 +1,8 @@
 """The main job through the wrapper CLI, as a user runs it: `backup create / list / restore`
 against the bench server over SSH, the bench S3 server and a scratch PostgreSQL database —
-and the ways it must fail: a corrupted S3 object, an S3 outage during a backup, a failing
-dump, filenames that try to leave the backup directory."""
+and the ways it must fail: a corrupted S3 object, filenames that try to leave the backup
+directory (the faults of a run, an S3 outage and a failing dump among them, are in
+test_faults.py)."""
 
 import os
 import subprocess
@@ -9,11 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.leaks import credential_dirs
-from tests.integration.scratch import unique
 from tests.integration.wrapper_cli import (
     SERVER_BACKUPS,
-    registered,
     remove_local_copy,
     s3_round_trip,
 )
@@ -57,32 +55,3 @@ def test_corrupted_s3_object_is_refused_and_the_database_untouched(wrapper, data
     assert "checksum" in refused.stderr and "before the database was touched" in refused.stderr
     assert database.fingerprint() == before
     assert not (SERVER_BACKUPS / database.name / created["filename"]).exists()
-
-
-def test_failing_dump_exits_non_zero_and_leaves_no_file(wrapper, testbed):
-    env = testbed.env
-    name = unique("sample_wrongpw")
-    with registered(wrapper, name, "not-the-password", "--engine", "postgres", "--database", env["PG_DATABASE"],
-                    "--host", env["PG_HOST"], "--port", env["PG_PORT"], "--user", env["PG_USER"]):
-        failed = wrapper.run("backup", "create", name, check=False)
-        assert failed.returncode == 1
-        assert "password authentication failed" in failed.stderr
-        assert "not-the-password" not in failed.stderr
-        directory = SERVER_BACKUPS / name
-        assert not directory.exists() or list(directory.iterdir()) == []
-
-
-def test_s3_outage_during_backup_keeps_the_local_copy(wrapper, database, testbed):
-    left_before = credential_dirs()
-    testbed.stop_s3()
-    try:
-        failed = wrapper.run("backup", "create", database.name, check=False)
-    finally:
-        testbed.start_s3()
-    assert failed.returncode == 1
-    assert credential_dirs() - left_before == set(), "the failed upload left its credentials directory"
-    assert "local backup is intact" in failed.stderr
-    kept = [path for path in (SERVER_BACKUPS / database.name).iterdir() if not path.name.endswith(".sha256")]
-    assert len(kept) == 1 and str(kept[0]) in failed.stderr
-    listed = wrapper.json("backup", "list", database.name)
-    assert [item["location"] for item in listed] == ["local"]

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tests.integration.plays import sha256_of
-from tests.integration.scratch import unique
+from tests.integration.scratch import Postgres, scratch_database, unique
 
 CLI = str(Path(sys.executable).parent / "infrakt-backup")
 # The default backup_dir of `server add`; the bench server is this machine.
@@ -26,12 +26,16 @@ class Wrapper:
         self.home = home
         self.testbed = testbed
         self.transcript: list[str] = []
+        self.env: dict[str, str] = {}  # added to every run's environment (e.g. its own XDG_RUNTIME_DIR)
+
+    def environment(self, env=None) -> dict:
+        """Return the environment a run gets: ours, INFRAKT_HOME, self.env, then env."""
+        return {**os.environ, "INFRAKT_HOME": str(self.home), **self.env, **(env or {})}
 
     def run(self, *args, env=None, check=True):
-        completed = subprocess.run(
-            [CLI, *args], capture_output=True, text=True, timeout=600,
-            env={**os.environ, "INFRAKT_HOME": str(self.home), **(env or {})},
-        )
+        """Run the CLI with args; return the CompletedProcess (text). With check, assert exit 0."""
+        completed = subprocess.run([CLI, *args], capture_output=True, text=True, timeout=600,
+                                   env=self.environment(env))
         self.transcript += [completed.stdout, completed.stderr]
         if check:
             assert completed.returncode == 0, f"{args}: {completed.stderr}"
@@ -63,6 +67,17 @@ def wrapper_with_bench_s3(testbed, home: Path) -> Wrapper:
             "--region", env["S3_REGION"], "--access-key", env["S3_ACCESS_KEY"], "--prefix", unique("cli"),
             env={"INFRAKT_S3_SECRET_KEY": env["S3_SECRET_KEY"]})
     return cli
+
+
+@contextmanager
+def registered_scratch_postgres(cli: Wrapper, prefix: str):
+    """Yield a scratch PostgreSQL database (sample data, the bench role) named prefix_<random>,
+    registered in cli under its own name for the with block; drop both after."""
+    env = cli.testbed.env
+    with (scratch_database(Postgres(env, unique(prefix))) as scratch,
+          registered(cli, scratch.name, env["PG_PASSWORD"], "--engine", "postgres", "--database", scratch.name,
+                     "--host", env["PG_HOST"], "--port", env["PG_PORT"], "--user", env["PG_USER"])):
+        yield scratch
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from tests.testbed.mariadb import MariaDbServer
 from tests.testbed.postgres import PostgresServer
 from tests.testbed.process import TestbedError, choose_port
 from tests.testbed.redis import RedisServer
-from tests.testbed.s3 import S3Server
+from tests.testbed.s3 import ALLOW_ALL, S3Server
 from tests.testbed.sshd import SshServer
 
 DEFAULT_DIR = Path("/tmp/infrakt-testbed")
@@ -207,6 +207,39 @@ class Testbed:
         if (self.env["S3_ACCESS_KEY"], self.env["S3_SECRET_KEY"]) != keys:
             raise TestbedError("s3: moto made other keys for the same seed than before (was moto upgraded?); "
                                "run `python -m tests.testbed down`, remove TESTBED_DIR and start again")
+
+    def s3_client(self, service: str = "s3"):
+        """Return a boto3 client for service ("s3", "iam") on the bench S3 server, with the bench's keys."""
+        return self.components["s3"].client(service, self.env["S3_ACCESS_KEY"], self.env["S3_SECRET_KEY"])
+
+    def add_s3_user(self, name: str) -> tuple[str, str]:
+        """Make IAM user `name` on the bench S3 server, allowed everything, with the bench's keys;
+        return its (access key, secret key). A restart of the S3 server forgets it."""
+        iam = self.s3_client("iam")
+        iam.create_user(UserName=name)
+        iam.put_user_policy(UserName=name, PolicyName="allow-all", PolicyDocument=ALLOW_ALL)
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        return key["AccessKeyId"], key["SecretAccessKey"]
+
+    def remove_s3_user(self, name: str) -> None:
+        """Delete IAM user `name` and its keys and policy; nothing when it is gone (a restart of
+        the S3 server forgot it)."""
+        iam = self.s3_client("iam")
+        try:
+            for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]:
+                iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+            iam.delete_user_policy(UserName=name, PolicyName="allow-all")
+            iam.delete_user(UserName=name)
+        except iam.exceptions.NoSuchEntityException:
+            pass
+
+    @contextmanager
+    def s3_user(self, name: str) -> Iterator[tuple[str, str]]:
+        """Yield add_s3_user(name) for the with block; remove the user after."""
+        try:
+            yield self.add_s3_user(name)
+        finally:
+            self.remove_s3_user(name)
 
     def reset_sample_data(self) -> None:
         """Put the sample data back into PostgreSQL, MariaDB and Redis (for tests that change it)."""
