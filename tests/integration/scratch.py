@@ -191,3 +191,61 @@ class Redis:
             values = self.cli(*args).decode().splitlines()
             contents[key] = (kind, values if kind == "list" else sorted(values))
         return contents
+
+
+# ---------------------------------------------------------------------------------------------
+# Table locks held by another session (timeouts)
+
+
+def wait_for(condition, what):
+    """Return once condition() is true; fail the test after 20 seconds."""
+    for _ in range(200):
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{what} did not happen")
+
+
+@contextmanager
+def held_open(argv, statements, env):
+    """Run client argv with statements on its stdin and the stdin kept open (its transaction or
+    table locks stay) for the with block; end it by closing its stdin."""
+    holder = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True, env=dict(os.environ, **env))
+    try:
+        holder.stdin.write(statements)
+        holder.stdin.flush()
+        yield holder
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+
+
+@contextmanager
+def postgres_table_locked(database, table):
+    """Hold LOCK TABLE table IN ACCESS EXCLUSIVE MODE on scratch PostgreSQL database in an open
+    transaction of another session for the with block."""
+    env = database.env
+    argv = [os.path.join(env["PG_BIN_DIR"], "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", env["PG_HOST"],
+            "-p", env["PG_PORT"], "-U", env["PG_USER"], "-d", database.name]
+    with held_open(argv, f"BEGIN;\nLOCK TABLE {table} IN ACCESS EXCLUSIVE MODE;\n",
+                   {"PGPASSWORD": env["PG_PASSWORD"]}) as holder:
+        wait_for(lambda: holder.poll() is None and database.psql(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+            f" WHERE c.relname = '{table}' AND l.mode = 'AccessExclusiveLock' AND l.granted"
+            " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())") == "1",
+            "the table lock")
+        yield
+
+
+@contextmanager
+def mariadb_table_locked(database, table):
+    """Hold LOCK TABLES table WRITE on scratch MariaDB database from another session for the with block."""
+    env = database.env
+    argv = ["mariadb", "--no-defaults", "-h", env["MYSQL_HOST"], "-P", env["MYSQL_PORT"], "-u", env["MYSQL_USER"],
+            database.name]
+    with held_open(argv, f"LOCK TABLES {table} WRITE;\n", {"MYSQL_PWD": env["MYSQL_PASSWORD"]}) as holder:
+        wait_for(lambda: holder.poll() is None and database.sql(
+            f"SHOW OPEN TABLES FROM `{database.name}` WHERE `Table` = '{table}' AND In_use > 0") != "",
+            "the table lock")
+        yield

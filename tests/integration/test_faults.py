@@ -25,7 +25,7 @@ import pytest
 
 from tests.integration.leaks import credential_dirs, lingering_credential_dirs, pids_running
 from tests.integration.plays import sha256_of
-from tests.integration.scratch import Postgres, free_port, scratch_database, unique
+from tests.integration.scratch import Postgres, free_port, postgres_table_locked, scratch_database, unique
 from tests.integration.wrapper_cli import (
     CLI,
     SERVER_BACKUPS,
@@ -241,6 +241,19 @@ def test_disk_full_during_a_dump_keeps_the_earlier_backup_and_leaves_no_partial(
     assert_failed_in_one_line(failed, f"Backup of {scratch.name} failed", "No space left on device")
     assert left == [earlier["filename"], earlier["filename"] + ".sha256"], "a partial file was left"
     assert sha256_of(directory / earlier["filename"]) == earlier["sha256"]
+    assert_nothing_left_or_lost(wrapper, kept, credentials_before, own_s3)
+
+
+def test_a_locked_table_makes_the_backup_give_up_after_the_lock_timeout(wrapper, kept, own_s3, database):
+    credentials_before = credential_dirs()
+    new_before = local_backups(database.name)
+    with postgres_table_locked(database, "orders"):
+        started = time.monotonic()
+        failed = wrapper.run("backup", "create", database.name, "--lock-timeout", "2", check=False)
+        took = time.monotonic() - started
+    assert_failed_in_one_line(failed, f"Backup of {database.name} failed", "LOCK TABLE public.orders")
+    assert took < 120, f"the backup waited {took:.0f} s for the lock"  # a bound, not a timing: it hung before
+    assert local_backups(database.name) == new_before, "the failed dump left a file"
     assert_nothing_left_or_lost(wrapper, kept, credentials_before, own_s3)
 
 

@@ -4,14 +4,12 @@ infrakt_db_timeout) with a one-line message, leaving no backup file and, for Pos
 database as it was. Real PostgreSQL and MariaDB of the bench, scratch databases; the lock is
 held by a client process kept alive with its transaction open."""
 
-import os
-import subprocess
 import time
-from contextlib import contextmanager
 
 import pytest
 
 from tests.integration.plays import run_playbook
+from tests.integration.scratch import mariadb_table_locked, postgres_table_locked
 
 pytestmark = pytest.mark.integration
 
@@ -23,60 +21,6 @@ def mariadb_variables(env, database, **extra):
     """The playbook variables for scratch MariaDB database (native, over the socket)."""
     return dict(infrakt_db_name=database.name, infrakt_db_engine="mariadb", infrakt_db_socket=env["MYSQL_SOCKET"],
                 infrakt_db_user=env["MYSQL_USER"], infrakt_db_password=env["MYSQL_PASSWORD"], **extra)
-
-
-def wait_for(condition, what):
-    """Return once condition() is true; fail the test after 20 seconds."""
-    for _ in range(200):
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not happen")
-
-
-@contextmanager
-def held_open(argv, statements, env):
-    """Run client argv with statements on its stdin and the stdin kept open (its transaction or
-    table locks stay) for the with block; end it by closing its stdin."""
-    holder = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              text=True, env=dict(os.environ, **env))
-    try:
-        holder.stdin.write(statements)
-        holder.stdin.flush()
-        yield holder
-    finally:
-        holder.stdin.close()
-        holder.wait(timeout=30)
-
-
-@contextmanager
-def postgres_table_locked(database, table):
-    """Hold LOCK TABLE table IN ACCESS EXCLUSIVE MODE on scratch PostgreSQL database in an open
-    transaction of another session for the with block."""
-    env = database.env
-    argv = [os.path.join(env["PG_BIN_DIR"], "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", env["PG_HOST"],
-            "-p", env["PG_PORT"], "-U", env["PG_USER"], "-d", database.name]
-    with held_open(argv, f"BEGIN;\nLOCK TABLE {table} IN ACCESS EXCLUSIVE MODE;\n",
-                   {"PGPASSWORD": env["PG_PASSWORD"]}) as holder:
-        wait_for(lambda: holder.poll() is None and database.psql(
-            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
-            f" WHERE c.relname = '{table}' AND l.mode = 'AccessExclusiveLock' AND l.granted"
-            " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())") == "1",
-            "the table lock")
-        yield
-
-
-@contextmanager
-def mariadb_table_locked(database, table):
-    """Hold LOCK TABLES table WRITE on scratch MariaDB database from another session for the with block."""
-    env = database.env
-    argv = ["mariadb", "--no-defaults", "-h", env["MYSQL_HOST"], "-P", env["MYSQL_PORT"], "-u", env["MYSQL_USER"],
-            database.name]
-    with held_open(argv, f"LOCK TABLES {table} WRITE;\n", {"MYSQL_PWD": env["MYSQL_PASSWORD"]}) as holder:
-        wait_for(lambda: holder.poll() is None and database.sql(
-            f"SHOW OPEN TABLES FROM `{database.name}` WHERE `Table` = '{table}' AND In_use > 0") != "",
-            "the table lock")
-        yield
 
 
 def timed_play(testbed, playbook, variables):
