@@ -46,7 +46,7 @@ def session_closed(descriptor=1):
     socket or terminal whose peer closed POLLHUP. A file or /dev/null never does."""
     poller = select.poll()
     poller.register(descriptor, 0)  # no events asked for: only errors and hang-ups are reported
-    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    return any(events & (select.POLLERR | select.POLLHUP) for _descriptor, events in poller.poll(0))
 
 
 def _watch_session(stopping):
@@ -88,7 +88,7 @@ def ssh_connection(start=None):
         status = tmpfs.process_status(pid)
         if status is None:
             return None
-        name, parent, _ = status
+        name, parent, _started = status
         if name in SSHD_NAMES:
             return tmpfs.process_identity(pid)
         pid = parent

@@ -20,9 +20,15 @@ from pathlib import Path
 
 import pytest
 
-from infrakt_backup.runner import unsafe_vars_yaml
 from tests.integration.leaks import credential_dirs
-from tests.integration.plays import REPO_ROOT, VENV_BIN, bench_s3_variables, run_playbook
+from tests.integration.plays import (
+    REPO_ROOT,
+    VENV_BIN,
+    bench_s3_client,
+    bench_s3_variables,
+    private_vars_file,
+    run_playbook,
+)
 from tests.integration.test_s3_playbooks import make_backup
 
 pytestmark = pytest.mark.integration
@@ -30,15 +36,6 @@ pytestmark = pytest.mark.integration
 # How long the server may take to clean up after its controller was killed.
 CLEANUP_BOUND = 10
 UPLOAD_SIZE = 160 << 20  # large enough that the upload is still running when the controller dies
-
-
-def s3_client(testbed):
-    """A boto3 client on the bench S3, to watch the upload from outside."""
-    import boto3
-
-    env = testbed.env
-    return boto3.client("s3", endpoint_url=env["S3_ENDPOINT_URL"], region_name=env["S3_REGION"],
-                        aws_access_key_id=env["S3_ACCESS_KEY"], aws_secret_access_key=env["S3_SECRET_KEY"])
 
 
 def processes_naming(text: str) -> dict[int, str]:
@@ -78,15 +75,10 @@ def wait_for(condition, timeout: float, what: str):
 
 @contextmanager
 def playbook_process(testbed, playbook: str, variables: dict, control_path_dir: str):
-    """Start playbooks/<playbook> (as plays.run_playbook does, variables in a 0600 vars file on
-    tmpfs) with SSH connections of its own under control_path_dir, in a process group of its
-    own; yield the Popen. Afterwards the vars file is removed."""
-    vars_dir = tempfile.mkdtemp(prefix="infrakt-test-vars-", dir="/dev/shm")
-    try:
-        vars_file = os.path.join(vars_dir, "vars.yml")
-        descriptor = os.open(vars_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(unsafe_vars_yaml(variables))
+    """Start playbooks/<playbook> (variables in a private vars file, as plays.run_playbook
+    does) with SSH connections of its own under control_path_dir, in a process group of its
+    own; yield the Popen."""
+    with private_vars_file(variables) as vars_file:
         env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(REPO_ROOT / "collections"), "ANSIBLE_NOCOLOR": "1",
                "ANSIBLE_SSH_CONTROL_PATH_DIR": control_path_dir}
         with subprocess.Popen(
@@ -95,8 +87,6 @@ def playbook_process(testbed, playbook: str, variables: dict, control_path_dir: 
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=REPO_ROOT, start_new_session=True,
         ) as process:
             yield process
-    finally:
-        shutil.rmtree(vars_dir, ignore_errors=True)
 
 
 def kill_controller(process: subprocess.Popen, control_path_dir: str) -> None:
@@ -114,7 +104,7 @@ def test_killed_controller_leaves_no_credentials_no_aws_and_no_half_backup(testb
     src, _ = make_backup(tmp_path / db_name, db_name, UPLOAD_SIZE)
     key = f"{prefix}/{db_name}/{src.name}"
     bucket = testbed.env["S3_BUCKET"]
-    client = s3_client(testbed)
+    client = bench_s3_client(testbed.env)
     variables = bench_s3_variables(testbed.env, prefix, infrakt_db_name=db_name, infrakt_upload_src=str(src),
                                    infrakt_s3_max_concurrent_requests=2)
     control_path_dir = tempfile.mkdtemp(prefix="infrakt-cp-", dir="/tmp")
