@@ -191,7 +191,11 @@ def create(module):
         tmpfs.ensure_private_base_dir(base_dir)
         result["swept"] = tmpfs.sweep_stale_dirs(base_dir, params["max_age"])
         path = tmpfs.create_private_dir(base_dir, files)
-        result["watchdog"] = tmpfs.start_watchdog(path, termination.ssh_connection(), params["max_age"])
+        try:
+            result["watchdog"] = tmpfs.start_watchdog(path, termination.ssh_connection(), params["max_age"])
+        except OSError:
+            tmpfs.remove_private_dir(path)  # credentials nobody would remove in time are not left
+            raise
     except (ValueError, OSError) as error:
         module.fail_json(msg="cannot write the temporary S3 credentials: %s" % error)
     result.update(

@@ -39,3 +39,11 @@ def test_the_watchdog_of_a_written_directory_ends_with_it(run_module, tmp_path):
     while tmpfs.process_status(result["watchdog"]) is not None:
         assert time.monotonic() < deadline, "the watchdog outlived its directory"
         time.sleep(0.05)
+
+
+def test_no_credentials_are_left_when_the_watchdog_cannot_start(run_module, tmp_path, monkeypatch):
+    monkeypatch.setattr("sys.executable", str(tmp_path / "no-python"))
+    base = tmp_path / "infrakt"
+    result = run_module(s3_credentials, dict(access_key="AK", secret_key=SECRET, base_dir=str(base)))
+    assert result["failed"] and result["msg"].startswith("cannot write the temporary S3 credentials: ")
+    assert os.listdir(base) == []
