@@ -12,14 +12,17 @@ import pwd
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
+import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
 
+from ansible_collections.infrakt.backup.plugins.module_utils import tmpfs
 from tests.integration.leaks import credential_dirs
 from tests.integration.plays import (
     REPO_ROOT,
@@ -35,7 +38,48 @@ pytestmark = pytest.mark.integration
 
 # How long the server may take to clean up after its controller was killed.
 CLEANUP_BOUND = 10
-UPLOAD_SIZE = 160 << 20  # large enough that the upload is still running when the controller dies
+# The upload goes through a proxy that slows it to about 4 s, so that it is surely still running
+# when the controller dies and for a while after (moto on loopback takes 64 MiB in half a second).
+UPLOAD_SIZE = 64 << 20
+UPLOAD_RATE = 16 << 20  # bytes per second
+
+
+def _forward(source: socket.socket, destination: socket.socket, rate: int | None) -> None:
+    """Copy what source sends to destination (at most rate bytes per second) until either closes."""
+    try:
+        while chunk := source.recv(1 << 16):
+            destination.sendall(chunk)
+            if rate:
+                time.sleep(len(chunk) / rate)
+    except OSError:
+        pass
+    finally:
+        for end in (source, destination):
+            with suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+
+@contextmanager
+def slow_proxy(target_port: int, rate: int):
+    """Yield the port of a TCP proxy on 127.0.0.1 to target_port that passes requests at most
+    rate bytes per second per connection (answers at full speed)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        while True:
+            try:
+                client, _address = listener.accept()
+            except OSError:
+                return  # closed: the test is done
+            server = socket.create_connection(("127.0.0.1", target_port))
+            threading.Thread(target=_forward, args=(client, server, rate), daemon=True).start()
+            threading.Thread(target=_forward, args=(server, client, None), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
 
 
 def processes_naming(text: str) -> dict[int, str]:
@@ -89,46 +133,71 @@ def playbook_process(testbed, playbook: str, variables: dict, control_path_dir: 
             yield process
 
 
-def kill_controller(process: subprocess.Popen, control_path_dir: str) -> None:
-    """SIGKILL the controller side of a run: ansible-playbook with its workers and ssh clients
-    (its process group) and the SSH master connection of control_path_dir."""
-    os.killpg(process.pid, signal.SIGKILL)
-    for pid in processes_naming(control_path_dir):
-        os.kill(pid, signal.SIGKILL)
+def descendants(pid: int) -> list[int]:
+    """Return the pids of the live descendants of process pid (Ansible's workers put themselves
+    in sessions of their own, so a process group does not hold them)."""
+    children: dict[int, list[int]] = {}
+    for proc in Path("/proc").iterdir():
+        status = proc.name.isdigit() and tmpfs.process_status(int(proc.name))
+        if status:
+            children.setdefault(status[1], []).append(int(proc.name))
+    found, pending = [], [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.append(child)
+            pending.append(child)
+    return found
+
+
+def kill_controller(process: subprocess.Popen, control_path_dir: str, master: bool) -> None:
+    """SIGKILL the controller side of a run: ansible-playbook with every process below it (its
+    workers and their ssh clients) and, when master, the SSH master connection of
+    control_path_dir (else it lives on, as ControlPersist keeps it after a Ctrl-C)."""
+    doomed = [process.pid, *descendants(process.pid), *(processes_naming(control_path_dir) if master else [])]
+    for pid in doomed:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     process.wait()
 
 
-def test_killed_controller_leaves_no_credentials_no_aws_and_no_half_backup(testbed, tmp_path):
+# The master connection killed too: the whole connection is gone (the credentials' watchdog
+# sees its sshd process end). The master alive: only the task's session ends, and s3_object
+# itself removes the credentials; the watchdog would wait for the connection (ControlPersist).
+@pytest.mark.parametrize("master", [True, False], ids=["connection-gone", "session-gone"])
+def test_killed_controller_leaves_no_credentials_no_aws_and_no_half_backup(testbed, tmp_path, master):
     db_name = f"dropped{secrets.token_hex(4)}"
     prefix = f"itest-{secrets.token_hex(4)}/cleanup"
     src, _ = make_backup(tmp_path / db_name, db_name, UPLOAD_SIZE)
     key = f"{prefix}/{db_name}/{src.name}"
     bucket = testbed.env["S3_BUCKET"]
     client = bench_s3_client(testbed.env)
-    variables = bench_s3_variables(testbed.env, prefix, infrakt_db_name=db_name, infrakt_upload_src=str(src),
-                                   infrakt_s3_max_concurrent_requests=2)
     control_path_dir = tempfile.mkdtemp(prefix="infrakt-cp-", dir="/tmp")
     try:
-        with playbook_process(testbed, "s3_upload.yml", variables, control_path_dir) as process:
-            # mid-upload: the aws process runs and S3 holds the unfinished multipart upload
-            (aws_pid,) = wait_for(lambda: processes_naming(str(src)), 120, "the aws upload starting")
-            credentials = credentials_dir_of(aws_pid)
-            wait_for(lambda: client.list_multipart_uploads(Bucket=bucket, Prefix=key).get("Uploads"), 60,
-                     "the multipart upload starting")
-            assert processes_naming(str(src)), "the upload ended before the controller could be killed"
-            kill_controller(process, control_path_dir)
+        with slow_proxy(int(testbed.env["S3_PORT"]), UPLOAD_RATE) as port:
+            variables = bench_s3_variables(testbed.env, prefix, infrakt_db_name=db_name, infrakt_upload_src=str(src),
+                                           infrakt_s3_endpoint_url=f"http://127.0.0.1:{port}",
+                                           infrakt_s3_max_concurrent_requests=1)
+            with playbook_process(testbed, "s3_upload.yml", variables, control_path_dir) as process:
+                # mid-upload: the aws process runs and S3 holds the unfinished multipart upload
+                (aws_pid,) = wait_for(lambda: processes_naming(str(src)), 120, "the aws upload starting")
+                credentials = credentials_dir_of(aws_pid)
+                wait_for(lambda: client.list_multipart_uploads(Bucket=bucket, Prefix=key).get("Uploads"), 60,
+                         "the multipart upload starting")
+                assert processes_naming(str(src)), "the upload ended before the controller could be killed"
+                kill_controller(process, control_path_dir, master)
 
-        wait_for(lambda: not credentials.exists(), CLEANUP_BOUND,
-                 f"the credentials directory {credentials} of the killed run being removed")
-        assert credentials not in credential_dirs()
-        wait_for(lambda: not processes_naming(str(src)), CLEANUP_BOUND, "the run's aws process ending")
-        wait_for(lambda: not processes_naming(str(credentials)), CLEANUP_BOUND, "the run's watchdog ending")
+            wait_for(lambda: not credentials.exists(), CLEANUP_BOUND,
+                     f"the credentials directory {credentials} of the killed run being removed")
+            assert credentials not in credential_dirs()
+            wait_for(lambda: not processes_naming(str(src)), CLEANUP_BOUND, "the run's aws process ending")
+            wait_for(lambda: not processes_naming(str(credentials)), CLEANUP_BOUND, "the run's watchdog ending")
         listed = {item["Key"] for item in client.list_objects_v2(Bucket=bucket, Prefix=key).get("Contents", [])}
-        assert listed in (set(), {key, key + ".sha256"}), f"half a backup left in S3: {listed}"
+        assert listed == set(), f"the interrupted upload left objects in S3: {listed}"
         assert not client.list_multipart_uploads(Bucket=bucket, Prefix=key).get("Uploads")
     finally:
         for pid in processes_naming(control_path_dir):
-            os.kill(pid, signal.SIGKILL)
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         shutil.rmtree(control_path_dir, ignore_errors=True)
         for upload in client.list_multipart_uploads(Bucket=bucket, Prefix=key).get("Uploads", []):
             client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload["UploadId"])
