@@ -3,9 +3,10 @@ through plain ansible-playbook over SSH against the test bench (moto, sshd on lo
 "server" is this machine).
 
 A controller killed hard mid-upload (issue 9, item 7): its temporary S3 credentials, its aws
-process and its watchdog are gone within seconds, and no half-uploaded object is left looking
-like a backup. A credentials base directory that cannot be used (item 10) fails the play with
-a one-line reason naming it, the S3 secret nowhere in the output."""
+process and its watchdog are gone within seconds, and S3 holds neither an object nor the parts
+of an unfinished upload, whether the SSH master connection died too or lives on. A credentials
+base directory that cannot be used (item 10) fails the play with a one-line reason naming it,
+the S3 secret nowhere in the output."""
 
 import os
 import pwd
@@ -120,8 +121,8 @@ def wait_for(condition, timeout: float, what: str):
 @contextmanager
 def playbook_process(testbed, playbook: str, variables: dict, control_path_dir: str):
     """Start playbooks/<playbook> (variables in a private vars file, as plays.run_playbook
-    does) with SSH connections of its own under control_path_dir, in a process group of its
-    own; yield the Popen."""
+    does) with SSH connections of its own under control_path_dir, in a session of its own (no
+    signal meant for the test reaches it); yield the Popen."""
     with private_vars_file(variables) as vars_file:
         env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(REPO_ROOT / "collections"), "ANSIBLE_NOCOLOR": "1",
                "ANSIBLE_SSH_CONTROL_PATH_DIR": control_path_dir}
