@@ -22,7 +22,8 @@ import zlib
 from datetime import datetime, timezone
 
 from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, engines, names
-from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import EngineError, cleanup_on_termination
+from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import EngineError
+from ansible_collections.infrakt.backup.plugins.module_utils.termination import cleanup_on_termination
 
 GZIP_WBITS = 16 + zlib.MAX_WBITS  # zlib's window bits for the gzip container
 GZIP_LEVEL = 6

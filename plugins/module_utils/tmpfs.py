@@ -7,9 +7,12 @@ a tmpfs, else `/dev/shm/infrakt` (per-user variants for non-root users, so that 
 owns the directory we write into). Each run gets its own `run-*` directory (0700) holding
 0600 files created with O_EXCL; leftovers of crashed runs are swept by age. A run directory
 in use is share-locked (flock on the directory) and touched when its user is done, so that a
-sweep never pulls it from under a long transfer of another run.
+sweep never pulls it from under a long transfer of another run. A run directory can be tied
+to a process (the SSH connection of the run that wrote it): a watchdog removes it once that
+process has ended or the directory has been idle too long, whichever comes first.
 Pure Python with no imports from Ansible: the wrapper uses the same private-file writer, mount
-lookup and lock for its own run directories on the controller.
+lookup and lock for its own run directories on the controller. No imports from the collection
+either: the watchdog is this file's source run by a fresh interpreter (start_watchdog).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,10 +21,13 @@ __metaclass__ = type
 
 import errno
 import fcntl
+import inspect
 import os
 import re
 import shutil
 import stat
+import subprocess
+import sys
 import tempfile
 import time
 from contextlib import contextmanager, suppress
@@ -29,6 +35,7 @@ from contextlib import contextmanager, suppress
 RUN_DIR_PREFIX = "run-"
 BASE_DIR_NAME = "infrakt"
 OCTAL_ESCAPE_RE = re.compile(r"\\([0-7]{3})")
+WATCHDOG_INTERVAL = 1.0  # seconds between two looks of a watchdog at its process and directory
 
 
 def mounts(mounts_text):
@@ -206,3 +213,68 @@ def remove_private_dir(path):
         return False
     shutil.rmtree(path)
     return True
+
+
+def process_status(pid):
+    """Return (name, parent pid, start time) of process pid from /proc/<pid>/stat (the start
+    time in clock ticks after boot, field 22), or None when there is no such live process
+    (a zombie counts as ended)."""
+    try:
+        with open("/proc/%d/stat" % pid) as stat_file:
+            text = stat_file.read()
+    except OSError:
+        return None
+    # the name is in parentheses and may itself hold spaces and parentheses
+    name = text[text.index("(") + 1:text.rindex(")")]
+    fields = text[text.rindex(")") + 2:].split()
+    if fields[0] == "Z":
+        return None
+    return name, int(fields[1]), int(fields[19])
+
+
+def process_identity(pid):
+    """Return (pid, start time) of live process pid, which names that one process whatever
+    pid reuse does later; None when it does not exist."""
+    status = process_status(pid)
+    return None if status is None else (pid, status[2])
+
+
+def process_alive(identity):
+    """Return True if the process of identity (process_identity()) is still running."""
+    status = process_status(identity[0])
+    return status is not None and status[2] == identity[1]
+
+
+def watch_run_dir(path, owner, max_age, interval=WATCHDOG_INTERVAL):
+    """Remove run directory path once process owner (a process_identity(); None: none) has
+    ended or the directory has been idle for more than max_age seconds, whichever comes first,
+    and nobody uses it (using_private_dir); return when path is gone, whoever removed it."""
+    while True:
+        try:
+            idle = time.time() - os.lstat(path).st_mtime
+        except OSError:
+            return  # removed: by its run's cleanup, a sweep, or the operation that was ended
+        owner_gone = owner is not None and not process_alive(owner)
+        if (owner_gone or idle > max_age) and remove_unless_in_use(path):
+            return
+        time.sleep(interval)
+
+
+def start_watchdog(path, owner, max_age):
+    """Start watch_run_dir(path, owner, max_age) in a detached process and return its pid: this
+    interpreter reading this file's source on its stdin (a fresh process: nothing of the
+    caller's memory, secrets included, and only the path and numbers in its argv), in a
+    session of its own, without the caller's standard streams (an SSH session it held open
+    would never end)."""
+    program = inspect.getsource(sys.modules[__name__]) + (
+        "\nwatch_run_dir(sys.argv[1], (int(sys.argv[2]), int(sys.argv[3])) if sys.argv[2] else None, "
+        "int(sys.argv[4]))\n"
+    )
+    argv = [sys.executable, "-", path] + (["%d" % part for part in owner] if owner else ["", ""]) + ["%d" % max_age]
+    watchdog = subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/",
+        close_fds=True, start_new_session=True,
+    )
+    watchdog.stdin.write(program.encode("utf-8"))
+    watchdog.stdin.close()
+    return watchdog.pid

@@ -18,6 +18,12 @@ description:
     with E(AWS_SHARED_CREDENTIALS_FILE) and E(AWS_CONFIG_FILE).
   - Each O(state=present) run first removes run directories older than O(max_age) seconds,
     left behind by crashed runs.
+  - With O(state=present), also starts a watchdog process on the server (the module's own
+    interpreter; no secret in its arguments or memory) that removes the directory once the SSH
+    connection the module ran over has ended (its C(sshd) process exited), or once the directory
+    has been idle for O(max_age) seconds, whichever comes first, so that a controller killed
+    before its cleanup step leaves nothing behind for long. It ends when the directory is gone.
+    Without an C(sshd) process above the module (a local connection) only O(max_age) applies.
   - With O(state=absent), removes the directory O(path) made by an earlier O(state=present).
   - The keys arrive as module arguments (send them with pipelining on, so they travel over the
     SSH channel and never land in a file on the server) and are written by this module on the
@@ -78,7 +84,10 @@ options:
         C(/dev/shm/infrakt-<uid>). It must belong to the user the module runs as.
     type: path
   max_age:
-    description: Run directories under O(base_dir) older than this many seconds are removed.
+    description:
+      - Run directories under O(base_dir) older than this many seconds are removed.
+      - The watchdog removes the new run directory once it has been idle this long, even when the
+        SSH connection lasts.
     type: int
     default: 3600
   path:
@@ -128,6 +137,11 @@ config_file:
   returned: state=present, not in check mode
   type: str
   sample: /run/infrakt/run-k2j4h1x9/config
+watchdog:
+  description: Process id of the watchdog that removes the run directory when the SSH connection ends.
+  returned: state=present, not in check mode
+  type: int
+  sample: 48213
 base_dir:
   description: The directory the run directory is in.
   returned: state=present
@@ -150,7 +164,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.infrakt.backup.plugins.module_utils import tmpfs
+from ansible_collections.infrakt.backup.plugins.module_utils import termination, tmpfs
 from ansible_collections.infrakt.backup.plugins.module_utils.s3 import presets
 
 
@@ -173,8 +187,15 @@ def create(module):
         result = {"changed": True, "base_dir": base_dir, "settings": settings, "swept": []}
         if module.check_mode:
             return result
+        # a base directory of another user is refused before anything in it is swept
+        tmpfs.ensure_private_base_dir(base_dir)
         result["swept"] = tmpfs.sweep_stale_dirs(base_dir, params["max_age"])
         path = tmpfs.create_private_dir(base_dir, files)
+        try:
+            result["watchdog"] = tmpfs.start_watchdog(path, termination.ssh_connection(), params["max_age"])
+        except OSError:
+            tmpfs.remove_private_dir(path)  # credentials nobody would remove in time are not left
+            raise
     except (ValueError, OSError) as error:
         module.fail_json(msg="cannot write the temporary S3 credentials: %s" % error)
     result.update(

@@ -103,6 +103,10 @@ attributes:
 notes:
   - Requires the aws CLI on the server (role infrakt.backup.awscli) and the files of
     M(infrakt.backup.s3_credentials).
+  - When the module is ended by SIGTERM or SIGHUP, or its SSH session closes (the controller was
+    killed or cancelled, the connection dropped), the running aws CLI is interrupted (it aborts a
+    multipart upload; killed after 5 seconds) and a run directory of
+    M(infrakt.backup.s3_credentials) given as O(credentials_dir) is removed.
 seealso:
   - module: infrakt.backup.s3_credentials
 """
@@ -272,6 +276,7 @@ from ansible_collections.infrakt.backup.plugins.module_utils.names import valida
 from ansible_collections.infrakt.backup.plugins.module_utils.s3 import operations
 from ansible_collections.infrakt.backup.plugins.module_utils.s3.awscli import DEFAULT_AWS_BIN, AwsCli, AwsError
 from ansible_collections.infrakt.backup.plugins.module_utils.s3.presets import s3_argument_spec
+from ansible_collections.infrakt.backup.plugins.module_utils.termination import Terminated, cleanup_on_termination
 
 # "S3 <what> failed: <reason>" is the one sentence a failure reports
 WHAT = {
@@ -289,6 +294,13 @@ def upload_source(params):
         return params["src"]
     filename = validate_backup_filename(params["db_name"], params["filename"])
     return os.path.join(database_dir(params["backup_dir"], params["db_name"]), filename)
+
+
+def remove_credentials(credentials_dir):
+    """Remove credentials_dir if it is a run directory of infrakt.backup.s3_credentials that
+    nobody else uses (a directory of another kind is the user's and stays)."""
+    if tmpfs.is_private_run_dir(credentials_dir):
+        tmpfs.remove_unless_in_use(credentials_dir)
 
 
 def run_mode(module, cli):
@@ -349,8 +361,13 @@ def main():
         # Ansible masks it in everything the module returns, on top of strip_secrets(); not the
         # access key id, which is no secret and may be a short word found in keys and names
         module.no_log_values.add(cli.credentials.get("aws_secret_access_key", ""))
-        with tmpfs.using_private_dir(module.params["credentials_dir"]):
+        with cleanup_on_termination(), tmpfs.using_private_dir(module.params["credentials_dir"]):
             result = run_mode(module, cli)
+    except Terminated:
+        # ended by a signal or a dropped SSH session (the aws CLI was stopped on the way out):
+        # the run that wrote the credentials cannot go on, so they go now rather than later
+        remove_credentials(module.params["credentials_dir"])
+        raise
     except AwsError as error:
         module.fail_json(
             msg="S3 %s failed: %s" % (what, error.message), error_code=error.code, stderr=error.stderr,

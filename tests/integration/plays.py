@@ -1,7 +1,7 @@
 """Playbooks of the repository run the way a user runs them: plain ansible-playbook over the
 bench inventory at -vvv, the variables (secrets included) in a 0600 vars file on tmpfs like a
-vault file, removed afterwards. Also the bench S3 variables those playbooks take, and the
-digest tests compare their results with."""
+vault file, removed afterwards. Also the bench S3 variables those playbooks take, a client on the
+bench S3, and the digest tests compare their results with."""
 
 import hashlib
 import json
@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -80,18 +81,28 @@ class PlaybookRun:
         return [result["ansible_facts"][name] for _, _, result in self.tasks if name in result.get("ansible_facts", {})]
 
 
+@contextmanager
+def private_vars_file(variables: dict):
+    """Yield the path of a new 0600 vars file on tmpfs holding variables (secrets included) in
+    the wrapper's own format (strings !unsafe), as a careful user writes one too; remove it
+    afterwards."""
+    vars_dir = tempfile.mkdtemp(prefix="infrakt-test-vars-", dir="/dev/shm")
+    try:
+        vars_file = os.path.join(vars_dir, "vars.yml")
+        descriptor = os.open(vars_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(unsafe_vars_yaml(variables))
+        yield vars_file
+    finally:
+        shutil.rmtree(vars_dir, ignore_errors=True)
+
+
 def run_playbook(testbed, playbook: str, variables: dict, *, check: bool = False,
                  environment: dict | None = None) -> PlaybookRun:
     """Run playbooks/<playbook> at -vvv on the bench (testbed) inventory with variables in a
     0600 vars file on tmpfs (removed afterwards), in check mode when check, with environment
     added to ours; return the PlaybookRun."""
-    vars_dir = tempfile.mkdtemp(prefix="infrakt-test-vars-", dir="/dev/shm")
-    try:
-        # the wrapper's own vars file format (strings !unsafe), as a careful user writes it too
-        vars_file = os.path.join(vars_dir, "vars.yml")
-        descriptor = os.open(vars_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(unsafe_vars_yaml(variables))
+    with private_vars_file(variables) as vars_file:
         command = [str(VENV_BIN / "ansible-playbook"), "-vvv", "-i", str(testbed.inventory_path),
                    str(REPO_ROOT / "playbooks" / playbook), "-e", f"@{vars_file}", *(["--check"] if check else [])]
         env = {
@@ -105,8 +116,6 @@ def run_playbook(testbed, playbook: str, variables: dict, *, check: bool = False
         }
         completed = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=300,
                                    check=False)
-    finally:
-        shutil.rmtree(vars_dir, ignore_errors=True)
     return PlaybookRun(completed.returncode, completed.stdout, completed.stderr)
 
 
@@ -123,6 +132,15 @@ def bench_s3_variables(env: dict, prefix: str, **extra) -> dict:
         "infrakt_s3_prefix": prefix,
         **extra,
     }
+
+
+def bench_s3_client(env: dict):
+    """Return a boto3 client on the bench S3 of env, to check and tamper with objects behind
+    the playbooks' back (boto3 imported here: it is slow to load)."""
+    import boto3
+
+    return boto3.client("s3", endpoint_url=env["S3_ENDPOINT_URL"], region_name=env["S3_REGION"],
+                        aws_access_key_id=env["S3_ACCESS_KEY"], aws_secret_access_key=env["S3_SECRET_KEY"])
 
 
 def sha256_of(path: str | Path) -> str:

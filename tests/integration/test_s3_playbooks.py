@@ -17,7 +17,7 @@ import pytest
 
 from ansible_collections.infrakt.backup.plugins.module_utils import names
 from tests.integration.leaks import CREDENTIAL_BASES
-from tests.integration.plays import PlaybookRun, bench_s3_variables, run_playbook, sha256_of
+from tests.integration.plays import PlaybookRun, bench_s3_client, bench_s3_variables, run_playbook, sha256_of
 
 pytestmark = pytest.mark.integration
 
@@ -64,11 +64,7 @@ def assert_no_credentials_left(state: dict, run: PlaybookRun) -> None:
 
 def s3_client(state: dict):
     """A boto3 client on the bench S3, to check and tamper with objects behind the playbooks' back."""
-    import boto3
-
-    env = state["testbed"].env
-    return boto3.client("s3", endpoint_url=env["S3_ENDPOINT_URL"], region_name=env["S3_REGION"],
-                        aws_access_key_id=env["S3_ACCESS_KEY"], aws_secret_access_key=env["S3_SECRET_KEY"])
+    return bench_s3_client(state["testbed"].env)
 
 
 def make_backup(directory: Path, db_name: str, size: int, when=None) -> tuple[Path, str]:

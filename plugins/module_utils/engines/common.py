@@ -19,7 +19,6 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import subprocess
 import threading
 
@@ -168,26 +167,6 @@ def require_magic(path, magic, what):
     with open(path, "rb") as backup:
         if backup.read(len(magic)) != magic:
             raise ValueError("%s is not %s; the database was not touched" % (os.path.basename(path), what))
-
-
-def _raise_system_exit(signum, frame):
-    """Signal handler: end the module through SystemExit (exit code 128 + signum)."""
-    raise SystemExit(128 + signum)
-
-
-@contextlib.contextmanager
-def cleanup_on_termination():
-    """Turn SIGTERM and SIGHUP into SystemExit inside the block, so that `finally` clauses
-    (password files, partial dumps, child processes) run when Ansible or a dropped SSH session
-    ends the module."""
-    previous = {}
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        previous[signum] = signal.signal(signum, _raise_system_exit)
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 def failure_message(what, returncode, complaint, secret=None):

@@ -15,12 +15,17 @@ __metaclass__ = type
 import json
 import os
 import re
+import signal
+import subprocess
 
 from ansible_collections.infrakt.backup.plugins.module_utils.names import SIDECAR_SUFFIX, validate_endpoint_url
 from ansible_collections.infrakt.backup.plugins.module_utils.s3.presets import CONFIG_FILE, CREDENTIALS_FILE
 
 DEFAULT_AWS_BIN = "/opt/infrakt/awscli/bin/aws"
 SECRET_MASK = "********"  # noqa: S105 - the mask replacing secrets, not one
+
+# Seconds an interrupted aws CLI gets to abort its multipart uploads before it is killed.
+AWS_STOP_GRACE = 5
 
 AWS_ERROR_CODE_RE = re.compile(r"An error occurred \(([A-Za-z0-9.]+)\)")
 EXPECTED_REGION_RE = re.compile(r"expecting '([a-z0-9-]+)'")
@@ -198,6 +203,20 @@ def classify_error(stderr, bucket=None, endpoint_url=None, rc=None):
         rc, last_line)
 
 
+def stop_aws(process):
+    """Stop the aws CLI process (a Popen) unless it has ended: SIGINT first, on which it aborts
+    its multipart uploads (SIGTERM or SIGKILL would leave their parts in the bucket), SIGKILL
+    after AWS_STOP_GRACE seconds; then reap it."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(AWS_STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class AwsCli:
     """The aws CLI at aws_bin, talking to endpoint_url (None: AWS itself) with the temporary
     credentials in credentials_dir; commands run through run_command
@@ -226,17 +245,24 @@ class AwsCli:
             os.environ.pop(name, None)
 
     def run(self, args, bucket, data=None):
-        """Run `aws <args>` (feeding data to stdin) and return its stdout; raise AwsError."""
+        """Run `aws <args>` (feeding data to stdin) and return its stdout; raise AwsError. An aws
+        CLI still running when this ends otherwise (the module terminated) is stopped."""
         command = [self.aws_bin] + (["--endpoint-url=" + self.endpoint_url] if self.endpoint_url else []) + args
-        rc, stdout, stderr = self.run_command(
-            command,
-            data=data,
-            binary_data=True,
-            environ_update=self.environment,
-            # arguments are literal: no ~ or $VAR expansion; files the CLI writes are private
-            expand_user_and_vars=False,
-            umask=0o077,
-        )
+        started = []
+        try:
+            rc, stdout, stderr = self.run_command(
+                command,
+                data=data,
+                binary_data=True,
+                environ_update=self.environment,
+                # arguments are literal: no ~ or $VAR expansion; files the CLI writes are private
+                expand_user_and_vars=False,
+                umask=0o077,
+                before_communicate_callback=started.append,
+            )
+        finally:
+            for process in started:
+                stop_aws(process)
         if rc != 0:
             stderr = strip_secrets(stderr, self.credentials.values())
             code, reason = classify_error(stderr, bucket, self.endpoint_url, rc)

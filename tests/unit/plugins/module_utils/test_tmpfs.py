@@ -1,7 +1,11 @@
 """Private run directories for secret files (plugins/module_utils/tmpfs.py), in a temp dir."""
 
 import os
+import shutil
 import stat
+import subprocess
+import threading
+import time
 
 import pytest
 
@@ -144,3 +148,70 @@ def test_remove_private_dir(tmp_path):
 def test_remove_private_dir_refuses_other_paths(path):
     with pytest.raises(ValueError, match="not a private run directory"):
         tmpfs.remove_private_dir(path)
+
+
+def wait_until(condition, timeout=10.0):
+    """Return True once condition() is true (polled every 50 ms), False after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_process_status_and_identity_name_one_live_process():
+    name, parent, started = tmpfs.process_status(os.getpid())
+    assert parent == os.getppid() and started > 0 and name
+    assert tmpfs.process_identity(os.getpid()) == (os.getpid(), started)
+    assert tmpfs.process_alive((os.getpid(), started))
+    assert not tmpfs.process_alive((os.getpid(), started + 1))  # the same pid reused by another process
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    assert tmpfs.process_status(ended.pid) is None and tmpfs.process_identity(ended.pid) is None
+
+
+def test_process_status_reads_names_with_spaces_and_parentheses(tmp_path):
+    program = tmp_path / "odd (name) x"
+    program.symlink_to(shutil.which("sleep"))
+    with subprocess.Popen([str(program), "30"]) as sleeper:
+        try:
+            assert wait_until(lambda: tmpfs.process_status(sleeper.pid)[0] == "odd (name) x")
+            assert tmpfs.process_status(sleeper.pid)[1] == os.getpid()
+        finally:
+            sleeper.kill()
+
+
+def test_a_watchdog_removes_the_directory_when_its_owner_ends(tmp_path):
+    path = tmpfs.create_private_dir(str(tmp_path / "infrakt"), {"credentials": "x"})
+    with subprocess.Popen(["sleep", "30"]) as owner:
+        watchdog = tmpfs.start_watchdog(path, tmpfs.process_identity(owner.pid), 3600)
+        with open(f"/proc/{watchdog}/cmdline", "rb") as cmdline:
+            assert cmdline.read().split(b"\0")[1:-1] == [b"-", path.encode(), str(owner.pid).encode(),
+                                                         str(tmpfs.process_identity(owner.pid)[1]).encode(), b"3600"]
+        time.sleep(2 * tmpfs.WATCHDOG_INTERVAL)
+        assert os.path.isdir(path)  # the owner still runs
+        owner.kill()
+    assert wait_until(lambda: not os.path.exists(path))
+    assert wait_until(lambda: tmpfs.process_status(watchdog) is None)
+
+
+def test_a_watchdog_ends_when_the_directory_is_removed_by_its_run(tmp_path):
+    path = tmpfs.create_private_dir(str(tmp_path / "infrakt"), {"credentials": "x"})
+    watchdog = tmpfs.start_watchdog(path, tmpfs.process_identity(os.getpid()), 3600)
+    tmpfs.remove_private_dir(path)
+    assert wait_until(lambda: tmpfs.process_status(watchdog) is None)
+
+
+def test_watch_run_dir_removes_an_idle_directory_and_waits_while_it_is_in_use(tmp_path):
+    path = tmpfs.create_private_dir(str(tmp_path / "infrakt"), {"credentials": "x"})
+    os.utime(path, (0, 0))
+    with tmpfs.using_private_dir(path):
+        watcher = threading.Thread(target=tmpfs.watch_run_dir, args=(path, None, 3600, 0.05))
+        watcher.start()
+        time.sleep(0.3)
+        assert os.path.isdir(path)  # in use: left alone, however old
+    assert os.path.isdir(path)  # the step that used it marked it as just used
+    os.utime(path, (0, 0))  # and that was long ago
+    watcher.join(10)
+    assert not watcher.is_alive() and not os.path.exists(path)

@@ -1,9 +1,16 @@
 """The aws CLI's errors and command lines (plugins/module_utils/s3/awscli.py): error mapping
-from stderr the aws CLI really printed, secrets stripped, the environment, every command line."""
+from stderr the aws CLI really printed, secrets stripped, the environment, every command line;
+an aws CLI still running when the module is ended is stopped."""
+
+import shutil
+import signal
+import subprocess
+import sys
 
 import pytest
 
 from ansible_collections.infrakt.backup.plugins.module_utils.s3 import awscli
+from ansible_collections.infrakt.backup.plugins.module_utils.termination import Terminated
 
 DIGEST = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
@@ -123,3 +130,35 @@ def test_command_lines():
     assert awscli.head_object_args("b", "k") == ["s3api", "head-object", "--bucket=b", "--key=k", "--output=json"]
 
 
+
+
+def test_an_interrupted_aws_cli_gets_sigint_then_sigkill(monkeypatch):
+    # SIGINT makes the aws CLI abort its multipart upload; one that does not end is killed
+    monkeypatch.setattr(awscli, "AWS_STOP_GRACE", 0.5)
+    polite = subprocess.Popen(["sleep", "30"])
+    awscli.stop_aws(polite)
+    assert polite.returncode == -signal.SIGINT
+    stubborn = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGINT, "
+                                 "signal.SIG_IGN); print(flush=True); time.sleep(30)"], stdout=subprocess.PIPE)
+    stubborn.stdout.readline()  # SIGINT ignored from here on
+    awscli.stop_aws(stubborn)
+    assert stubborn.returncode == -signal.SIGKILL
+    stubborn.stdout.close()
+    awscli.stop_aws(polite)  # an ended one is left alone
+
+
+def test_the_aws_cli_is_stopped_when_the_module_is_ended_while_it_runs(tmp_path):
+    (tmp_path / "credentials").write_text("[default]\naws_access_key_id = AK\naws_secret_access_key = SK\n")
+    (tmp_path / "config").write_text("[default]\n")
+    started = []
+
+    def interrupted_run_command(command, before_communicate_callback, **kwargs):
+        process = subprocess.Popen(["sleep", "30"])
+        started.append(process)
+        before_communicate_callback(process)
+        raise Terminated(128 + signal.SIGHUP)  # the SSH session ended while the CLI ran
+
+    cli = awscli.AwsCli(interrupted_run_command, shutil.which("true"), str(tmp_path))
+    with pytest.raises(Terminated):
+        cli.list_objects("bucket", "prefix/")
+    assert started[0].returncode == -signal.SIGINT
