@@ -324,7 +324,13 @@ def killed_upload(wrapper, runtime_dir, testbed, own_s3):
         after_kill = SimpleNamespace(uploading=uploading, left_dirs=left_dirs, backups=local_backups(scratch.name))
         after_kill.next_run = wrapper.run("backup", "list", scratch.name, "--json", check=False)
         after_kill.runtime_dir_after = list(runtime_dir.iterdir())
-        after_kill.lingering = lingering_credential_dirs(credentials_before, (own_s3.access_key,))
+        # the server removes them once the killed run's SSH connection has ended: its master
+        # lingers up to ControlPersist (15 s) after its last task
+        deadline = time.monotonic() + 60
+        while (lingering := lingering_credential_dirs(credentials_before, (own_s3.access_key,))) and \
+                time.monotonic() < deadline:
+            time.sleep(0.5)
+        after_kill.lingering = lingering
         yield after_kill
     for leaked in after_kill.lingering:  # what the killed run left on the server (this module's S3 key)
         shutil.rmtree(leaked, ignore_errors=True)
@@ -340,10 +346,5 @@ def test_kill_9_mid_upload_keeps_the_local_copy_and_the_next_command_sweeps_the_
     assert sha256_of(kept.path) == kept.sha256
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 9 item 7 (server-cleanup helper): when the controller goes away mid-upload the server's "
-    "`always:` cleanup task never runs, so the run's temporary S3 credentials directory (/run/infrakt/run-* "
-    "or /dev/shm/infrakt/run-*, the access key and secret in clear) stays until a later run sweeps it an "
-    "hour later"))
 def test_kill_9_mid_upload_leaves_no_credentials_on_the_server(killed_upload):
     assert killed_upload.lingering == set()

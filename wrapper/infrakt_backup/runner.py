@@ -127,7 +127,7 @@ def server_inventory(servers, known_hosts: Path) -> dict:
     infrakt_servers. Host keys are checked strictly against `known_hosts` alone, where `server
     add` pinned them: a key ssh has not seen there is refused, never trusted on first use."""
     hosts = {}
-    for server in servers:
+    for number, server in enumerate(servers):
         ssh_args = (f"-o UserKnownHostsFile={shlex.quote(str(known_hosts))} -o GlobalKnownHostsFile=/dev/null"
                     " -o StrictHostKeyChecking=yes")
         host_vars = {
@@ -136,6 +136,9 @@ def server_inventory(servers, known_hosts: Path) -> dict:
             "ansible_user": server.user,
             "ansible_python_interpreter": server.python_interpreter,
             "ansible_ssh_common_args": ssh_args,
+            # in the run's own control directory (ANSIBLE_SSH_CONTROL_PATH_DIR), whatever an
+            # ansible.cfg says; a short name: ssh refuses socket paths over ~104 bytes
+            "ansible_control_path": f"%(directory)s/{number}",
         }
         if server.ssh_key_path:
             host_vars["ansible_ssh_private_key_file"] = server.ssh_key_path
@@ -406,6 +409,11 @@ def _ansible_environment(private_data_dir: Path, control_dir: Path) -> dict:
         "ANSIBLE_KEEP_REMOTE_FILES": "False",
         "ANSIBLE_BECOME_METHOD": "sudo",
         "ANSIBLE_HOST_KEY_CHECKING": "True",
+        # SSH options pinned whole: ssh takes the first value of an option, and ansible.cfg's
+        # ssh_args come before the inventory's pinned host-key options (StrictHostKeyChecking=no
+        # there would win); a control_path of its own would bring back shared masters. A master
+        # outlives its last task by 15 s at most (a killed run's credentials watchdog waits for it).
+        "ANSIBLE_SSH_ARGS": "-C -o ControlMaster=auto -o ControlPersist=15s",
         "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_dir),
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_NOCOLOR": "True",

@@ -84,3 +84,6 @@ def test_plays_check_host_keys_strictly_against_the_pinned_ones(configured):
     ssh_args = inventory["all"]["children"]["infrakt_servers"]["hosts"]["web1"]["ansible_ssh_common_args"]
     assert ssh_args == (f"-o UserKnownHostsFile={known_hosts_path(configured)} -o GlobalKnownHostsFile=/dev/null"
                         " -o StrictHostKeyChecking=yes")
+    # each host's master socket in the run's own control directory, whatever an ansible.cfg says
+    assert inventory["all"]["children"]["infrakt_servers"]["hosts"]["web1"]["ansible_control_path"] == (
+        "%(directory)s/0")

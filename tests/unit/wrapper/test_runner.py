@@ -114,6 +114,7 @@ def test_failure_message_hides_vars_file_lines():
 def test_ansible_environment_pins_what_keeps_module_arguments_off_the_server(tmp_path):
     environment = runner._ansible_environment(tmp_path, tmp_path / "ssh")
     assert environment["ANSIBLE_SSH_CONTROL_PATH_DIR"] == str(tmp_path / "ssh")  # no master of another run
+    assert "StrictHostKeyChecking" not in environment["ANSIBLE_SSH_ARGS"]  # ansible.cfg's ssh_args replaced
     assert environment["ANSIBLE_PIPELINING"] == "True"
     assert environment["ANSIBLE_KEEP_REMOTE_FILES"] == "False"
     assert environment["ANSIBLE_BECOME_METHOD"] == "sudo"

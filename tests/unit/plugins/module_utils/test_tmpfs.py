@@ -186,9 +186,13 @@ def test_a_watchdog_removes_the_directory_when_its_owner_ends(tmp_path):
     path = tmpfs.create_private_dir(str(tmp_path / "infrakt"), {"credentials": "x"})
     with subprocess.Popen(["sleep", "30"]) as owner:
         watchdog = tmpfs.start_watchdog(path, tmpfs.process_identity(owner.pid), 3600)
-        with open(f"/proc/{watchdog}/cmdline", "rb") as cmdline:
-            assert cmdline.read().split(b"\0")[1:-1] == [b"-", path.encode(), str(owner.pid).encode(),
-                                                         str(tmpfs.process_identity(owner.pid)[1]).encode(), b"3600"]
+        def cmdline():
+            with open(f"/proc/{watchdog}/cmdline", "rb") as handle:
+                return handle.read().split(b"\0")[1:-1]
+
+        assert wait_until(lambda: cmdline())  # empty until the new process has exec'd its interpreter
+        assert cmdline() == [b"-", path.encode(), str(owner.pid).encode(),
+                             str(tmpfs.process_identity(owner.pid)[1]).encode(), b"3600"]
         time.sleep(2 * tmpfs.WATCHDOG_INTERVAL)
         assert os.path.isdir(path)  # the owner still runs
         owner.kill()
