@@ -3,14 +3,16 @@ SSH. `server add` pins the server's SSH host keys in the home's known_hosts (`pi
 a deliberate key change); every play then checks them strictly (runner.server_inventory)."""
 
 import base64
+import fcntl
 import hashlib
 import hmac
 import os
 import re
+import secrets
 import subprocess
 from pathlib import Path
 
-from ansible_collections.infrakt.backup.plugins.module_utils import names
+from ansible_collections.infrakt.backup.plugins.module_utils import names, tmpfs
 from ansible_collections.infrakt.backup.plugins.module_utils.backup_files import DEFAULT_BACKUP_DIR
 from infrakt_backup.actions import (
     validate_absolute_path,
@@ -97,16 +99,20 @@ def _names(field: str, name: str) -> bool:
 
 def _write_known_hosts(store: Store, name: str, keys: list[tuple[str, str]]) -> None:
     """Replace the known_hosts lines of `name` (known_hosts_name) by `keys`; the file stays 0600
-    and is replaced whole, so a run never reads half of it."""
+    and is replaced whole, so a run never reads half of it, under a lock, so two `server add`
+    or `server pin` at once never lose each other's keys."""
     path = known_hosts_path(store)
-    kept = [line for line in (path.read_text().splitlines() if path.exists() else [])
-            if not line.split() or line.startswith(("#", "@")) or not _names(line.split()[0], name)]
-    temporary = path.with_name(path.name + ".new")
-    temporary.unlink(missing_ok=True)
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write("".join(f"{line}\n" for line in kept + [f"{name} {kind} {key}" for kind, key in keys]))
-    os.replace(temporary, path)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        kept = [line for line in (path.read_text().splitlines() if path.exists() else [])
+                if not line.split() or line.startswith(("#", "@")) or not _names(line.split()[0], name)]
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
+        try:
+            tmpfs.write_private_file(str(temporary), "".join(
+                f"{line}\n" for line in kept + [f"{name} {kind} {key}" for kind, key in keys]))
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
 
 
 def _pinned(keys: list[tuple[str, str]]) -> list[dict]:

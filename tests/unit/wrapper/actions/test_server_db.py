@@ -145,3 +145,17 @@ def test_a_server_that_cannot_be_reached_is_added_unpinned(store, monkeypatch):
     assert not known_hosts_path(store).exists()
     with pytest.raises(InfraktError, match="no SSH server answered"):
         server.pin(store, "web1")
+
+
+def test_pins_written_at_the_same_time_are_all_kept(store):
+    # two `server add` / `server pin` at once: each replaces its own lines, none loses the other's
+    from concurrent.futures import ThreadPoolExecutor
+
+    store.home.mkdir(parents=True, exist_ok=True)
+    names = [f"[10.0.0.{number}]:22" for number in range(1, 21)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda name: server._write_known_hosts(store, name, [("ssh-ed25519", HOST_KEY)]), names))
+    lines = known_hosts_path(store).read_text().splitlines()
+    assert sorted(line.split()[0] for line in lines) == sorted(names)
+    assert known_hosts_path(store).stat().st_mode & 0o777 == 0o600
+    assert [path.name for path in store.home.iterdir() if path.name.endswith(".new")] == []
