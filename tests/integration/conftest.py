@@ -3,7 +3,7 @@ CLI with a home of its own."""
 
 import pytest
 
-from tests.integration.scratch import MariaDb, Postgres, Redis, unique
+from tests.integration.scratch import MariaDb, Postgres, Redis, scratch_database, unique
 from tests.integration.wrapper_cli import registered_scratch_postgres, wrapper_with_bench_s3
 
 
@@ -29,23 +29,24 @@ def backup_dir(tmp_path):
 
 @pytest.fixture
 def postgres_db(testbed):
-    database = Postgres(testbed.env, unique("sample_dbtest"))
-    database.create()
-    yield database
-    database.drop()
+    """A scratch database on the bench PostgreSQL with the sample data (dropped afterwards)."""
+    with scratch_database(Postgres(testbed.env, unique("sample_dbtest"))) as database:
+        yield database
 
 
 @pytest.fixture
 def mariadb_db(testbed):
-    database = MariaDb(testbed.env, unique("sample_dbtest"))
-    database.create()
-    yield database
-    database.drop()
+    """A scratch database on the bench MariaDB with the sample data (dropped afterwards)."""
+    with scratch_database(MariaDb(testbed.env, unique("sample_dbtest"))) as database:
+        yield database
 
 
 @pytest.fixture
 def redis_server(tmp_path):
+    """A redis-server of the test's own with the sample keys (stopped afterwards)."""
     server = Redis(tmp_path)
     server.start()
-    yield server
-    server.stop()
+    try:
+        yield server
+    finally:
+        server.stop()

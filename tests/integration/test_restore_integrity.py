@@ -45,22 +45,22 @@ def sidecar(data: bytes, filename: str) -> bytes:
     return f"{hashlib.sha256(data).hexdigest()}  {filename}\n".encode()
 
 
-def truncate(bucket, key, filename, archive):
+def truncate(bucket, key, filename, archive, marker):
     bucket.put(key, archive[: len(archive) // 2])
 
 
-def drop_sidecar(bucket, key, filename, archive):
+def drop_sidecar(bucket, key, filename, archive, marker):
     # the same bytes, but their sha256 recorded nowhere: no sidecar, no object metadata
     bucket.put(key, archive)
     bucket.delete(key + ".sha256")
 
 
-def sidecar_for_another_file(bucket, key, filename, archive):
+def sidecar_for_another_file(bucket, key, filename, archive, marker):
     bucket.put(key + ".sha256", sidecar(archive, filename.replace("_postgres_", "_postgres_x")))
 
 
-def plant_plain_sql(bucket, key, filename, archive):
-    planted = b"\\! touch /tmp/infrakt-planted-restore-ran\nSELECT 1;\n"
+def plant_plain_sql(bucket, key, filename, archive, marker):
+    planted = f"\\! touch {marker}\nSELECT 1;\n".encode()
     bucket.put(key, planted)
     bucket.put(key + ".sha256", sidecar(planted, filename))
 
@@ -71,12 +71,14 @@ def plant_plain_sql(bucket, key, filename, archive):
     (sidecar_for_another_file, "is about another file"),
     (plant_plain_sql, "not a pg_dump custom-format archive"),
 ], ids=lambda value: getattr(value, "__name__", value))
-def test_a_tampered_backup_is_refused_and_the_database_untouched(wrapper, database, testbed, tamper, refusal):
+def test_a_tampered_backup_is_refused_and_the_database_untouched(wrapper, database, testbed, tmp_path, tamper,
+                                                                  refusal):
+    marker = tmp_path / "planted-shell-escape-ran"
     bucket = Bucket(testbed.env)
     created = wrapper.json("backup", "create", database.name)
     filename = created["filename"]
     remove_local_copy(database.name, filename)
-    tamper(bucket, created["s3_key"], filename, bucket.get(created["s3_key"]))
+    tamper(bucket, created["s3_key"], filename, bucket.get(created["s3_key"]), marker)
     database.psql("DELETE FROM orders WHERE id > 100")
     before = database.fingerprint()
 
@@ -86,6 +88,6 @@ def test_a_tampered_backup_is_refused_and_the_database_untouched(wrapper, databa
     assert error.startswith("infrakt-backup: error: ") and refusal in error, refused.stderr
     assert "before the database was touched" in error
     assert database.fingerprint() == before
-    assert not os.path.exists("/tmp/infrakt-planted-restore-ran")
+    assert not marker.exists()
     # only a download that matches its sidecar is kept (the planted file: refused by format)
     assert (SERVER_BACKUPS / database.name / filename).exists() == (tamper is plant_plain_sql)

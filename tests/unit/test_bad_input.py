@@ -209,10 +209,20 @@ def test_modules_refuse_bad_parameters_in_one_line(run_module, tmp_path, module,
 # Generated names
 
 SAFE_NAME = set(string.ascii_letters + string.digits + "_.-")
+# Arbitrary text almost never lands on a valid value, so each strategy mixes it with near-valid
+# values (the right alphabet and shape, any length, impossible dates): both branches run.
+NAMES = st.one_of(st.text(max_size=80), st.from_regex(r"[A-Za-z0-9_.\-][A-Za-z0-9_.\-;$ /]{0,70}", fullmatch=True))
+PREFIXES = st.one_of(st.text(max_size=60), st.from_regex(r"[A-Za-z0-9_./\-]{0,40}", fullmatch=True))
+SEGMENTS = st.one_of(st.text(max_size=60), st.from_regex(r"[A-Za-z0-9_.+\-*? ]{0,40}", fullmatch=True))
+STAMPS = st.one_of(st.datetimes().map(lambda moment: moment.strftime("%Y%m%dT%H%M%SZ")),
+                   st.from_regex(r"[0-9]{8}T[0-9]{6}Z?", fullmatch=True))
+BACKUP_NAMES = st.one_of(st.text(max_size=80), st.builds(
+    "shop_{}_{}{}".format, st.sampled_from(["postgres", "mariadb", "mysql", "redis", "mongo", "oracle"]), STAMPS,
+    st.from_regex(r"\.(dump|sql|rdb|archive|tar)(\.(gz|zst|xz))?(\.age)?(\.sha256)?", fullmatch=True)))
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.text(max_size=80))
+@given(NAMES)
 def test_a_name_the_validator_accepts_is_one_safe_word(value):
     try:
         accepted = names.validate_name(value, "name")
@@ -224,7 +234,7 @@ def test_a_name_the_validator_accepts_is_one_safe_word(value):
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.text(max_size=60), st.text(max_size=60), st.text(max_size=60))
+@given(PREFIXES, NAMES, SEGMENTS)
 def test_an_s3_key_is_built_only_from_valid_parts_and_stays_under_its_prefix(prefix, db_name, filename):
     try:
         key = names.object_key(prefix, db_name, filename)
@@ -238,7 +248,7 @@ def test_an_s3_key_is_built_only_from_valid_parts_and_stays_under_its_prefix(pre
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(max_size=80))
+@given(BACKUP_NAMES)
 def test_a_backup_filename_the_validator_accepts_is_a_plain_name_of_that_database(filename):
     try:
         names.validate_backup_filename("shop", filename)
@@ -246,3 +256,4 @@ def test_a_backup_filename_the_validator_accepts_is_a_plain_name_of_that_databas
         assert "\n" not in str(error)
         return
     assert filename.startswith("shop_") and "/" not in filename and shlex.quote(filename) == filename
+    assert not filename.endswith(".sha256")  # a sidecar is never taken for its backup
