@@ -20,7 +20,7 @@ from tests.integration.wrapper_cli import CLI, SERVER_BACKUPS, Wrapper, register
 pytestmark = pytest.mark.integration
 
 # Rows of padding that make a MariaDB restore last several seconds on the bench: longer than
-# ansible-runner takes to notice an interrupt (it polls for it every 5 s at most).
+# ansible-runner takes to notice an interrupt (it polls for it every 0.5 s, runner.py).
 BULK_ROWS = 800_000
 RESTORE_TASK = "… Restore the database from"
 FIRST_TASK = "… Look for the local backups"
@@ -83,7 +83,7 @@ def _interrupt_restore(wrapper: Wrapper, db_name: str, filename: str, when: str,
     starting with `when`: "SIGTERM" sends SIGTERM to the CLI alone (a `kill PID`), "Ctrl-C"
     SIGINT to its process group, as a terminal does (ansible-playbook runs in a session of its
     own, on ansible-runner's pty, so both reach the CLI only, and ansible-runner stops the play
-    at its next poll, up to 5 s later); "SIGTERM all" SIGTERM to the CLI and every process under
+    at its next poll, up to 0.5 s later); "SIGTERM all" SIGTERM to the CLI and every process under
     it, as systemd stops a unit, which ends the play at once. Return (exit code, stderr)."""
     process = subprocess.Popen(
         [CLI, "backup", "restore", db_name, filename, "--yes"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
