@@ -42,6 +42,8 @@ TMPFS_CANDIDATES = ("XDG_RUNTIME_DIR", "/dev/shm")
 # A run directory is named infrakt-run-<pid of the CLI>-<random>: a later run removes those
 # whose process is gone (a SIGKILL or the OOM killer runs no `finally`).
 RUN_DIR_PREFIX = "infrakt-run-"
+SOCKET_PATH_MAX = 107  # bytes of a unix socket path (sun_path, without its NUL)
+SSH_SOCKET_SUFFIX = 17  # what ssh appends to a ControlPath while it sets the master up
 # Set to 1, the vars file (secrets in clear) may go to the system temp dir when no tmpfs is usable.
 SECRETS_ON_DISK_OPT_IN = "INFRAKT_ALLOW_SECRETS_ON_DISK"
 # Tasks a progress line would only repeat: role includes (their tasks are shown), facts and
@@ -282,9 +284,7 @@ def run_playbook(
     run_dir = _new_run_dir()
     private_data_dir = run_dir / "runner"
     vars_path = run_dir / "vars.yml"
-    # This run's own SSH control sockets: a master another run or tool left open (ControlPersist)
-    # would be reused without a host key check. A short path: ssh refuses sockets over ~104 bytes.
-    control_dir = run_dir / "ssh"
+    control_dir = _new_control_dir(run_dir)
     redactor = VarsFileRedactor(vars_path)
     run = PlaybookRun(status="unknown", rc=-1)
     try:
@@ -329,15 +329,30 @@ def run_playbook(
         return run
     finally:
         _end_ssh_masters(control_dir)
+        shutil.rmtree(control_dir, ignore_errors=True)
         shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _new_control_dir(run_dir: Path) -> Path:
+    """Return a new 0700 directory for this run's own SSH control sockets (a master another run
+    or tool left open would be reused without a host key check): in run_dir, or, where that
+    path is too long for a socket (ssh appends 17 characters to a name, a socket path has at
+    most 107 bytes), a new one in /tmp. The sockets hold no secret."""
+    inside = run_dir / "ssh"
+    if len(os.fsencode(inside)) + len("/9999") + SSH_SOCKET_SUFFIX <= SOCKET_PATH_MAX:  # up to 10000 hosts
+        inside.mkdir(mode=0o700)
+        return inside
+    return Path(tempfile.mkdtemp(prefix="infrakt-ssh-", dir="/tmp"))
 
 
 def _end_ssh_masters(control_dir: Path) -> None:
     """Stop the SSH master connections this run left in control_dir (ControlPersist would keep
-    them, and their processes, for another 60 s with nothing to reuse them)."""
+    them, and their processes, for another 15 s with nothing to reuse them). ssh gets no more
+    of the caller's environment than PATH (it may hold an exported secret)."""
     for socket_path in control_dir.glob("*") if control_dir.is_dir() else ():
         subprocess.run(["ssh", "-o", f"ControlPath={socket_path}", "-O", "exit", "infrakt-run"],
-                       capture_output=True, timeout=10, check=False)
+                       capture_output=True, timeout=10, check=False,
+                       env={"PATH": os.environ.get("PATH", os.defpath)})
 
 
 def unsafe_vars_yaml(variables: dict) -> str:

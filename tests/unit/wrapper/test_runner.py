@@ -172,3 +172,17 @@ def test_no_tmpfs_is_refused_unless_disk_is_allowed(monkeypatch, tmp_path):
     assert refused.value.exit_code == 1 and list(disk.iterdir()) == []
     monkeypatch.setenv(runner.SECRETS_ON_DISK_OPT_IN, "1")
     assert runner._new_run_dir().parent == disk
+
+
+def test_control_sockets_go_where_their_path_fits(tmp_path):
+    short = tmp_path / "run"
+    short.mkdir()
+    assert runner._new_control_dir(short) == short / "ssh" and (short / "ssh").stat().st_mode & 0o777 == 0o700
+    deep = tmp_path / ("d" * 90)
+    deep.mkdir()
+    elsewhere = runner._new_control_dir(deep)
+    try:
+        assert elsewhere.parent == Path("/tmp") and elsewhere.stat().st_mode & 0o777 == 0o700
+        assert len(os.fsencode(elsewhere / "9999")) + runner.SSH_SOCKET_SUFFIX <= runner.SOCKET_PATH_MAX
+    finally:
+        elsewhere.rmdir()
