@@ -22,7 +22,7 @@ import zlib
 from datetime import datetime, timezone
 
 from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, engines, names
-from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import EngineError
+from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import DEFAULT_TIMEOUT, EngineError
 from ansible_collections.infrakt.backup.plugins.module_utils.termination import cleanup_on_termination
 
 GZIP_WBITS = 16 + zlib.MAX_WBITS  # zlib's window bits for the gzip container
@@ -92,6 +92,13 @@ def pipeline_compression(connection, compression):
     return compression
 
 
+def stale_partial_age(connection):
+    """Return the age (seconds) after which the sweep of a backup of connection removes a
+    `.partial`: longer than any concurrent run may take, that is its timeout (connection's, or
+    the default when that is longer: another run may have the default) plus a margin."""
+    return max(connection.timeout, DEFAULT_TIMEOUT) + backup_files.STALE_PARTIAL_MARGIN
+
+
 def create_backup(connection, backup_dir, check_mode=False, now=None, upload=None):
     """Dump the database of connection into `<backup_dir>/<db_name>/<filename>` (names.
     backup_filename at now, default the current time), compressed as the filename says,
@@ -120,7 +127,7 @@ def create_backup(connection, backup_dir, check_mode=False, now=None, upload=Non
         return result
     compression = pipeline_compression(connection, names.parse_backup_filename(filename).compression)
     backup_files.ensure_private_dirs(directory)
-    backup_files.sweep_stale_partials(directory)
+    backup_files.sweep_stale_partials(directory, stale_partial_age(connection))
     with cleanup_on_termination():
         with backup_files.PartialBackup(path) as backup:
             writer = WRITERS[compression](backup.write)

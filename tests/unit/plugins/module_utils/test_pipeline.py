@@ -94,6 +94,26 @@ def test_backup_is_compressed_committed_then_uploaded(make_connection, fake_mari
     assert uploads == [(path, filename, result["sha256"])]
 
 
+@pytest.mark.parametrize(("timeout", "hours_silent", "swept"), [
+    (None, 5, False),  # a dump may run (and wait for a lock) up to the default 6 hours
+    (None, 8, True),
+    (60, 5, False),  # another run may have the default timeout
+    (24 * 3600, 20, False),
+    (24 * 3600, 26, True),
+])
+def test_a_backup_sweeps_only_partials_older_than_any_run_may_take(make_connection, fake_mariadb, timeout,
+                                                                    hours_silent, swept):
+    directory = fake_mariadb / "b" / "blog"
+    directory.mkdir(parents=True)
+    other = directory / "blog_mariadb_20261124T150000Z.sql.gz.partial"  # a concurrent run, silent meanwhile
+    other.write_bytes(b"\x1f\x8b")
+    then = datetime.now(UTC).timestamp() - hours_silent * 3600
+    os.utime(other, (then, then))
+    pipeline.create_backup(make_connection(engine="mariadb", db_name="blog", timeout=timeout), str(fake_mariadb / "b"),
+                           now=WHEN)
+    assert other.exists() is not swept
+
+
 def test_check_mode_neither_dumps_nor_uploads(make_connection, tmp_path):
     def upload(path, filename, sha256):
         raise AssertionError("nothing to upload in check mode")
