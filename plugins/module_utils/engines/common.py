@@ -171,12 +171,18 @@ def private_files(files):
         tmpfs.remove_private_dir(directory)
 
 
-def require_magic(path, magic, what):
-    """Raise ValueError (the database was not touched) unless the file at path begins with the
-    bytes magic; what names the format for the message ("a Redis RDB file")."""
-    with open(path, "rb") as backup:
-        if backup.read(len(magic)) != magic:
-            raise ValueError("%s is not %s; the database was not touched" % (os.path.basename(path), what))
+def require_magic(first_bytes, magic, what, filename):
+    """Raise ValueError (the database was not touched) unless first_bytes (the start of backup
+    filename, decoded) begin with the bytes magic; what names the format for the message ("a
+    Redis RDB file")."""
+    if not first_bytes.startswith(magic):
+        refuse_backup(filename, what)
+
+
+def refuse_backup(filename, what):
+    """Raise the ValueError saying that backup filename is not what ("a Redis RDB file") and
+    that the database was not touched."""
+    raise ValueError("%s is not %s; the database was not touched" % (filename, what))
 
 
 def failure_message(what, returncode, complaint, secret=None):

@@ -309,9 +309,9 @@ def run_restart_command(argv, timeout):
         raise EngineError(failure_message("restart_command", returncode, complaint.strip()))
 
 
-def check_backup(path):
-    """Raise ValueError unless the file at path is a Redis RDB file."""
-    require_magic(path, RDB_MAGIC, "a Redis RDB file")
+def check_backup(first_bytes, filename):
+    """Raise ValueError unless first_bytes (of backup filename, decoded) start a Redis RDB file."""
+    require_magic(first_bytes, RDB_MAGIC, "a Redis RDB file", filename)
 
 
 def restore(connection, chunks):

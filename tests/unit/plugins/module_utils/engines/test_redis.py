@@ -75,11 +75,10 @@ def test_restore_needs_a_restart_command(make_connection, tmp_path):
         redis.restore(make_connection(engine="redis"), iter([redis.RDB_MAGIC]))
 
 
-def test_a_file_that_is_not_an_rdb_fails_the_check(tmp_path):
-    path = tmp_path / "cache_redis_20261124T210509Z.rdb"
-    path.write_bytes(b"not redis")
+def test_a_file_that_is_not_an_rdb_fails_the_check():
+    redis.check_backup(redis.RDB_MAGIC + b"0011", "cache_redis_20261124T210509Z.rdb")
     with pytest.raises(ValueError, match="is not a Redis RDB file; the database was not touched"):
-        redis.check_backup(str(path))
+        redis.check_backup(b"not redis", "cache_redis_20261124T210509Z.rdb")
 
 
 def test_restart_command_output_goes_to_the_message(tmp_path):
