@@ -50,10 +50,18 @@ options:
     description: The docker CLI (a name looked up on PATH, or a path), used with O(container).
     type: str
     default: docker
+  data_dir:
+    description:
+      - Redis only. The directory Redis keeps its RDB file in, an absolute path; a restore refuses,
+        before touching anything, a server whose C(CONFIG GET dir) is another one.
+      - Without it the restore writes only into the absolute C(dir) of the server's config file and
+        refuses a server whose config file pins none.
+    type: path
   timeout:
     description:
       - Seconds the dump or restore client (C(pg_dump), C(pg_restore), C(mysqldump), C(mysql), C(mongodump),
-        C(mongorestore)) may run, and the longest wait for a Redis C(BGSAVE).
+        C(mongorestore)) may run, and the longest wait for a Redis C(BGSAVE), for each C(redis-cli) call, for
+        the Redis O(restart_command) and for a restored Redis to stop, start and load its data.
       - When the time is up the client and the processes it started are killed and the task fails
         saying so; a dump leaves no file behind.
       - This is also what bounds the waits for a lock that O(lock_timeout) cannot reach (see there).

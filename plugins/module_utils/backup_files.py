@@ -24,9 +24,10 @@ CHUNK_SIZE = 1024 * 1024
 DEFAULT_BACKUP_DIR = "/opt/infrakt/backups"
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 SIDECAR_RE = re.compile(r"^(?P<sha256>[0-9a-f]{64}) [ *](?P<filename>[^\n]+)\n?\Z")
-# A .partial untouched for this long belongs to a run that was killed (a running dump keeps
-# writing to it); the next backup of the same database removes it.
-STALE_PARTIAL_AGE = 3600
+# A .partial untouched for longer than a run may take (its timeout) plus this margin belongs to
+# a run that was killed (a running dump keeps writing to it, but may be silent for as long as its
+# timeout: a lock wait, a BGSAVE); the next backup of the same database removes it.
+STALE_PARTIAL_MARGIN = 3600
 
 
 def iso_utc(when):
@@ -144,7 +145,7 @@ def verify_backup(backup_path):
     return actual
 
 
-def sweep_stale_partials(directory, max_age=STALE_PARTIAL_AGE, now=None):
+def sweep_stale_partials(directory, max_age, now=None):
     """Remove the `.partial` files in directory not modified for max_age seconds (left by killed
     runs); return their paths, sorted."""
     now = time.time() if now is None else now

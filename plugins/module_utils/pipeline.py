@@ -6,7 +6,8 @@ Backup (create_backup): dump (the engine) → compress (what the filename says a
 clients do not do themselves) → hash and commit (backup_files.PartialBackup: `.partial`,
 rename, sidecar last) → upload (an optional callable) → result.
 Restore (restore_backup): fetch (an optional callable) → verify (sha256 against the sidecar)
-→ decode (undo the compression the pipeline applied) → engine restore.
+→ decode (undo the compression the pipeline applied) → check (the engine's check_backup on the
+first decoded bytes) → engine restore.
 
 Callers change what a stage does by what they pass (an upload, a fetch), not by writing a
 second path. Memory stays flat: everything moves in backup_files.CHUNK_SIZE pieces.
@@ -17,16 +18,18 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import itertools
 import os
 import zlib
 from datetime import datetime, timezone
 
 from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, engines, names
-from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import EngineError
+from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import DEFAULT_TIMEOUT, EngineError
 from ansible_collections.infrakt.backup.plugins.module_utils.termination import cleanup_on_termination
 
 GZIP_WBITS = 16 + zlib.MAX_WBITS  # zlib's window bits for the gzip container
 GZIP_LEVEL = 6
+CHECK_SIZE = 512  # first bytes of the decoded backup its engine's check_backup looks at
 
 
 class GzipWriter:
@@ -92,6 +95,13 @@ def pipeline_compression(connection, compression):
     return compression
 
 
+def stale_partial_age(connection):
+    """Return the age (seconds) after which the sweep of a backup of connection removes a
+    `.partial`: longer than any concurrent run may take, that is its timeout (connection's, or
+    the default when that is longer: another run may have the default) plus a margin."""
+    return max(connection.timeout, DEFAULT_TIMEOUT) + backup_files.STALE_PARTIAL_MARGIN
+
+
 def create_backup(connection, backup_dir, check_mode=False, now=None, upload=None):
     """Dump the database of connection into `<backup_dir>/<db_name>/<filename>` (names.
     backup_filename at now, default the current time), compressed as the filename says,
@@ -120,7 +130,7 @@ def create_backup(connection, backup_dir, check_mode=False, now=None, upload=Non
         return result
     compression = pipeline_compression(connection, names.parse_backup_filename(filename).compression)
     backup_files.ensure_private_dirs(directory)
-    backup_files.sweep_stale_partials(directory)
+    backup_files.sweep_stale_partials(directory, stale_partial_age(connection))
     with cleanup_on_termination():
         with backup_files.PartialBackup(path) as backup:
             writer = WRITERS[compression](backup.write)
@@ -154,17 +164,39 @@ def restore_backup(connection, backup_dir, filename, check_mode=False, fetch=Non
         if fetch is not None:
             result["fetch"] = fetch(path, filename)
         result["sha256"] = backup_files.verify_backup(path)
-        read_chunks = _reader(connection, parts, filename)
-        engine.check_backup(path)
-        if check_mode:
-            result["msg"] = "checksum verified; would restore %s database %s from %s" % (
-                connection.engine,
-                connection.database,
-                path,
-            )
-            return result
-        engines.restore(connection, read_chunks(path))
+        decoded = _reader(connection, parts, filename)(path)
+        try:
+            first_bytes, chunks = _peek(decoded, filename)
+            engine.check_backup(first_bytes, filename)
+            if check_mode:
+                result["msg"] = "checksum verified; would restore %s database %s from %s" % (
+                    connection.engine,
+                    connection.database,
+                    path,
+                )
+                return result
+            engines.restore(connection, chunks)
+        finally:
+            decoded.close()  # the backup file is closed whatever happened
     return result
+
+
+def _peek(decoded, filename):
+    """Return (the first CHECK_SIZE bytes, all the chunks) of the generator decoded (the decoded
+    backup filename): the chunks read to get them are kept, so the file is read once. Raise
+    ValueError (the database was not touched) when the backup cannot be decoded there."""
+    head = []
+    size = 0
+    try:
+        while size < CHECK_SIZE:
+            chunk = next(decoded, None)
+            if chunk is None:
+                break
+            head.append(chunk)
+            size += len(chunk)
+    except EngineError as error:
+        raise ValueError("%s cannot be decoded: %s; the database was not touched" % (filename, error)) from None
+    return b"".join(head)[:CHECK_SIZE], itertools.chain(head, decoded)
 
 
 def _reader(connection, parts, filename):

@@ -33,7 +33,8 @@ def redis_db(wrapper, tmp_path):
     name = unique("cache")
     try:
         with registered(wrapper, name, server.password, "--engine", "redis", "--host", "127.0.0.1",
-                        "--port", str(server.port), "--restart-command", shlex.join(server.start_command)):
+                        "--port", str(server.port), "--restart-command", shlex.join(server.start_command),
+                        "--data-dir", str(server.directory / "data")):
             yield name, server
     finally:
         server.stop()

@@ -256,6 +256,7 @@ def test_redis_backup_and_restore_native(testbed, redis_server, backup_dir):
         infrakt_db_name="cache", infrakt_db_engine="redis", infrakt_db_host="127.0.0.1",
         infrakt_db_port=redis_server.port, infrakt_db_password=redis_server.password,
         infrakt_db_restart_command=shlex.join(redis_server.start_command), infrakt_backup_dir=str(backup_dir),
+        infrakt_db_data_dir=str(redis_server.directory / "data"),
     )
     run = run_play(testbed, "backup.yml", variables)
     assert run.returncode == 0, run.output[-3000:]

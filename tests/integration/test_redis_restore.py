@@ -1,8 +1,9 @@
 """Redis restores that must not lose the previous data (issue 9 item 11), through the playbooks
 against a redis-server of the test's own: a backup the server cannot load and a restart
 command that fails leave the previous data in place and the server running with it; a data dir
-moved with CONFIG SET is refused before anything is written; a restore that works leaves no
-copy of the previous RDB behind."""
+moved with CONFIG SET (away from the registered data dir or the config file's dir) and a server
+whose dir nothing pins (no data dir registered, no config file) are refused before anything is
+written; a restore that works leaves no copy of the previous RDB behind."""
 
 import os
 import shlex
@@ -12,17 +13,18 @@ import time
 import pytest
 
 from tests.integration.plays import plant_backup, run_playbook
+from tests.integration.scratch import REDIS_CONF, Redis
 
 pytestmark = pytest.mark.integration
 PUT_BACK = "; the previous RDB file was put back and Redis runs with it again"
 
 
 def redis_variables(server, backup_dir, **extra):
-    """The playbook variables for server (native, over TCP), backups under backup_dir."""
+    """The playbook variables for server (native, over TCP, its data dir registered), backups under backup_dir."""
     return {"infrakt_db_name": "cache", "infrakt_db_engine": "redis", "infrakt_db_host": "127.0.0.1",
             "infrakt_db_port": server.port, "infrakt_db_password": server.password,
             "infrakt_db_restart_command": shlex.join(server.start_command), "infrakt_backup_dir": str(backup_dir),
-            **extra}
+            "infrakt_db_data_dir": str(server.directory / "data"), **extra}
 
 
 def back_up_and_change(testbed, server, backup_dir):
@@ -111,16 +113,63 @@ def test_a_failing_restart_command_leaves_the_previous_data(testbed, redis_serve
                               changed)
 
 
-def test_a_data_dir_moved_with_config_set_is_refused(testbed, redis_server, backup_dir, tmp_path):
-    filename, changed = back_up_and_change(testbed, redis_server, backup_dir)
-    restart_with(redis_server, "enable-protected-configs yes")  # lets a client CONFIG SET dir
+def moved_away(server, tmp_path):
+    """Restart server allowing CONFIG SET dir, point it at a fresh directory; return that directory."""
+    restart_with(server, "enable-protected-configs yes")  # lets a client CONFIG SET dir
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    redis_server.cli("CONFIG", "SET", "dir", str(elsewhere))
+    server.cli("CONFIG", "SET", "dir", str(elsewhere))
+    return elsewhere
+
+
+def test_a_data_dir_moved_away_from_the_registered_one_is_refused(testbed, redis_server, backup_dir, tmp_path):
+    filename, changed = back_up_and_change(testbed, redis_server, backup_dir)
+    elsewhere = moved_away(redis_server, tmp_path)
     result = failed_restore(testbed, redis_server, backup_dir, filename)
+    assert result["database_touched"] is False
+    assert result["msg"] == (f"Redis reports dir {elsewhere} but its registered data dir is "
+                             f"{redis_server.directory / 'data'} (changed with CONFIG SET?); restoring writes only "
+                             "into the registered dir; the server was not touched")
+    assert list(elsewhere.iterdir()) == []
+    assert redis_server.contents() == changed
+
+
+def test_a_data_dir_moved_with_config_set_is_refused(testbed, redis_server, backup_dir, tmp_path):
+    filename, changed = back_up_and_change(testbed, redis_server, backup_dir)
+    elsewhere = moved_away(redis_server, tmp_path)
+    result = failed_restore(testbed, redis_server, backup_dir, filename, infrakt_db_data_dir="")  # none registered
     assert result["database_touched"] is False
     assert result["msg"] == (f"Redis reports dir {elsewhere} but its config file {redis_server.config} sets "
                              f"{redis_server.directory / 'data'} (changed with CONFIG SET?); restoring writes only "
                              "into the configured dir; the server was not touched")
     assert list(elsewhere.iterdir()) == []
     assert redis_server.contents() == changed
+
+
+@pytest.fixture
+def redis_without_config_file(tmp_path):
+    """A redis-server of our own started with its options on the command line, no config file."""
+    server = Redis(tmp_path)
+    lines = REDIS_CONF.format(port=server.port, password=server.password, directory=tmp_path).splitlines()
+    server.start_command = ["redis-server"]
+    for line in lines:
+        option, value = line.split(" ", 1)
+        server.start_command += ["--" + option, "" if value == '""' else value]
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_a_server_whose_dir_nothing_pins_is_refused(testbed, redis_without_config_file, backup_dir):
+    server = redis_without_config_file
+    filename, changed = back_up_and_change(testbed, server, backup_dir)
+    rdb = server.directory / "data" / "dump.rdb"
+    rdb_before = (rdb.stat().st_ino, rdb.read_bytes())
+    result = failed_restore(testbed, server, backup_dir, filename, infrakt_db_data_dir="")
+    assert result["database_touched"] is False
+    assert result["msg"] == (f"Redis reports dir {server.directory / 'data'} but no config file of it sets an "
+                             "absolute dir; register its data dir (infrakt-backup db add --data-dir DIR, module "
+                             "option data_dir) to restore it; the server was not touched")
+    assert (rdb.stat().st_ino, rdb.read_bytes()) == rdb_before
+    assert leftovers(server) == []
+    assert server.contents() == changed

@@ -69,6 +69,8 @@ CLI_CASES = [
     (["db", "add", "cart", "--server", "web1", "--engine", "postgres", "--container", "db;id"], "container"),
     (["db", "add", "cart", "--server", "web1", "--engine", "postgres", "--restart-command", "x"], "redis"),
     (["db", "add", "cache", "--server", "web1", "--engine", "redis", "--restart-command", "a\nb"], "restart"),
+    (["db", "add", "cache", "--server", "web1", "--engine", "redis", "--data-dir", "var/lib/redis"], "data dir"),
+    (["db", "add", "cart", "--server", "web1", "--engine", "postgres", "--data-dir", "/var/lib/x"], "redis"),
     (["db", "add", "shop", "--server", "web1", "--engine", "postgres"], "shop"),  # already registered
     # settings s3 set
     ([*S3_SET[:8], "b", *S3_SET[9:]], "bucket"),
@@ -167,6 +169,7 @@ MODULE_CASES = [
     (db_backup, dict(DB, socket="relative.sock", host=None), "socket"),
     (db_backup, dict(DB, socket="/run/x.sock"), "either host or socket"),
     (db_backup, dict(DB, restart_command="true"), "redis"),
+    (db_restore, dict(DB, filename=GOOD_BACKUP, data_dir="/var/lib/redis"), "data_dir only applies"),
     (db_backup, dict(DB, timeout=0), "timeout"),
     (db_restore, dict(DB, filename=GOOD_BACKUP, lock_timeout=-1), "lock_timeout"),
     (db_restore, dict(DB, filename="../../etc/passwd"), "plain name"),

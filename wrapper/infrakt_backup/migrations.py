@@ -80,7 +80,14 @@ def _create_databases(connection: Connection) -> None:
     connection.execute(text("CREATE INDEX ix_databases_server_name ON databases (server_name)"))
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_create_s3_config, _create_servers, _create_databases]
+def _add_database_data_dir(connection: Connection) -> None:
+    """Version 4: a Redis database's registered data dir (`db add --data-dir`)."""
+    connection.execute(text("ALTER TABLE databases ADD COLUMN data_dir VARCHAR"))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [
+    _create_s3_config, _create_servers, _create_databases, _add_database_data_dir,
+]
 LATEST_VERSION = len(MIGRATIONS)
 
 

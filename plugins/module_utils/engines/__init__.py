@@ -6,7 +6,8 @@ Every engine file exposes the same few names (borgmatic's hooks/data_source is t
 - `CLIENT_COMPRESSION`: the compression its clients write and read themselves (mongodump
   `--gzip`: "gz"), which the backup pipeline leaves alone; None when the pipeline applies the
   compression its filename says (names.ENGINE_EXTENSIONS);
-- `check_backup(path)`: raise ValueError unless the file at path is in the format the engine
+- `check_backup(first_bytes, filename)`: raise ValueError unless first_bytes, the start of
+  backup filename as its clients get it (decoded by the pipeline), are in the format the engine
   writes (run before anything touches the database, in check mode too: restore restores only
   what the engine itself produced);
 and, when its backup is what one client writes to stdout (PostgreSQL, MySQL/MariaDB, MongoDB),

@@ -38,11 +38,12 @@ DEFAULT_LOCK_TIMEOUT = 60  # seconds a statement may wait for a lock, where the 
 Connection = collections.namedtuple(
     "Connection",
     "engine db_name database host port user password socket container docker_bin restart_command"
-    " timeout lock_timeout",
+    " timeout lock_timeout data_dir",
 )
 Connection.__doc__ = """Where a database is, how to reach it and how long to wait for it (validated by
 connection_from_params). `database` is the server-side name, `db_name` the registry name used in
-file names; `restart_command` is an argv list (Redis restores) or None; `timeout` bounds a whole
+file names; `restart_command` is an argv list (Redis restores) or None, `data_dir` the
+registered Redis data dir (an absolute path) or None; `timeout` bounds a whole
 dump or restore client run, `lock_timeout` a statement's wait for a lock (seconds)."""
 
 # A client to run: argv, and the extra environment variables (passwords) it gets.
@@ -61,7 +62,8 @@ class EngineError(Exception):
 
 def connection_argument_spec():
     """Return the argument_spec options shared by the modules that reach a database
-    (db_backup, db_restore): the connection, the Redis restart command, the timeouts and backup_dir."""
+    (db_backup, db_restore): the connection, the Redis restart command and data dir, the timeouts
+    and backup_dir."""
     return dict(
         engine=dict(type="str", required=True, choices=sorted(names.ENGINE_EXTENSIONS)),
         db_name=dict(type="str", required=True),
@@ -74,6 +76,7 @@ def connection_argument_spec():
         container=dict(type="str"),
         docker_bin=dict(type="str", default="docker"),
         restart_command=dict(type="str"),
+        data_dir=dict(type="path"),
         timeout=dict(type="int", default=DEFAULT_TIMEOUT),
         lock_timeout=dict(type="int", default=DEFAULT_LOCK_TIMEOUT),
         backup_dir=dict(type="path", default=backup_files.DEFAULT_BACKUP_DIR),
@@ -108,6 +111,11 @@ def connection_from_params(params):
         if engine != "redis":
             raise ValueError("restart_command only applies to the redis engine")
         restart_command = shlex.split(restart_command)
+    data_dir = params.get("data_dir") or None
+    if data_dir is not None:
+        if engine != "redis":
+            raise ValueError("data_dir only applies to the redis engine")
+        data_dir = names.validate_absolute_path(data_dir, "data_dir")
     timeout = _positive_seconds(params.get("timeout"), DEFAULT_TIMEOUT, "timeout")
     lock_timeout = _positive_seconds(params.get("lock_timeout"), DEFAULT_LOCK_TIMEOUT, "lock_timeout")
     return Connection(
@@ -124,6 +132,7 @@ def connection_from_params(params):
         restart_command=restart_command,
         timeout=timeout,
         lock_timeout=lock_timeout,
+        data_dir=data_dir,
     )
 
 
@@ -162,12 +171,18 @@ def private_files(files):
         tmpfs.remove_private_dir(directory)
 
 
-def require_magic(path, magic, what):
-    """Raise ValueError (the database was not touched) unless the file at path begins with the
-    bytes magic; what names the format for the message ("a Redis RDB file")."""
-    with open(path, "rb") as backup:
-        if backup.read(len(magic)) != magic:
-            raise ValueError("%s is not %s; the database was not touched" % (os.path.basename(path), what))
+def require_magic(first_bytes, magic, what, filename):
+    """Raise ValueError (the database was not touched) unless first_bytes (the start of backup
+    filename, decoded) begin with the bytes magic; what names the format for the message ("a
+    Redis RDB file")."""
+    if not first_bytes.startswith(magic):
+        refuse_backup(filename, what)
+
+
+def refuse_backup(filename, what):
+    """Raise the ValueError saying that backup filename is not what ("a Redis RDB file") and
+    that the database was not touched."""
+    raise ValueError("%s is not %s; the database was not touched" % (filename, what))
 
 
 def failure_message(what, returncode, complaint, secret=None):

@@ -94,6 +94,7 @@ def restore_command(connection, client, password_paths):
     return _with_password(connection, client, options + connection_options(connection), password_paths)
 
 
-def check_backup(path):
-    """Raise ValueError unless the file at path is a gzip mongodump archive."""
-    require_magic(path, GZIP_MAGIC, "a gzip mongodump archive")
+def check_backup(first_bytes, filename):
+    """Raise ValueError unless first_bytes (of backup filename, as stored: the tools decode it
+    themselves) start a gzip mongodump archive."""
+    require_magic(first_bytes, GZIP_MAGIC, "a gzip mongodump archive", filename)

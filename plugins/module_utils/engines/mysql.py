@@ -19,11 +19,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import codecs
+
 from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (
-    GZIP_MAGIC,
     client_command,
     find_client,
-    require_magic,
+    refuse_backup,
 )
 
 DEFAULTS_FILE = "my.cnf"
@@ -115,6 +116,12 @@ def restore_command(connection, client, password_paths):
     return _with_password(connection, client, options, password_paths)
 
 
-def check_backup(path):
-    """Raise ValueError unless the file at path is gzip data (the SQL is checked as it streams)."""
-    require_magic(path, GZIP_MAGIC, "gzip-compressed SQL")
+def check_backup(first_bytes, filename):
+    """Raise ValueError unless first_bytes (of backup filename, decoded) are SQL text: not empty,
+    UTF-8 (a character cut at the end allowed) without NUL bytes."""
+    try:
+        text = codecs.getincrementaldecoder("utf-8")().decode(first_bytes)
+    except UnicodeDecodeError:
+        text = ""
+    if not text or "\x00" in text:
+        refuse_backup(filename, "SQL text")

@@ -93,6 +93,6 @@ def restore_command(connection, client, password_paths):
     return client_command(connection, argv + connection_options(connection), _password_env(connection, password_paths))
 
 
-def check_backup(path):
-    """Raise ValueError unless the file at path is a pg_dump custom-format archive."""
-    require_magic(path, CUSTOM_FORMAT_MAGIC, "a pg_dump custom-format archive")
+def check_backup(first_bytes, filename):
+    """Raise ValueError unless first_bytes (of backup filename, decoded) start a pg_dump custom-format archive."""
+    require_magic(first_bytes, CUSTOM_FORMAT_MAGIC, "a pg_dump custom-format archive", filename)

@@ -6,19 +6,20 @@ through `docker exec -i <container> cat` in a container. A Redis backup therefor
 server's file system: the server runs on this machine or in a container on it (checked
 natively, before anything is read or stopped: check_runs_here).
 
-Restore (native Redis only): the data dir is checked first (check_data_dir: the dir of the
-server's own config file, a real directory owned by the user Redis runs as; `CONFIG SET dir`
-can point a running server anywhere, and the restore writes there as root); the RDB is copied
-next to the live one (O_EXCL, O_NOFOLLOW). Then `SHUTDOWN NOSAVE`, the live RDB kept aside
-(a hard link in the same directory), the copy renamed over `<dir>/<dbfilename>` (owner and
-mode kept), and `restart_command` (an argv, no shell) starts the server again, which loads it.
-The kept RDB is removed once the server answers with the restored data loaded (PING, INFO
-persistence `loading:0`, the same dir and dbfilename); when it does not come up, the kept RDB
-is put back and the server started again with it. The command must return once the server
-runs (`systemctl start redis-server`, `redis-server /etc/redis/redis.conf` with `daemonize
-yes`). A server with `appendonly yes` would load its AOF instead, so it is refused before
-anything is touched. In a container Redis is PID 1, so stopping it stops the container:
-restore there by hand (stop the container, replace the file in its volume, start it).
+Restore (native Redis only): the data dir is checked first (check_data_dir: the registered
+data_dir, else the dir of the server's own config file, else refused; a real directory owned by
+the user Redis runs as; `CONFIG SET dir` can point a running server anywhere, and the restore
+writes there as root); the RDB is copied next to the live one (O_EXCL, O_NOFOLLOW). Then
+`SHUTDOWN NOSAVE`, the live RDB kept aside (a hard link in the same directory), the copy
+renamed over `<dir>/<dbfilename>` (owner and mode kept), and `restart_command` (an argv, no
+shell) starts the server again, which loads it. The kept RDB is removed once the server answers
+with the restored data loaded (PING, INFO persistence `loading:0`, the same dir and
+dbfilename); when it does not come up, the kept RDB is put back and the server started again
+with it. The command must return once the server runs (`systemctl start redis-server`,
+`redis-server /etc/redis/redis.conf` with `daemonize yes`). A server with `appendonly yes` would load
+its AOF instead, so it is refused before anything is touched. In a container Redis is PID 1, so
+stopping it stops the container: restore there by hand (stop the container, replace the file in
+its volume, start it).
 
 The password reaches redis-cli (6.2+, for `-e`) through REDISCLI_AUTH in its environment,
 forwarded by `docker exec -e REDISCLI_AUTH` in a container.
@@ -48,6 +49,7 @@ from ansible_collections.infrakt.backup.plugins.module_utils.engines.common impo
 RDB_MAGIC = b"REDIS"  # first bytes of every RDB file
 CLIENT_COMPRESSION = None  # the RDB file is copied as the server wrote it
 POLL_INTERVAL = 0.1
+# The restore's waits, each cut to the connection's timeout when that is shorter (_bounded).
 SHUTDOWN_TIMEOUT = 60
 START_TIMEOUT = 600  # loading a large RDB takes a while
 # A started server listens at once and answers LOADING while it loads; one that does not answer
@@ -96,9 +98,15 @@ def parse_config(text):
 
 
 def _cli(connection, *arguments):
-    """Run redis-cli with arguments against the server; return its reply as text."""
+    """Run redis-cli with arguments against the server, within connection.timeout; return its reply as text."""
     command = cli_command(connection, *arguments)
-    return run_client(command, "redis-cli " + arguments[0], connection.password).decode("utf-8", "replace")
+    output = run_client(command, "redis-cli " + arguments[0], connection.password, timeout=connection.timeout)
+    return output.decode("utf-8", "replace")
+
+
+def _bounded(connection, seconds):
+    """Return seconds, or connection.timeout when that is shorter: no wait outlasts the timeout."""
+    return min(seconds, connection.timeout)
 
 
 def _rdb_path(connection):
@@ -153,18 +161,29 @@ def configured_dir(config_file):
     return directory
 
 
-def check_data_dir(server_info, rdb_path):
+def check_data_dir(server_info, rdb_path, data_dir=None):
     """Raise EngineError unless rdb_path (CONFIG GET dir and dbfilename) lies where the server of
-    server_info (INFO server) keeps its data by its own configuration: its directory is the
-    absolute `dir` of the server's config file when it sets one (a client allowed `CONFIG SET
-    dir` can move a running server anywhere), a directory and not a symlink, owned by the user
-    the Redis process runs as; the RDB file there, if any, is a regular file. A restore writes
-    there as root."""
+    server_info (INFO server) keeps its data by its registration or its own configuration (a
+    client allowed `CONFIG SET dir` can move a running server anywhere): its directory is
+    data_dir when given, else the absolute `dir` of the server's config file; with neither it is
+    refused. It must be a directory and not a symlink, owned by the user the Redis process runs
+    as; the RDB file there, if any, is a regular file. A restore writes there as root."""
     directory = os.path.dirname(rdb_path)
     config_file = server_info.get("config_file")
-    if config_file:
-        configured = configured_dir(config_file)
-        if configured is not None and os.path.realpath(configured) != os.path.realpath(directory):
+    if data_dir is not None:
+        if os.path.realpath(data_dir) != os.path.realpath(directory):
+            raise EngineError(
+                "Redis reports dir %s but its registered data dir is %s (changed with CONFIG SET?); "
+                "restoring writes only into the registered dir" % (directory, data_dir)
+            )
+    else:
+        configured = configured_dir(config_file) if config_file else None
+        if configured is None:
+            raise EngineError(
+                "Redis reports dir %s but no config file of it sets an absolute dir; register its data dir "
+                "(infrakt-backup db add --data-dir DIR, module option data_dir) to restore it" % directory
+            )
+        if os.path.realpath(configured) != os.path.realpath(directory):
             raise EngineError(
                 "Redis reports dir %s but its config file %s sets %s (changed with CONFIG SET?); "
                 "restoring writes only into the configured dir" % (directory, config_file, configured)
@@ -270,15 +289,18 @@ def _state(connection):
         return "loading" if "LOADING" in str(error) else "down"
 
 
-def run_restart_command(argv):
+def run_restart_command(argv, timeout):
     """Run restart_command argv (no shell) in its own session, so the server it starts outlives
     this module; its output goes to temporary files rather than pipes, because a server that
-    keeps them open would make us wait forever. Raise EngineError when it exits non-zero."""
+    keeps them open would make us wait forever. Raise EngineError when it exits non-zero or
+    runs longer than timeout seconds (it is killed then)."""
     with tempfile.TemporaryFile() as output:
         try:
             returncode = subprocess.call(
-                argv, stdin=subprocess.DEVNULL, stdout=output, stderr=output, start_new_session=True
+                argv, stdin=subprocess.DEVNULL, stdout=output, stderr=output, start_new_session=True, timeout=timeout
             )
+        except subprocess.TimeoutExpired:
+            raise EngineError("restart_command did not finish within %d seconds (timeout)" % timeout) from None
         except OSError as error:
             raise EngineError("cannot run restart_command %s: %s" % (argv[0], error.strerror)) from None
         output.seek(0)
@@ -287,9 +309,9 @@ def run_restart_command(argv):
         raise EngineError(failure_message("restart_command", returncode, complaint.strip()))
 
 
-def check_backup(path):
-    """Raise ValueError unless the file at path is a Redis RDB file."""
-    require_magic(path, RDB_MAGIC, "a Redis RDB file")
+def check_backup(first_bytes, filename):
+    """Raise ValueError unless first_bytes (of backup filename, decoded) start a Redis RDB file."""
+    require_magic(first_bytes, RDB_MAGIC, "a Redis RDB file", filename)
 
 
 def restore(connection, chunks):
@@ -307,7 +329,7 @@ def restore(connection, chunks):
         raise ValueError("restart_command is required to restore Redis (the server is stopped and started)")
     try:
         live_path = _rdb_path(connection)
-        check_data_dir(parse_info(_cli(connection, "INFO", "server")), live_path)
+        check_data_dir(parse_info(_cli(connection, "INFO", "server")), live_path, connection.data_dir)
         appendonly = parse_config(_cli(connection, "CONFIG", "GET", "appendonly")).get("appendonly")
         if appendonly == "yes":
             raise ValueError("Redis runs with appendonly yes and would load its AOF, not the restored RDB; "
@@ -318,7 +340,7 @@ def restore(connection, chunks):
     try:
         _cli(connection, "SHUTDOWN", "NOSAVE")
         try:
-            _wait_until(lambda: not _answers(connection), SHUTDOWN_TIMEOUT, "Redis stopping")
+            _wait_until(lambda: not _answers(connection), _bounded(connection, SHUTDOWN_TIMEOUT), "Redis stopping")
             previous_path = _keep_previous(live_path)
         except BaseException:
             _start(connection, live_path)  # nothing replaced: the server comes back with its previous data
@@ -355,7 +377,7 @@ def _bring_back_previous(connection, live_path, previous_path, error):
     with contextlib.suppress(EngineError):  # a server that does not answer is stopped already
         _cli(connection, "SHUTDOWN", "NOSAVE")
     try:
-        _wait_until(lambda: _state(connection) == "down", SHUTDOWN_TIMEOUT, "Redis stopping")
+        _wait_until(lambda: _state(connection) == "down", _bounded(connection, SHUTDOWN_TIMEOUT), "Redis stopping")
         if previous_path is None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(live_path)
@@ -376,13 +398,15 @@ def _start(connection, live_path):
     loaded (wait_until_loaded); raise EngineError saying that Redis is stopped when it does not
     come back."""
     try:
-        run_restart_command(connection.restart_command)
-        wait_until_loaded(connection, live_path)
+        run_restart_command(connection.restart_command, connection.timeout)
+        wait_until_loaded(
+            connection, live_path, _bounded(connection, LISTEN_TIMEOUT), _bounded(connection, START_TIMEOUT)
+        )
     except EngineError as error:
         raise EngineError("%s; Redis is stopped (its RDB file: %s)" % (error, live_path)) from None
 
 
-def wait_until_loaded(connection, live_path, listen_timeout=LISTEN_TIMEOUT, load_timeout=START_TIMEOUT):
+def wait_until_loaded(connection, live_path, listen_timeout, load_timeout):
     """Wait until the started server answers PING, has loaded its data (INFO persistence
     loading:0) and works with the RDB file at live_path. Raise EngineError when it does not
     answer for listen_timeout seconds in a row (it exited: see its log), is still loading after

@@ -23,9 +23,23 @@ def test_each_version_adds_its_table(tmp_path):
             assert migrations.migrate(connection, target=version) == version
         assert table in tables(tmp_path / "x.db")
     with engine.begin() as connection:
-        assert migrations.migrate(connection) == 3  # nothing left to do
+        assert migrations.migrate(connection) == 4  # the data_dir column
+        assert migrations.migrate(connection) == 4  # nothing left to do
         assert connection.execute(text("SELECT version FROM schema_version ORDER BY version")).scalars().all() == [
-            1, 2, 3]
+            1, 2, 3, 4]
+
+
+def test_a_version_3_database_gets_data_dir_and_keeps_its_databases(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.begin() as connection:
+        migrations.migrate(connection, target=3)
+        connection.execute(text("INSERT INTO servers (name, host, port, user, created_at) VALUES "
+                                "('web1', '10.0.0.1', 22, 'root', '2025-01-02 03:04:05')"))
+        connection.execute(text("INSERT INTO databases (name, server_name, engine, created_at) VALUES "
+                                "('cache', 'web1', 'redis', '2025-01-02 03:04:05')"))
+    with engine.begin() as connection:
+        assert migrations.migrate(connection) == 4
+        assert connection.execute(text("SELECT name, data_dir FROM databases")).all() == [("cache", None)]
 
 
 def test_migrated_schema_is_what_the_models_describe(tmp_path):

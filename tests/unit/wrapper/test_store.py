@@ -124,8 +124,10 @@ def test_databases_crud(store):
                                host="127.0.0.1", port=3306, password="pw")
     assert store.database("shop") == added
     assert (added.server, added.password, added.container, added.restart_command) == ("web1", "pw", None, None)
-    store.add_database("cache", server="web1", engine="redis", password="", restart_command="redis-server x.conf")
+    store.add_database("cache", server="web1", engine="redis", password="", restart_command="redis-server x.conf",
+                       data_dir="/var/lib/redis")
     assert store.database("cache").password is None  # empty means none
+    assert (added.data_dir, store.database("cache").data_dir) == (None, "/var/lib/redis")
     assert [d.name for d in store.databases()] == ["cache", "shop"]
     with pytest.raises(BadInput, match="already exists"):
         store.add_database("shop", server="web1", engine="mysql")

@@ -43,7 +43,8 @@ def validate_restart_command(command: str) -> str:
 def add(
     store: Store, name: str, *, server: str, engine: str, database: str | None = None, user: str | None = None,
     host: str | None = None, port: int | None = None, container: str | None = None, password: str | None = None,
-    restart_command: str | None = None, ask_password: Callable[[], str | None] | None = None,
+    restart_command: str | None = None, data_dir: str | None = None,
+    ask_password: Callable[[], str | None] | None = None,
 ) -> dict:
     """Validate and register database `name` on server `server`; return it as entry_dict
     (the password only as "password_set"). Values left None use the engine's defaults on the
@@ -67,13 +68,17 @@ def add(
         if engine != "redis":
             raise BadInput("a restart command is only used for redis (to start it again after a restore)")
         validated(validate_restart_command, restart_command)
+    if data_dir is not None:
+        if engine != "redis":
+            raise BadInput("a data dir is only used for redis (the only dir a restore writes its RDB file into)")
+        data_dir = validated(validate_absolute_path, data_dir, "data dir")
     if password is None and ask_password is not None:
         password = ask_password()
     if password and any(character in password for character in PASSWORD_FORBIDDEN):
         raise BadInput("the database password must not contain newlines or NUL characters")
     entry = store.add_database(
         name, server=server, engine=engine, database=database, user=user, host=host, port=port, container=container,
-        password=password or None, restart_command=restart_command,
+        password=password or None, restart_command=restart_command, data_dir=data_dir,
     )
     return entry_dict(entry)
 

@@ -127,7 +127,7 @@ def test_sweep_stale_partials_removes_only_old_partials(tmp_path):
     two_hours_ago = time.time() - 7200
     os.utime(old, (two_hours_ago, two_hours_ago))
     os.utime(kept, (two_hours_ago, two_hours_ago))
-    assert backup_files.sweep_stale_partials(str(tmp_path)) == [str(old)]
+    assert backup_files.sweep_stale_partials(str(tmp_path), 3600) == [str(old)]
     assert sorted(os.listdir(tmp_path)) == sorted([fresh.name, kept.name])
 
 

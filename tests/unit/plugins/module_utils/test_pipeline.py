@@ -94,6 +94,26 @@ def test_backup_is_compressed_committed_then_uploaded(make_connection, fake_mari
     assert uploads == [(path, filename, result["sha256"])]
 
 
+@pytest.mark.parametrize(("timeout", "hours_silent", "swept"), [
+    (None, 5, False),  # a dump may run (and wait for a lock) up to the default 6 hours
+    (None, 8, True),
+    (60, 5, False),  # another run may have the default timeout
+    (24 * 3600, 20, False),
+    (24 * 3600, 26, True),
+])
+def test_a_backup_sweeps_only_partials_older_than_any_run_may_take(make_connection, fake_mariadb, timeout,
+                                                                    hours_silent, swept):
+    directory = fake_mariadb / "b" / "blog"
+    directory.mkdir(parents=True)
+    other = directory / "blog_mariadb_20261124T150000Z.sql.gz.partial"  # a concurrent run, silent meanwhile
+    other.write_bytes(b"\x1f\x8b")
+    then = datetime.now(UTC).timestamp() - hours_silent * 3600
+    os.utime(other, (then, then))
+    pipeline.create_backup(make_connection(engine="mariadb", db_name="blog", timeout=timeout), str(fake_mariadb / "b"),
+                           now=WHEN)
+    assert other.exists() is not swept
+
+
 def test_check_mode_neither_dumps_nor_uploads(make_connection, tmp_path):
     def upload(path, filename, sha256):
         raise AssertionError("nothing to upload in check mode")
@@ -153,3 +173,57 @@ def test_a_backup_the_pipeline_cannot_decode_is_refused_before_the_database(make
     connection = make_connection(engine="mariadb", db_name="blog", container="db", docker_bin="/nonexistent/docker")
     with pytest.raises(ValueError, match=f"^{filename} {message}; the database was not touched$"):
         pipeline.restore_backup(connection, str(tmp_path), filename, check_mode=check_mode)
+
+
+BODY = bytes(range(256)) * 12000  # several CHUNK_SIZE pieces once decoded
+
+
+def planted(backup_dir, filename, decoded):
+    """Put backup filename of database shop under backup_dir, with its sidecar: the bytes decoded,
+    gzip-compressed when the name ends in .gz. Return the stored bytes."""
+    stored = gzip.compress(decoded) if filename.endswith(".gz") else decoded
+    path = backup_dir / "shop" / filename
+    path.parent.mkdir()
+    path.write_bytes(stored)
+    backup_files.write_sidecar(str(path), hashlib.sha256(stored).hexdigest())
+    return stored
+
+
+@pytest.mark.parametrize(
+    ("engine", "filename", "decoded"),
+    [
+        ("mariadb", "shop_mariadb_20261124T210509Z.sql", SQL * 200),  # uncompressed
+        ("postgres", "shop_postgres_20261124T210509Z.dump.gz", b"PGDMP\x01\x0e\x00" + BODY),
+        ("redis", "shop_redis_20261124T210509Z.rdb.gz", b"REDIS0011" + BODY),
+    ],
+)
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_the_format_check_looks_at_the_decoded_backup(make_connection, tmp_path, monkeypatch, engine, filename,
+                                                      decoded, check_mode):
+    stored = planted(tmp_path, filename, decoded)
+    restored = []
+    # a stand-in for the engine's restore: what its client would get on stdin
+    monkeypatch.setattr(pipeline.engines, "restore", lambda connection, chunks: restored.append(b"".join(chunks)))
+    result = pipeline.restore_backup(make_connection(engine=engine), str(tmp_path), filename, check_mode=check_mode)
+    assert result["sha256"] == hashlib.sha256(stored).hexdigest()
+    assert restored == ([] if check_mode else [decoded])
+
+
+@pytest.mark.parametrize(
+    ("engine", "filename", "decoded", "what"),
+    [
+        ("postgres", "shop_postgres_20261124T210509Z.dump", b"\\! touch /tmp/owned\nSELECT 1;\n",
+         "a pg_dump custom-format archive"),
+        ("postgres", "shop_postgres_20261124T210509Z.dump.gz", b"\\! touch /tmp/owned\nSELECT 1;\n",
+         "a pg_dump custom-format archive"),
+        ("mariadb", "shop_mariadb_20261124T210509Z.sql.gz", b"PGDMP\x01\x0e\x00" + BODY, "SQL text"),
+        ("redis", "shop_redis_20261124T210509Z.rdb.gz", SQL, "a Redis RDB file"),
+    ],
+)
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_decoded_backup_not_in_the_engines_format_is_refused(make_connection, tmp_path, monkeypatch, engine,
+                                                               filename, decoded, what, check_mode):
+    planted(tmp_path, filename, decoded)
+    monkeypatch.setattr(pipeline.engines, "restore", pytest.fail)
+    with pytest.raises(ValueError, match=f"^{filename} is not {what}; the database was not touched$"):
+        pipeline.restore_backup(make_connection(engine=engine), str(tmp_path), filename, check_mode=check_mode)

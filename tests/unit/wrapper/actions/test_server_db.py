@@ -54,7 +54,8 @@ def test_db_add_list_remove(store):
     assert added["password_set"] and "s3cret" not in str(added)
     assert store.database("shop").password == "s3cret pw"
     cache = db.add(store, "cache", server="web1", engine="redis", password="",
-                   restart_command="redis-server /etc/redis/redis.conf --daemonize yes")
+                   restart_command="redis-server /etc/redis/redis.conf --daemonize yes", data_dir="/var/lib/redis/")
+    assert store.database("cache").data_dir == "/var/lib/redis"
     assert not cache["password_set"] and store.database("cache").password is None
     assert [entry["name"] for entry in db.list_databases(store)] == ["cache", "shop"]
     db.remove(store, "cache")
@@ -75,6 +76,8 @@ def test_db_add_list_remove(store):
     ({"restart_command": "redis-server"}, "only used for redis"),
     ({"engine": "redis", "restart_command": "redis-server 'unclosed"}, "cannot be split"),
     ({"engine": "redis", "restart_command": "a\nb"}, "control characters"),
+    ({"data_dir": "/var/lib/redis"}, "only used for redis"),
+    ({"engine": "redis", "data_dir": "var/lib/redis"}, "data dir 'var/lib/redis' must be an absolute path"),
     ({"password": "line1\nline2"}, "newlines"),
 ])
 def test_db_add_refuses_bad_values(store, values, complaint):

@@ -32,6 +32,8 @@ def test_database_defaults_to_db_name(make_connection):
         ({"port": 70000}, "from 1 to 65535"),
         ({"host": "-oProxyCommand=x"}, "not a valid host"),
         ({"restart_command": "systemctl start postgresql"}, "only applies to the redis engine"),
+        ({"data_dir": "/var/lib/postgresql"}, "data_dir only applies to the redis engine"),
+        ({"engine": "redis", "data_dir": "var/lib/redis"}, "data_dir 'var/lib/redis' must be an absolute path"),
         ({"timeout": 0}, "timeout must be a whole number of seconds, at least 1"),
         ({"lock_timeout": -5}, "lock_timeout must be a whole number of seconds, at least 1"),
     ],
@@ -147,7 +149,8 @@ def test_run_client_kills_the_client_when_the_input_fails():
 def test_timeouts_default_to_six_hours_and_a_minute(make_connection):
     connection = make_connection()
     assert (connection.timeout, connection.lock_timeout) == (6 * 3600, 60)
-    assert make_connection(timeout=30, lock_timeout=5)[-2:] == (30, 5)
+    connection = make_connection(timeout=30, lock_timeout=5)
+    assert (connection.timeout, connection.lock_timeout) == (30, 5)
 
 
 def test_run_client_kills_the_client_and_its_children_when_the_timeout_passes(tmp_path):

@@ -51,11 +51,16 @@ def test_defaults_file_quotes_and_escapes_the_password():
     assert text == '[client]\npassword=" a\\\\b#c\\"d\\te\\n"\n'
 
 
-def test_a_file_that_is_not_gzip_fails_the_check(tmp_path):
-    path = tmp_path / "shop_mysql_20261124T210509Z.sql.gz"
-    path.write_bytes(b"DROP DATABASE shop;\n")
-    with pytest.raises(ValueError, match="is not gzip-compressed SQL; the database was not touched"):
-        mysql.check_backup(str(path))
+@pytest.mark.parametrize("first_bytes", [b"-- MariaDB dump 10.19\n", "INSERT INTO t VALUES ('é');".encode()[:-4]])
+def test_sql_text_passes_the_check(first_bytes):
+    mysql.check_backup(first_bytes, "shop_mysql_20261124T210509Z.sql")
+
+
+@pytest.mark.parametrize("first_bytes", [b"", b"\x1f\x8b\x08\x00", b"PGDMP\x01\x0e\x00", b"REDIS0011\xfa\x00"])
+def test_what_is_not_sql_text_fails_the_check(first_bytes):
+    expected = "^shop_mysql_20261124T210509Z.sql is not SQL text; the database was not touched$"
+    with pytest.raises(ValueError, match=expected):
+        mysql.check_backup(first_bytes, "shop_mysql_20261124T210509Z.sql")
 
 
 def test_restore_session_waits_for_locks_at_most_lock_timeout(make_connection):

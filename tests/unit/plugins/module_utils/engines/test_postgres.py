@@ -46,14 +46,10 @@ def test_custom_format_restore_is_one_transaction(make_connection):
 
 
 def test_only_a_custom_format_archive_passes_the_check(tmp_path):
-    archive = tmp_path / "archive.dump"
-    archive.write_bytes(postgres.CUSTOM_FORMAT_MAGIC + b"\x01\x0e")
-    postgres.check_backup(str(archive))
-    plain = tmp_path / "shop_postgres_20261124T210509Z.dump"
-    plain.write_bytes(b"\\! touch /tmp/owned\nSELECT 1;\n")
+    postgres.check_backup(postgres.CUSTOM_FORMAT_MAGIC + b"\x01\x0e", "archive.dump")
     with pytest.raises(ValueError, match="^shop_postgres_20261124T210509Z.dump is not a pg_dump custom-format "
                                          "archive; the database was not touched$"):
-        postgres.check_backup(str(plain))
+        postgres.check_backup(b"\\! touch /tmp/owned\nSELECT 1;\n", "shop_postgres_20261124T210509Z.dump")
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 real server are in tests/integration/test_db_backup_restore.py."""
 
 import os
+import time
 
 import pytest
 
@@ -74,16 +75,15 @@ def test_restore_needs_a_restart_command(make_connection, tmp_path):
         redis.restore(make_connection(engine="redis"), iter([redis.RDB_MAGIC]))
 
 
-def test_a_file_that_is_not_an_rdb_fails_the_check(tmp_path):
-    path = tmp_path / "cache_redis_20261124T210509Z.rdb"
-    path.write_bytes(b"not redis")
+def test_a_file_that_is_not_an_rdb_fails_the_check():
+    redis.check_backup(redis.RDB_MAGIC + b"0011", "cache_redis_20261124T210509Z.rdb")
     with pytest.raises(ValueError, match="is not a Redis RDB file; the database was not touched"):
-        redis.check_backup(str(path))
+        redis.check_backup(b"not redis", "cache_redis_20261124T210509Z.rdb")
 
 
 def test_restart_command_output_goes_to_the_message(tmp_path):
     with pytest.raises(EngineError, match="restart_command failed: cannot start"):
-        redis.run_restart_command(["sh", "-c", "echo cannot start >&2; exit 1"])
+        redis.run_restart_command(["sh", "-c", "echo cannot start >&2; exit 1"], 10)
 
 
 def test_restore_that_cannot_reach_the_server_says_it_was_not_touched(make_connection, tmp_path):
@@ -117,14 +117,35 @@ def test_a_data_dir_other_than_the_configured_one_is_refused(tmp_path):
         redis.check_data_dir(server_info_of_this_process(str(config)), str(elsewhere / "dump.rdb"))
 
 
+def test_the_registered_data_dir_wins_over_the_config_file(tmp_path):
+    config = tmp_path / "redis.conf"
+    config.write_text("dir /var/lib/redis\n")
+    redis.check_data_dir(server_info_of_this_process(str(config)), str(tmp_path / "dump.rdb"), str(tmp_path))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    expected = f"^Redis reports dir {elsewhere} but its registered data dir is {tmp_path} "
+    with pytest.raises(EngineError, match=expected):
+        redis.check_data_dir(server_info_of_this_process(), str(elsewhere / "dump.rdb"), str(tmp_path))
+
+
+@pytest.mark.parametrize("config_text", [None, "port 6379\n", "dir ./\n"])
+def test_a_dir_pinned_by_nothing_is_refused(tmp_path, config_text):
+    config_file = ""
+    if config_text is not None:
+        config_file = str(tmp_path / "redis.conf")
+        (tmp_path / "redis.conf").write_text(config_text)
+    with pytest.raises(EngineError, match="register its data dir \\(infrakt-backup db add --data-dir DIR"):
+        redis.check_data_dir(server_info_of_this_process(config_file), str(tmp_path / "dump.rdb"))
+
+
 def test_a_symlinked_data_dir_or_rdb_file_is_refused(tmp_path):
     (tmp_path / "real").mkdir()
     (tmp_path / "link").symlink_to(tmp_path / "real")
     with pytest.raises(EngineError, match="is not a directory"):
-        redis.check_data_dir(server_info_of_this_process(), str(tmp_path / "link" / "dump.rdb"))
+        redis.check_data_dir(server_info_of_this_process(), str(tmp_path / "link" / "dump.rdb"), str(tmp_path / "real"))
     (tmp_path / "real" / "dump.rdb").symlink_to("/etc/passwd")
     with pytest.raises(EngineError, match="is not a regular file"):
-        redis.check_data_dir(server_info_of_this_process(), str(tmp_path / "real" / "dump.rdb"))
+        redis.check_data_dir(server_info_of_this_process(), str(tmp_path / "real" / "dump.rdb"), str(tmp_path / "real"))
 
 
 def test_a_data_dir_of_another_user_is_refused(tmp_path):
@@ -132,4 +153,44 @@ def test_a_data_dir_of_another_user_is_refused(tmp_path):
     if tmp_path.stat().st_uid == init_user:
         os.chown(tmp_path, 65534, -1)
     with pytest.raises(EngineError, match=f"is owned by uid .*, not by uid {init_user} that Redis runs as"):
-        redis.check_data_dir({"process_id": "1", "config_file": ""}, str(tmp_path / "dump.rdb"))
+        redis.check_data_dir({"process_id": "1", "config_file": ""}, str(tmp_path / "dump.rdb"), str(tmp_path))
+
+
+@pytest.fixture
+def redis_cli_stand_in(tmp_path, monkeypatch):
+    """Return install(script): a `redis-cli` running the sh script put first on PATH."""
+
+    def install(script):
+        stand_in = tmp_path / "bin" / "redis-cli"
+        stand_in.parent.mkdir()
+        stand_in.write_text("#!/bin/sh\n" + script)
+        stand_in.chmod(0o755)
+        monkeypatch.setenv("PATH", f"{stand_in.parent}:{os.environ['PATH']}")
+
+    return install
+
+
+def test_a_hanging_redis_cli_is_stopped_at_the_timeout(make_connection, redis_cli_stand_in):
+    redis_cli_stand_in("exec sleep 20\n")
+    connection = make_connection(engine="redis", restart_command="true", timeout=1)
+    started = time.monotonic()
+    expected = "^redis-cli CONFIG did not finish within 1 seconds .*the server was not touched"
+    with pytest.raises(EngineError, match=expected):
+        redis.restore(connection, iter([redis.RDB_MAGIC + b"0011"]))
+    assert time.monotonic() - started < 10
+
+
+def test_the_wait_for_a_loading_server_ends_at_the_timeout(make_connection, redis_cli_stand_in, tmp_path):
+    redis_cli_stand_in('echo "LOADING Redis is loading the dataset in memory" >&2; exit 1\n')
+    connection = make_connection(engine="redis", restart_command="true", timeout=1)
+    started = time.monotonic()
+    with pytest.raises(EngineError, match="^Redis did not finish loading within 1 seconds; Redis is stopped"):
+        redis._start(connection, str(tmp_path / "dump.rdb"))
+    assert time.monotonic() - started < 10
+
+
+def test_a_hanging_restart_command_is_stopped_at_the_timeout():
+    started = time.monotonic()
+    with pytest.raises(EngineError, match="^restart_command did not finish within 1 seconds"):
+        redis.run_restart_command(["sleep", "20"], 1)
+    assert time.monotonic() - started < 10
