@@ -304,6 +304,27 @@ def test_default_credentials_dir_is_on_tmpfs_and_removed(bench):
     assert not os.path.lexists(made)
 
 
+def test_credentials_base_dir_on_a_disk_is_refused_unless_allowed(bench):
+    base = Path(f"/var/tmp/infrakt-itest-{secrets.token_hex(4)}")
+    try:
+        refused = run_s3_playbook(bench, "s3_test.yml", {"infrakt_s3_credentials_base_dir": str(base)})
+        assert refused.returncode != 0
+        failed = [result for _task, status, result in refused.tasks if status == "fatal"]
+        assert [result["msg"] for result in failed] == [
+            f"cannot write the temporary S3 credentials: {base} is not on a tmpfs; refusing to write secrets to a"
+            " disk (allow_secrets_on_disk, playbook variable infrakt_allow_secrets_on_disk: true, allows it)"
+        ]
+        assert "Probe the bucket" not in refused.stdout and not base.exists()
+
+        allowed = run_s3_playbook(bench, "s3_test.yml", {"infrakt_s3_credentials_base_dir": str(base),
+                                                         "infrakt_allow_secrets_on_disk": True})
+        assert allowed.returncode == 0, allowed.stdout[-3000:]
+        (made,) = allowed.facts("infrakt_s3_credentials_dir")
+        assert Path(made).parent == base and not os.path.lexists(made)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def test_s3_outage_is_reported_as_unreachable(bench):
     bench["testbed"].stop_s3()
     try:
