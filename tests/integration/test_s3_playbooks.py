@@ -255,6 +255,16 @@ def test_backup_without_recorded_checksum_needs_verify_false(bench, tmp_path):
     assert accepted.returncode == 0, accepted.stdout[-3000:]
     assert accepted.result("Download")["verified"] is False
     assert (tmp_path / db_name / filename).read_bytes() == body
+    # nothing vouches for bytes nobody verified: no sidecar, so a restore refuses them untouched
+    assert accepted.result("Download")["sidecar_path"] is None
+    assert os.listdir(tmp_path / db_name) == [filename]
+    restore = run_s3_playbook(bench, "restore.yml", {
+        "infrakt_db_name": db_name, "infrakt_db_engine": "redis", "infrakt_restore_filename": filename,
+        "infrakt_backup_dir": str(tmp_path), "infrakt_db_restart_command": "/bin/false"})
+    assert restore.returncode != 0
+    status, refused_restore = restore.status_and_result("Restore the database")
+    assert status == "fatal" and refused_restore["database_touched"] is False
+    assert refused_restore["msg"] == f"backup {filename} has no checksum file {filename}.sha256"
 
 
 @pytest.mark.parametrize(
