@@ -87,7 +87,9 @@ options:
     type: path
     default: /opt/infrakt/backups
   dest_dir:
-    description: Where O(mode=download) puts the file; default C(<backup_dir>/<db_name>).
+    description:
+      - Where O(mode=download) puts the file (0600); default C(<backup_dir>/<db_name>).
+      - Missing directories are created 0700; an existing one keeps its mode.
     type: path
   verify:
     description:

@@ -214,7 +214,8 @@ def local_sidecar_records(path, sha256):
 
 def download_backup(cli, bucket, prefix, db_name, filename, dest_dir=None, verify=True, check_mode=False,
                     backup_dir=DEFAULT_BACKUP_DIR):
-    """Download backup filename of db_name into dest_dir (default `<backup_dir>/<db_name>`);
+    """Download backup filename of db_name into dest_dir (default `<backup_dir>/<db_name>`;
+    missing directories are made 0700, an existing one keeps its mode, the file is 0600);
     the file appears under its name only once its sha256 matches the recorded one, and then gets
     its local sidecar. verify=False takes whatever arrives and writes no sidecar (removing one of
     the bytes it replaced): only a verified file is vouched for, so db_restore refuses it. A
@@ -252,7 +253,8 @@ def download_backup(cli, bucket, prefix, db_name, filename, dest_dir=None, verif
             return result
     if check_mode:
         return result
-    ensure_private_dirs(dest_dir)
+    if not os.path.isdir(dest_dir):
+        ensure_private_dirs(dest_dir)  # made 0700; an existing one (a dest_dir of /tmp) keeps its mode
     result["sha256"] = fetch_verified(cli, bucket, key, path, expected if verify else None)
     if verified:
         write_sidecar(path, result["sha256"])
