@@ -362,7 +362,7 @@ def main():
             module.run_command, module.params["aws_bin"], module.params["credentials_dir"],
             module.params["endpoint_url"],
         )
-        # Ansible masks it in everything the module returns, on top of strip_secrets(); not the
+        # Ansible masks it in everything the module returns, on top of mask_secrets(); not the
         # access key id, which is no secret and may be a short word found in keys and names
         module.no_log_values.add(cli.credentials.get("aws_secret_access_key", ""))
         with cleanup_on_termination(), tmpfs.using_private_dir(module.params["credentials_dir"]):
