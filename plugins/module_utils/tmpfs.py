@@ -4,7 +4,8 @@
 
 Secrets written here never reach a disk: the base directory is `/run/infrakt` when `/run` is
 a tmpfs, else `/dev/shm/infrakt` (per-user variants for non-root users, so that nobody else
-owns the directory we write into). Each run gets its own `run-*` directory (0700) holding
+owns the directory we write into); a base directory that is not on a tmpfs is refused unless
+the caller allows a disk (choose_base_dir). Each run gets its own `run-*` directory (0700) holding
 0600 files created with O_EXCL; leftovers of crashed runs are swept by age. A run directory
 in use is share-locked (flock on the directory) and touched when its user is done, so that a
 sweep never pulls it from under a long transfer of another run. A run directory can be tied
@@ -50,11 +51,6 @@ def mounts(mounts_text):
     return listed
 
 
-def tmpfs_mount_points(mounts_text):
-    """Return the mount points of the tmpfs file systems listed in mounts_text (/proc/mounts format)."""
-    return [point for point, file_system in mounts(mounts_text) if file_system == "tmpfs"]
-
-
 def is_on_tmpfs(path, mounts_text):
     """Return True if the (absolute, symlink-free) path lies on a tmpfs according to mounts_text:
     the mount that holds it is the last one mounted on its longest matching mount point (a
@@ -76,23 +72,44 @@ def read_mounts():
         return ""
 
 
-def choose_base_dir(tmpfs_mounts, euid):
-    """Return the default base directory for private run directories of user euid, given the
-    tmpfs mount points: `/run/infrakt` (root, /run on tmpfs), `/run/user/<uid>/infrakt` (others,
-    when their runtime dir is a tmpfs), else `/dev/shm/infrakt` (root) or `/dev/shm/infrakt-<uid>`."""
-    if euid == 0 and "/run" in tmpfs_mounts:
-        return "/run/" + BASE_DIR_NAME
-    user_runtime_dir = "/run/user/%d" % euid
-    if euid != 0 and user_runtime_dir in tmpfs_mounts:
-        return "%s/%s" % (user_runtime_dir, BASE_DIR_NAME)
+def base_dir_candidates(euid):
+    """Return the default base directories for private run directories of user euid, in the
+    order they are tried: `/run/infrakt` and `/dev/shm/infrakt` (root), else
+    `/run/user/<uid>/infrakt` and `/dev/shm/infrakt-<uid>` (private to the user)."""
     if euid == 0:
-        return "/dev/shm/" + BASE_DIR_NAME
-    return "/dev/shm/%s-%d" % (BASE_DIR_NAME, euid)
+        return ["/run/" + BASE_DIR_NAME, "/dev/shm/" + BASE_DIR_NAME]
+    return ["/run/user/%d/%s" % (euid, BASE_DIR_NAME), "/dev/shm/%s-%d" % (BASE_DIR_NAME, euid)]
 
 
-def default_base_dir():
+def choose_base_dir(mounts_text, euid, base_dir=None, allow_disk=False):
+    """Return the base directory for private run directories of user euid, given the mounts in
+    mounts_text (/proc/mounts format): base_dir when it is on a tmpfs, else (none given) the
+    first of base_dir_candidates(euid) whose parent is a tmpfs mount point (a runtime dir that is
+    no mount of its own may not exist). Raise ValueError (one line) when there is none, unless
+    allow_disk, which takes base_dir or else the last candidate on a disk."""
+    if base_dir:
+        candidates = [base_dir]
+        usable = [base_dir] if is_on_tmpfs(os.path.realpath(base_dir), mounts_text) else []
+    else:
+        candidates = base_dir_candidates(euid)
+        points = [point for point, _file_system in mounts(mounts_text)]
+        parents = [(candidate, os.path.realpath(os.path.dirname(candidate))) for candidate in candidates]
+        usable = [candidate for candidate, parent in parents
+                  if parent in points and is_on_tmpfs(parent, mounts_text)]
+    if usable:
+        return usable[0]
+    if allow_disk:
+        return candidates[-1]
+    raise ValueError(
+        "%s %s not on a tmpfs; refusing to write secrets to a disk"
+        " (allow_secrets_on_disk, playbook variable infrakt_allow_secrets_on_disk: true, allows it)"
+        % (" and ".join(candidates), "is" if len(candidates) == 1 else "are")
+    )
+
+
+def default_base_dir(base_dir=None, allow_disk=False):
     """Return choose_base_dir() for this machine's mounts and the current user."""
-    return choose_base_dir(tmpfs_mount_points(read_mounts()), os.geteuid())
+    return choose_base_dir(read_mounts(), os.geteuid(), base_dir, allow_disk)
 
 
 def ensure_private_base_dir(base_dir):

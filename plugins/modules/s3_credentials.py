@@ -82,7 +82,17 @@ options:
       - Directory on tmpfs for the run directories. Default C(/run/infrakt) when C(/run) is a tmpfs
         (root), else C(/dev/shm/infrakt); for another user C(/run/user/<uid>/infrakt) or
         C(/dev/shm/infrakt-<uid>). It must belong to the user the module runs as.
+      - A base directory that is not on a tmpfs (given, or none of the defaults is) makes the
+        module fail with one line naming it, unless O(allow_secrets_on_disk=true).
     type: path
+  allow_secrets_on_disk:
+    description:
+      - Write the credentials to O(base_dir) (default C(/dev/shm/infrakt), or
+        C(/dev/shm/infrakt-<uid>)) even when it is not on a tmpfs. They then reach a disk, whose
+        blocks may keep them after the files are removed.
+      - The server's counterpart of the CLI's E(INFRAKT_ALLOW_SECRETS_ON_DISK=1).
+    type: bool
+    default: false
   max_age:
     description:
       - Run directories under O(base_dir) older than this many seconds are removed.
@@ -183,7 +193,7 @@ def create(module):
                 settings, params["max_concurrent_requests"], params["multipart_chunksize"], params["max_attempts"]
             ),
         }
-        base_dir = params["base_dir"] or tmpfs.default_base_dir()
+        base_dir = tmpfs.default_base_dir(params["base_dir"], params["allow_secrets_on_disk"])
         result = {"changed": True, "base_dir": base_dir, "settings": settings, "swept": []}
         if module.check_mode:
             return result
@@ -230,6 +240,7 @@ def main():
         multipart_chunksize=dict(type="str", default="16MB"),
         max_attempts=dict(type="int", default=3),
         base_dir=dict(type="path"),
+        allow_secrets_on_disk=dict(type="bool", default=False),
         max_age=dict(type="int", default=3600),
         path=dict(type="path"),
     )

@@ -26,7 +26,9 @@ description:
     C(<backup_dir>/<db_name>)), checked
     against the recorded sha256 (the sidecar, else the metadata) and renamed only when it
     matches; the local C(<filename>.sha256) sidecar is written next to it. A local copy that
-    already matches is kept."
+    already matches is kept. With O(verify=false) nothing is checked and no sidecar is written
+    (one left from the replaced bytes is removed), so M(infrakt.backup.db_restore) refuses the
+    file until a verified download or a sidecar of your own vouches for it."
   - "O(mode=list): the objects directly under C(<prefix>/<db_name>/) (every page), with the
     sha256 of their sidecars, all sidecars fetched with one aws command."
   - "O(mode=delete): O(filename) and its sidecar."
@@ -85,12 +87,14 @@ options:
     type: path
     default: /opt/infrakt/backups
   dest_dir:
-    description: Where O(mode=download) puts the file; default C(<backup_dir>/<db_name>).
+    description:
+      - Where O(mode=download) puts the file (0600); default C(<backup_dir>/<db_name>).
+      - Missing directories are created 0700; an existing one keeps its mode.
     type: path
   verify:
     description:
       - With O(mode=download), refuse a backup whose sha256 does not match the recorded one, or that
-        has none recorded. V(false) accepts whatever arrives.
+        has none recorded. V(false) accepts whatever arrives, unchecked and without a local sidecar.
     type: bool
     default: true
 attributes:
@@ -179,7 +183,7 @@ size:
   type: int
   sample: 67108864
 sha256:
-  description: sha256 of the backup (upload, download; with verify=false and nothing recorded, of what arrived).
+  description: sha256 of the backup (upload, download; with verify=false, of what arrived).
   returned: success, upload and download
   type: str
   sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
@@ -189,12 +193,12 @@ path:
   type: str
   sample: /opt/infrakt/backups/shop/shop_postgres_20261124T210509Z.dump
 sidecar_path:
-  description: Local path of its C(.sha256) sidecar.
+  description: Local path of its C(.sha256) sidecar; null when RV(verified) is false (no sidecar was written).
   returned: success, download
   type: str
   sample: /opt/infrakt/backups/shop/shop_postgres_20261124T210509Z.dump.sha256
 verified:
-  description: Whether the download was checked against a recorded sha256.
+  description: Whether the download was checked against a recorded sha256 (only then does it get a sidecar).
   returned: success, download
   type: bool
   sample: true
@@ -358,7 +362,7 @@ def main():
             module.run_command, module.params["aws_bin"], module.params["credentials_dir"],
             module.params["endpoint_url"],
         )
-        # Ansible masks it in everything the module returns, on top of strip_secrets(); not the
+        # Ansible masks it in everything the module returns, on top of mask_secrets(); not the
         # access key id, which is no secret and may be a short word found in keys and names
         module.no_log_values.add(cli.credentials.get("aws_secret_access_key", ""))
         with cleanup_on_termination(), tmpfs.using_private_dir(module.params["credentials_dir"]):

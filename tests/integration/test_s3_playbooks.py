@@ -255,6 +255,16 @@ def test_backup_without_recorded_checksum_needs_verify_false(bench, tmp_path):
     assert accepted.returncode == 0, accepted.stdout[-3000:]
     assert accepted.result("Download")["verified"] is False
     assert (tmp_path / db_name / filename).read_bytes() == body
+    # nothing vouches for bytes nobody verified: no sidecar, so a restore refuses them untouched
+    assert accepted.result("Download")["sidecar_path"] is None
+    assert os.listdir(tmp_path / db_name) == [filename]
+    restore = run_s3_playbook(bench, "restore.yml", {
+        "infrakt_db_name": db_name, "infrakt_db_engine": "redis", "infrakt_restore_filename": filename,
+        "infrakt_backup_dir": str(tmp_path), "infrakt_db_restart_command": "/bin/false"})
+    assert restore.returncode != 0
+    status, refused_restore = restore.status_and_result("Restore the database")
+    assert status == "fatal" and refused_restore["database_touched"] is False
+    assert refused_restore["msg"] == f"backup {filename} has no checksum file {filename}.sha256"
 
 
 @pytest.mark.parametrize(
@@ -302,6 +312,27 @@ def test_default_credentials_dir_is_on_tmpfs_and_removed(bench):
     fs_type = subprocess.run(["stat", "-f", "-c", "%T", str(base)], capture_output=True, text=True, check=True)
     assert fs_type.stdout.strip() == "tmpfs"
     assert not os.path.lexists(made)
+
+
+def test_credentials_base_dir_on_a_disk_is_refused_unless_allowed(bench):
+    base = Path(f"/var/tmp/infrakt-itest-{secrets.token_hex(4)}")
+    try:
+        refused = run_s3_playbook(bench, "s3_test.yml", {"infrakt_s3_credentials_base_dir": str(base)})
+        assert refused.returncode != 0
+        failed = [result for _task, status, result in refused.tasks if status == "fatal"]
+        assert [result["msg"] for result in failed] == [
+            f"cannot write the temporary S3 credentials: {base} is not on a tmpfs; refusing to write secrets to a"
+            " disk (allow_secrets_on_disk, playbook variable infrakt_allow_secrets_on_disk: true, allows it)"
+        ]
+        assert "Probe the bucket" not in refused.stdout and not base.exists()
+
+        allowed = run_s3_playbook(bench, "s3_test.yml", {"infrakt_s3_credentials_base_dir": str(base),
+                                                         "infrakt_allow_secrets_on_disk": True})
+        assert allowed.returncode == 0, allowed.stdout[-3000:]
+        (made,) = allowed.facts("infrakt_s3_credentials_dir")
+        assert Path(made).parent == base and not os.path.lexists(made)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_s3_outage_is_reported_as_unreachable(bench):

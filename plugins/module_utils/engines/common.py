@@ -24,8 +24,8 @@ import subprocess
 import threading
 
 from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, names, tmpfs
+from ansible_collections.infrakt.backup.plugins.module_utils.masking import mask_secrets
 
-MASK = "********"
 GZIP_MAGIC = b"\x1f\x8b"  # first bytes of a gzip stream
 MESSAGE_LIMIT = 600  # characters of a client's complaint kept in an error message
 OUTPUT_LIMIT = 1024 * 1024  # bytes of a client's stdout/stderr kept in memory
@@ -189,9 +189,7 @@ def failure_message(what, returncode, complaint, secret=None):
     """Return the one-line message for client `what` that ended with returncode, given its
     complaint (stderr, or stdout when stderr is empty; bytes): lines joined, `what: error:`
     prefixes dropped, secret masked, cut at MESSAGE_LIMIT characters."""
-    text = complaint.decode("utf-8", "replace")
-    if secret:
-        text = text.replace(secret, MASK)
+    text = mask_secrets(complaint.decode("utf-8", "replace"), [secret])
     prefix = re.compile(r"^%s:\s*(error:\s*)?" % re.escape(what), re.IGNORECASE)
     lines = [prefix.sub("", " ".join(line.split())) for line in text.splitlines()]
     summary = " ".join(line for line in lines if line)

@@ -18,11 +18,11 @@ import re
 import signal
 import subprocess
 
+from ansible_collections.infrakt.backup.plugins.module_utils.masking import mask_secrets
 from ansible_collections.infrakt.backup.plugins.module_utils.names import SIDECAR_SUFFIX, validate_endpoint_url
 from ansible_collections.infrakt.backup.plugins.module_utils.s3.presets import CONFIG_FILE, CREDENTIALS_FILE
 
 DEFAULT_AWS_BIN = "/opt/infrakt/awscli/bin/aws"
-SECRET_MASK = "********"  # noqa: S105 - the mask replacing secrets, not one
 
 # Seconds an interrupted aws CLI gets to abort its multipart uploads before it is killed.
 AWS_STOP_GRACE = 5
@@ -178,14 +178,6 @@ ERROR_RULES = (
 )
 
 
-def strip_secrets(text, secrets):
-    """Return text with every non-empty string of secrets replaced by a mask."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, SECRET_MASK)
-    return text
-
-
 def classify_error(stderr, bucket=None, endpoint_url=None, rc=None):
     """Return (error_code, reason) for the aws CLI's stderr: a known failure (see ERROR_RULES)
     or the CLI's own error code and last line."""
@@ -264,7 +256,7 @@ class AwsCli:
             for process in started:
                 stop_aws(process)
         if rc != 0:
-            stderr = strip_secrets(stderr, self.credentials.values())
+            stderr = mask_secrets(stderr, self.credentials.values())
             code, reason = classify_error(stderr, bucket, self.endpoint_url, rc)
             raise AwsError(code, reason, stderr)
         return stdout

@@ -26,6 +26,7 @@ from ansible_collections.infrakt.backup.plugins.module_utils.backup_files import
     parse_sidecar,
     read_sidecar,
     sha256_of_file,
+    sidecar_path,
     sidecar_text,
     write_sidecar,
 )
@@ -213,11 +214,13 @@ def local_sidecar_records(path, sha256):
 
 def download_backup(cli, bucket, prefix, db_name, filename, dest_dir=None, verify=True, check_mode=False,
                     backup_dir=DEFAULT_BACKUP_DIR):
-    """Download backup filename of db_name into dest_dir (default `<backup_dir>/<db_name>`)
-    and write its local sidecar; the file appears under its
-    name only once its sha256 matches the recorded one (verify=False: whatever arrives). A
+    """Download backup filename of db_name into dest_dir (default `<backup_dir>/<db_name>`;
+    missing directories are made 0700, an existing one keeps its mode, the file is 0600);
+    the file appears under its name only once its sha256 matches the recorded one, and then gets
+    its local sidecar. verify=False takes whatever arrives and writes no sidecar (removing one of
+    the bytes it replaced): only a verified file is vouched for, so db_restore refuses it. A
     local copy that already matches is kept (changed False). Return {changed, path,
-    sidecar_path, key, url, size, sha256, verified}."""
+    sidecar_path (None unless verified), key, url, size, sha256, verified}."""
     validate_bucket(bucket)
     validate_backup_filename(db_name, filename)
     key = object_key(prefix, db_name, filename)
@@ -236,22 +239,28 @@ def download_backup(cli, bucket, prefix, db_name, filename, dest_dir=None, verif
             "%s has no recorded sha256 (no sidecar, no metadata): refusing an unverifiable download "
             "(verify=false accepts it)" % s3_url(bucket, key),
         )
+    verified = bool(verify and expected)
     result = {
-        "changed": True, "path": path, "sidecar_path": path + SIDECAR_SUFFIX, "key": key,
-        "url": s3_url(bucket, key), "size": sizes[key], "sha256": expected, "verified": bool(verify and expected),
+        "changed": True, "path": path, "sidecar_path": sidecar_path(path) if verified else None, "key": key,
+        "url": s3_url(bucket, key), "size": sizes[key], "sha256": expected, "verified": verified,
     }
     if os.path.isfile(path):
         local = sha256_of_file(path)
         if local == expected or (expected is None and os.path.getsize(path) == sizes[key]):
-            result.update(sha256=local, changed=not local_sidecar_records(path, local))
+            result.update(sha256=local, changed=verified and not local_sidecar_records(path, local))
             if result["changed"] and not check_mode:
                 write_sidecar(path, local)
             return result
     if check_mode:
         return result
-    ensure_private_dirs(dest_dir)
+    if not os.path.isdir(dest_dir):
+        ensure_private_dirs(dest_dir)  # made 0700; an existing one (a dest_dir of /tmp) keeps its mode
     result["sha256"] = fetch_verified(cli, bucket, key, path, expected if verify else None)
-    write_sidecar(path, result["sha256"])
+    if verified:
+        write_sidecar(path, result["sha256"])
+    else:
+        with suppress(FileNotFoundError):
+            os.unlink(sidecar_path(path))
     return result
 
 

@@ -4,7 +4,8 @@
 
 - PROVIDERS: per provider, the default region (and where the endpoint host names it), the
   addressing style and whether checksums are sent only when required.
-- resolve_provider(): a provider's settings once the preset fills what is not given.
+- resolve_provider(): a provider's settings once the preset fills what is not given;
+  endpoint_and_region(): the endpoint and region the wrapper stores (only aws has a default endpoint).
 - render_config() / render_credentials(): the text of the aws CLI `config` and `credentials`
   files. Rendering knows nothing of where the files go: the s3_credentials module writes them
   on tmpfs for one run; a long-lived root-only pair can reuse the same texts.
@@ -32,8 +33,6 @@ from ansible_collections.infrakt.backup.plugins.module_utils.names import (
 
 CREDENTIALS_FILE = "credentials"
 CONFIG_FILE = "config"
-# The endpoint of AWS S3 itself in a region, the only provider with a default endpoint.
-AWS_ENDPOINT = "https://s3.{region}.amazonaws.com"
 CHUNKSIZE_RE = re.compile(r"^[1-9][0-9]{0,12}(?:KB|MB|GB)?\Z")
 
 # region: used when neither given nor named in the endpoint host; region_in_host: pattern of
@@ -41,15 +40,18 @@ CHUNKSIZE_RE = re.compile(r"^[1-9][0-9]{0,12}(?:KB|MB|GB)?\Z")
 # region; R2 signs with the pseudo-region "auto").
 # checksum_when_required: send/verify the new flexible checksums only when an API demands
 # them, because B2 and R2 reject the x-amz-sdk-checksum-algorithm headers (FACTS.md).
-Preset = namedtuple("Preset", "region region_in_host addressing_style checksum_when_required")
+# endpoint: the provider's own endpoint in a region, used when none is given; only AWS S3 has
+# one (every other provider's endpoint names an account, a data center or a server).
+Preset = namedtuple("Preset", "region region_in_host addressing_style checksum_when_required endpoint")
 PROVIDERS = {
-    "aws": Preset("us-east-1", re.compile(r"^s3[.-](?:dualstack\.)?([a-z0-9-]+)\.amazonaws\.com\Z"), "virtual", False),
-    "digitalocean": Preset("nyc3", re.compile(r"^([a-z0-9-]+)\.digitaloceanspaces\.com\Z"), "virtual", True),
-    "backblaze": Preset("us-west-004", re.compile(r"^s3\.([a-z0-9-]+)\.backblazeb2\.com\Z"), "virtual", True),
-    "cloudflare-r2": Preset("auto", None, "path", True),
-    "minio": Preset("us-east-1", None, "path", True),
-    "wasabi": Preset("us-east-1", re.compile(r"^s3\.([a-z0-9-]+)\.wasabisys\.com\Z"), "virtual", True),
-    "custom": Preset("us-east-1", None, "path", True),
+    "aws": Preset("us-east-1", re.compile(r"^s3[.-](?:dualstack\.)?([a-z0-9-]+)\.amazonaws\.com\Z"), "virtual", False,
+                  "https://s3.{region}.amazonaws.com"),
+    "digitalocean": Preset("nyc3", re.compile(r"^([a-z0-9-]+)\.digitaloceanspaces\.com\Z"), "virtual", True, None),
+    "backblaze": Preset("us-west-004", re.compile(r"^s3\.([a-z0-9-]+)\.backblazeb2\.com\Z"), "virtual", True, None),
+    "cloudflare-r2": Preset("auto", None, "path", True, None),
+    "minio": Preset("us-east-1", None, "path", True, None),
+    "wasabi": Preset("us-east-1", re.compile(r"^s3\.([a-z0-9-]+)\.wasabisys\.com\Z"), "virtual", True, None),
+    "custom": Preset("us-east-1", None, "path", True, None),
 }
 ADDRESSING_STYLES = ("auto", "path", "virtual")
 
@@ -70,6 +72,19 @@ def provider_region(provider, endpoint_url=None, region=None):
     host = urlsplit(endpoint_url).hostname if endpoint_url else None
     match = preset.region_in_host.match(host) if preset.region_in_host is not None and host else None
     return validate_region(match.group(1) if match else preset.region)
+
+
+def endpoint_and_region(provider, endpoint_url=None, region=None):
+    """Return the validated (endpoint URL, region) for provider: region as provider_region()
+    gives it; endpoint_url, else (none given) the provider's own endpoint in that region, which
+    only aws has. Raise ValueError for an unknown provider, a missing endpoint or an invalid value."""
+    preset = PROVIDERS[validate_provider(provider)]
+    if endpoint_url:
+        endpoint_url = validate_endpoint_url(endpoint_url)
+    elif preset.endpoint is None:
+        raise ValueError("an endpoint URL is required for provider %r (only aws has a default)" % provider)
+    region = provider_region(provider, endpoint_url, region)
+    return endpoint_url or preset.endpoint.format(region=region), region
 
 
 def resolve_provider(provider, endpoint_url=None, region=None, addressing_style=None):

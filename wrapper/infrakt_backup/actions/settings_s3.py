@@ -6,40 +6,28 @@ from collections.abc import Callable
 from ansible_collections.infrakt.backup.plugins.module_utils import names
 from ansible_collections.infrakt.backup.plugins.module_utils.s3 import presets
 from infrakt_backup.actions import validated
-from infrakt_backup.errors import BadInput
 from infrakt_backup.json_ready import entry_dict
 from infrakt_backup.store import Store
 
-PROVIDERS = tuple(presets.PROVIDERS)
+PROVIDERS = tuple(presets.PROVIDERS)  # the --provider choices of cli.py
 DEFAULT_PROVIDER = "custom"
 
 
 def validate_access_key(access_key: str) -> str:
-    """Return access_key if the server will accept it in its credentials file (names.py)."""
+    """Return access_key if the server will accept it in its credentials file (names.py); with
+    validate_endpoint_url, only for tests/unit/wrapper/actions/test_settings_s3.py, which imports both."""
     return names.validate_credential(access_key, "access key")
-
-
-def validate_secret_key(secret_key: str) -> str:
-    """Return secret_key if the server will accept it in its credentials file; the message
-    never quotes the secret."""
-    return names.validate_credential(secret_key, "secret key")
 
 
 validate_endpoint_url = names.validate_endpoint_url
 
 
 def endpoint_and_region(provider: str, endpoint_url: str | None, region: str | None) -> tuple[str, str]:
-    """Return the validated (endpoint URL, region) for provider, filling in the preset's region
-    when region is None and, for aws only, the regional endpoint when endpoint_url is None.
-    Raise BadInput for an unknown provider, a missing endpoint, or an invalid value."""
-    if provider not in PROVIDERS:
-        raise BadInput(f"provider {provider!r} is not one of {', '.join(PROVIDERS)}")
-    if endpoint_url:
-        endpoint_url = validated(validate_endpoint_url, endpoint_url)
-    elif provider != "aws":
-        raise BadInput(f"an endpoint URL is required for provider {provider!r} (only aws has a default)")
-    region = validated(presets.provider_region, provider, endpoint_url, region)
-    return endpoint_url or presets.AWS_ENDPOINT.format(region=region), region
+    """Return the validated (endpoint URL, region) for provider (presets.endpoint_and_region:
+    the preset's region when region is None and, for aws only, its regional endpoint when
+    endpoint_url is None). Raise BadInput for an unknown provider, a missing endpoint, or an
+    invalid value."""
+    return validated(presets.endpoint_and_region, provider, endpoint_url, region)
 
 
 def show(store: Store) -> dict:
@@ -72,11 +60,11 @@ def save(
     region = current.region if region is None and same_place else computed_region
     bucket = validated(names.validate_bucket, bucket)
     prefix = validated(names.normalize_prefix, prefix)
-    access_key = validated(validate_access_key, access_key)
+    access_key = validated(names.validate_credential, access_key, "access key")
     if secret_key is None and current is None:
         secret_key = ask_secret()
     if secret_key is not None:
-        validated(validate_secret_key, secret_key)
+        validated(names.validate_credential, secret_key, "secret key")
     store.save_s3_config(
         provider=provider, endpoint_url=endpoint_url, bucket=bucket, region=region, access_key=access_key,
         prefix=prefix, secret_key=secret_key,

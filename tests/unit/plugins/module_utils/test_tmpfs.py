@@ -24,8 +24,9 @@ def mode_of(path):
     return stat.S_IMODE(os.lstat(path).st_mode)
 
 
-def test_tmpfs_mount_points_are_read_from_proc_mounts():
-    assert tmpfs.tmpfs_mount_points(MOUNTS) == ["/dev/shm", "/run/user/1000", "/mnt/with space"]
+def test_mount_points_are_read_from_proc_mounts():
+    assert [point for point, file_system in tmpfs.mounts(MOUNTS) if file_system == "tmpfs"] == [
+        "/dev/shm", "/run/user/1000", "/mnt/with space"]
 
 
 @pytest.mark.parametrize(
@@ -49,17 +50,67 @@ def test_a_later_mount_on_the_same_point_hides_the_tmpfs():
     assert not tmpfs.is_on_tmpfs("/dev/shm/x", MOUNTS + "/dev/vda /dev/shm ext4 rw 0 0\n")
 
 
+RUN_TMPFS = "tmpfs /run tmpfs rw 0 0\n"
+NO_TMPFS = "/dev/vda / ext4 rw,relatime 0 0\n"
+
+
 @pytest.mark.parametrize(
     ("mounts", "euid", "base"),
     [
-        (["/run", "/dev/shm"], 0, "/run/infrakt"),
-        (["/dev/shm"], 0, "/dev/shm/infrakt"),  # this machine: /run is not a tmpfs
-        (["/run", "/run/user/1000", "/dev/shm"], 1000, "/run/user/1000/infrakt"),
-        (["/run", "/dev/shm"], 1000, "/dev/shm/infrakt-1000"),
+        (MOUNTS + RUN_TMPFS, 0, "/run/infrakt"),
+        (MOUNTS, 0, "/dev/shm/infrakt"),  # this machine: /run is not a tmpfs
+        (MOUNTS + RUN_TMPFS, 1000, "/run/user/1000/infrakt"),
+        (NO_TMPFS + RUN_TMPFS + "tmpfs /dev/shm tmpfs rw 0 0\n", 1000, "/dev/shm/infrakt-1000"),
     ],
 )
 def test_base_dir_is_on_tmpfs_and_private_to_the_user(mounts, euid, base):
     assert tmpfs.choose_base_dir(mounts, euid) == base
+
+
+DISK_REFUSAL = ("not on a tmpfs; refusing to write secrets to a disk"
+                " (allow_secrets_on_disk, playbook variable infrakt_allow_secrets_on_disk: true, allows it)")
+
+
+@pytest.mark.parametrize(
+    ("mounts", "euid", "refused"),
+    [
+        (NO_TMPFS, 0, "/run/infrakt and /dev/shm/infrakt are"),
+        (MOUNTS + "/dev/vda /dev/shm ext4 rw 0 0\n", 0, "/run/infrakt and /dev/shm/infrakt are"),  # disk over /dev/shm
+        (NO_TMPFS, 1000, "/run/user/1000/infrakt and /dev/shm/infrakt-1000 are"),
+    ],
+)
+def test_without_a_tmpfs_the_base_dir_is_refused_in_one_line(mounts, euid, refused):
+    with pytest.raises(ValueError) as error:
+        tmpfs.choose_base_dir(mounts, euid)
+    assert str(error.value) == f"{refused} {DISK_REFUSAL}"
+
+
+def test_a_disk_base_dir_is_taken_only_when_allowed():
+    assert tmpfs.choose_base_dir(NO_TMPFS, 0, allow_disk=True) == "/dev/shm/infrakt"
+    assert tmpfs.choose_base_dir(NO_TMPFS, 1000, allow_disk=True) == "/dev/shm/infrakt-1000"
+    assert tmpfs.choose_base_dir(MOUNTS, 0, "/var/tmp/keys", allow_disk=True) == "/var/tmp/keys"
+    with pytest.raises(ValueError) as error:
+        tmpfs.choose_base_dir(MOUNTS, 0, "/var/tmp/keys")
+    assert str(error.value) == "/var/tmp/keys is " + DISK_REFUSAL
+
+
+def test_a_given_base_dir_on_a_tmpfs_is_taken():
+    assert tmpfs.choose_base_dir(MOUNTS, 0, "/dev/shm/keys") == "/dev/shm/keys"
+
+
+def test_a_symlink_to_a_disk_is_no_tmpfs(tmp_path):
+    """The base dir is judged where it really is: /dev/shm/x pointing at a disk directory is a disk."""
+    link = f"/dev/shm/infrakt-test-link-{os.getpid()}"
+    os.symlink(str(tmp_path), link)
+    try:
+        with pytest.raises(ValueError):
+            tmpfs.choose_base_dir("tmpfs /dev/shm tmpfs rw 0 0\n" + NO_TMPFS, 0, link + "/infrakt")
+    finally:
+        os.unlink(link)
+
+
+def test_this_machine_s_default_base_dir_is_on_tmpfs():
+    assert tmpfs.is_on_tmpfs(os.path.realpath(tmpfs.default_base_dir()), tmpfs.read_mounts())
 
 
 def test_private_dir_and_files_are_owner_only(tmp_path):

@@ -1,5 +1,6 @@
 """The pure parts of the S3 operations (plugins/module_utils/s3/operations.py): listing
-parsing, timestamps and checksums."""
+parsing, timestamps and checksums; and the local side of a download (directories, modes), the
+aws CLI stood in for."""
 
 import json
 
@@ -86,3 +87,41 @@ def test_a_local_file_that_differs_from_its_sidecar_or_sha256_is_refused(tmp_pat
         operations.verified_local_sha256(str(backup), given)
     assert raised.value.code == "ChecksumMismatch"
     assert what in raised.value.message and "nothing was uploaded" in raised.value.message
+
+
+class OneObjectCli:
+    """Stands in for the aws CLI (awscli.AwsCli) of a bucket holding backup FILENAME of shop
+    (b"test") and its sidecar: the three calls a download makes."""
+
+    key = "p/shop/" + FILENAME
+
+    def object_sizes(self, bucket, key):
+        """Return the sizes list-objects-v2 gives for the backup and its sidecar."""
+        return {self.key: 4, self.key + ".sha256": len(f"{DIGEST}  {FILENAME}\n")}
+
+    def read_text(self, bucket, key):
+        """Return the sidecar object's text."""
+        assert key == self.key + ".sha256"
+        return f"{DIGEST}  {FILENAME}\n"
+
+    def download_file(self, bucket, key, dest):
+        """Write the backup's bytes to dest, as `aws s3 cp` does."""
+        with open(dest, "wb") as handle:
+            handle.write(b"test")
+
+
+def test_a_download_leaves_an_existing_dest_dir_s_mode_alone(tmp_path):
+    shared = tmp_path / "shared"  # a dest_dir like /tmp
+    shared.mkdir()
+    shared.chmod(0o1777)
+    result = operations.download_backup(OneObjectCli(), "bench", "p", "shop", FILENAME, dest_dir=str(shared))
+    assert result["verified"] is True and result["path"] == str(shared / FILENAME)
+    assert oct(shared.stat().st_mode & 0o7777) == oct(0o1777)
+    assert oct((shared / FILENAME).stat().st_mode & 0o777) == oct(0o600)
+
+
+def test_a_download_makes_missing_directories_private(tmp_path):
+    dest = tmp_path / "backups" / "shop"
+    operations.download_backup(OneObjectCli(), "bench", "p", "shop", FILENAME, backup_dir=str(tmp_path / "backups"))
+    assert [oct(path.stat().st_mode & 0o777) for path in (dest.parent, dest)] == [oct(0o700)] * 2
+    assert sorted(path.name for path in dest.iterdir()) == [FILENAME, FILENAME + ".sha256"]

@@ -65,6 +65,30 @@ def test_explicit_settings_beat_the_preset():
     assert (settings["region"], settings["addressing_style"]) == ("us-west-004", "path")
 
 
+@pytest.mark.parametrize(("provider", "endpoint", "region", "expected"), [
+    ("aws", None, None, ("https://s3.us-east-1.amazonaws.com", "us-east-1")),
+    ("aws", None, "eu-west-1", ("https://s3.eu-west-1.amazonaws.com", "eu-west-1")),
+    ("aws", "https://s3.eu-central-1.amazonaws.com/", None, ("https://s3.eu-central-1.amazonaws.com", "eu-central-1")),
+    ("backblaze", "https://s3.eu-central-003.backblazeb2.com", None,
+     ("https://s3.eu-central-003.backblazeb2.com", "eu-central-003")),
+    ("minio", "http://127.0.0.1:9000", None, ("http://127.0.0.1:9000", "us-east-1")),
+])
+def test_endpoint_and_region_fill_in_the_preset(provider, endpoint, region, expected):
+    assert presets.endpoint_and_region(provider, endpoint, region) == expected
+
+
+@pytest.mark.parametrize("provider", sorted(set(presets.PROVIDERS) - {"aws"}))
+def test_only_aws_has_a_default_endpoint(provider):
+    with pytest.raises(ValueError) as refused:
+        presets.endpoint_and_region(provider, None, "EU WEST")  # before the region is looked at
+    assert str(refused.value) == f"an endpoint URL is required for provider {provider!r} (only aws has a default)"
+
+
+def test_endpoint_and_region_refuse_an_unknown_provider():
+    with pytest.raises(ValueError, match="provider 'ceph' is not one of aws, backblaze"):
+        presets.endpoint_and_region("ceph", "http://h")
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [
