@@ -57,6 +57,14 @@ options:
       - Without it the restore writes only into the absolute C(dir) of the server's config file and
         refuses a server whose config file pins none.
     type: path
+  allow_secrets_on_disk:
+    description:
+      - The password file a client reads (C(PGPASSFILE), the MySQL defaults file, the mongo config)
+        goes to a 0700 directory on a tmpfs (C(/run/infrakt), C(/run/user/<uid>/infrakt) or
+        C(/dev/shm/infrakt)); on a server with none of them the task fails with one line.
+      - V(true) writes it to C(/dev/shm/infrakt) even when that is not a tmpfs.
+    type: bool
+    default: false
   timeout:
     description:
       - Seconds the dump or restore client (C(pg_dump), C(pg_restore), C(mysqldump), C(mysql), C(mongodump),

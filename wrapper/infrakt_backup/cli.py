@@ -24,6 +24,7 @@ import click
 
 from ansible_collections.infrakt.backup.plugins.module_utils import names
 from ansible_collections.infrakt.backup.plugins.module_utils.backup_files import DEFAULT_BACKUP_DIR
+from ansible_collections.infrakt.backup.plugins.module_utils.s3 import presets
 from infrakt_backup import __version__
 from infrakt_backup.actions import db as db_actions
 from infrakt_backup.actions import key_rotate, settings_s3
@@ -210,7 +211,7 @@ def s3_show(app: App, as_json: bool) -> None:
 
 
 @s3.command("set")
-@click.option("--provider", type=click.Choice(list(settings_s3.PROVIDERS)),
+@click.option("--provider", type=click.Choice(list(presets.PROVIDERS)),
               help=f"Fills in the region when --region is left out (default: the stored one, "
                    f"else {settings_s3.DEFAULT_PROVIDER}).")
 @click.option("--endpoint-url", help="http(s)://host[:port] of the S3 API (may be left out for aws).")

@@ -38,7 +38,7 @@ DEFAULT_LOCK_TIMEOUT = 60  # seconds a statement may wait for a lock, where the 
 Connection = collections.namedtuple(
     "Connection",
     "engine db_name database host port user password socket container docker_bin restart_command"
-    " timeout lock_timeout data_dir",
+    " timeout lock_timeout data_dir allow_secrets_on_disk",
 )
 Connection.__doc__ = """Where a database is, how to reach it and how long to wait for it (validated by
 connection_from_params). `database` is the server-side name, `db_name` the registry name used in
@@ -79,6 +79,7 @@ def connection_argument_spec():
         data_dir=dict(type="path"),
         timeout=dict(type="int", default=DEFAULT_TIMEOUT),
         lock_timeout=dict(type="int", default=DEFAULT_LOCK_TIMEOUT),
+        allow_secrets_on_disk=dict(type="bool", default=False),
         backup_dir=dict(type="path", default=backup_files.DEFAULT_BACKUP_DIR),
     )
 
@@ -133,6 +134,7 @@ def connection_from_params(params):
         timeout=timeout,
         lock_timeout=lock_timeout,
         data_dir=data_dir,
+        allow_secrets_on_disk=bool(params.get("allow_secrets_on_disk")),
     )
 
 
@@ -156,13 +158,14 @@ def client_command(connection, argv, env=None):
 
 
 @contextlib.contextmanager
-def private_files(files):
+def private_files(files, allow_disk=False):
     """Yield {name: path} for files ({name: text}, password files) written 0600 into a fresh
-    0700 directory on tmpfs (tmpfs.py); remove the directory on exit, whatever happens."""
+    0700 directory on tmpfs (tmpfs.py; a disk only with allow_disk); remove the directory on
+    exit, whatever happens."""
     if not files:
         yield {}
         return
-    base_dir = tmpfs.default_base_dir()
+    base_dir = tmpfs.default_base_dir(None, allow_disk)
     tmpfs.sweep_stale_dirs(base_dir, STALE_SECRET_AGE)
     directory = tmpfs.create_private_dir(base_dir, files)
     try:
@@ -333,7 +336,7 @@ def run_dump(engine, connection, sink):
     its password files written on tmpfs for the run, its dump client's stdout passed to
     sink(chunk) as it comes, within connection.timeout. Raise EngineError when the client fails."""
     client = engine.dump_client(connection)
-    with private_files(engine.password_files(connection)) as paths:
+    with private_files(engine.password_files(connection), connection.allow_secrets_on_disk) as paths:
         command = engine.dump_command(connection, client, paths)
         run_client(command, program_name(client), connection.password, stdout_sink=sink, timeout=connection.timeout)
 
@@ -343,7 +346,7 @@ def run_restore(engine, connection, chunks):
     the byte chunks of the backup (an iterable) on stdin, its password files written on tmpfs
     for the run, within connection.timeout. Raise EngineError when the client fails."""
     client = engine.restore_client(connection)
-    with private_files(engine.password_files(connection)) as paths:
+    with private_files(engine.password_files(connection), connection.allow_secrets_on_disk) as paths:
         command = engine.restore_command(connection, client, paths)
         run_client(
             command, program_name(client), connection.password, stdin_chunks=chunks, timeout=connection.timeout

@@ -9,17 +9,7 @@ from infrakt_backup.actions import validated
 from infrakt_backup.json_ready import entry_dict
 from infrakt_backup.store import Store
 
-PROVIDERS = tuple(presets.PROVIDERS)  # the --provider choices of cli.py
 DEFAULT_PROVIDER = "custom"
-
-
-def validate_access_key(access_key: str) -> str:
-    """Return access_key if the server will accept it in its credentials file (names.py); with
-    validate_endpoint_url, only for tests/unit/wrapper/actions/test_settings_s3.py, which imports both."""
-    return names.validate_credential(access_key, "access key")
-
-
-validate_endpoint_url = names.validate_endpoint_url
 
 
 def endpoint_and_region(provider: str, endpoint_url: str | None, region: str | None) -> tuple[str, str]:

@@ -4,8 +4,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ansible_collections.infrakt.backup.plugins.module_utils.names import validate_credential, validate_endpoint_url
 from infrakt_backup.actions import settings_s3
-from infrakt_backup.actions.settings_s3 import endpoint_and_region, validate_access_key, validate_endpoint_url
+from infrakt_backup.actions.settings_s3 import endpoint_and_region
 from infrakt_backup.errors import BadInput
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -66,10 +67,10 @@ def test_an_accepted_endpoint_is_only_scheme_host_and_port(url):
 
 
 def test_access_key_is_one_word():
-    assert validate_access_key("AKIA123") == "AKIA123"
+    assert validate_credential("AKIA123", "access key") == "AKIA123"
     for bad in ("", "AKIA 123", "AKIA\n123"):
         with pytest.raises(ValueError, match="access key"):
-            validate_access_key(bad)
+            validate_credential(bad, "access key")
 
 
 @pytest.mark.parametrize(("provider", "endpoint", "region", "expected"), [

@@ -191,3 +191,11 @@ def test_find_client_prefers_the_first_available(make_connection, tmp_path, monk
     assert common.find_client(connection, ["nothere", "mysqldump"]) == str(tmp_path / "mysqldump")
     with pytest.raises(EngineError, match="none of a, b was found on PATH"):
         common.find_client(connection, ["a", "b"])
+
+
+def test_password_files_go_to_a_disk_only_when_allowed(monkeypatch):
+    # a server with no tmpfs at all: /proc/mounts lists none
+    monkeypatch.setattr(common.tmpfs, "read_mounts", lambda: "/dev/sda1 / ext4 rw 0 0\n")
+    with (pytest.raises(ValueError, match="are not on a tmpfs; refusing to write secrets to a disk"),
+          common.private_files({"pgpass": "*:*:*:*:x\n"})):
+        pass
