@@ -297,7 +297,7 @@ def run_playbook(
         collection_link.symlink_to(collection_root(), target_is_directory=True)
         inventory_path = private_data_dir / "inventory" / "hosts.json"
         inventory_path.parent.mkdir()
-        tmpfs.write_private_file(inventory_path, json.dumps(inventory))
+        tmpfs.write_private_file(inventory_path, json.dumps(inventory, ensure_ascii=False))
         tmpfs.write_private_file(vars_path, unsafe_vars_yaml(variables))
 
         def handle_event(event: dict) -> bool:
@@ -363,7 +363,7 @@ def unsafe_vars_yaml(variables: dict) -> str:
         if isinstance(value, str):
             lines.append(f"{name}: {UNSAFE_STRING_TAG}{yaml_double_quoted(value)}")
         elif value is None or isinstance(value, bool | int | float):
-            lines.append(f"{name}: {json.dumps(value)}")
+            lines.append(f"{name}: {json.dumps(value, ensure_ascii=False)}")
         else:
             raise TypeError(f"playbook variable {name} must be a scalar, not {type(value).__name__}")
     return "\n".join(lines) + "\n" if lines else "{}\n"
