@@ -17,17 +17,12 @@ SQL = b"INSERT INTO t VALUES (1);\n" * 1000
 
 
 @pytest.fixture
-def fake_mariadb(tmp_path, monkeypatch):
+def fake_mariadb(tmp_path, stand_in):
     """Put stand-ins for mariadb-dump (prints SQL) and mariadb (stores its stdin in
     <tmp_path>/restored.sql) first on PATH; return tmp_path."""
-    shims = tmp_path / "bin"
-    shims.mkdir()
     (tmp_path / "dump.sql").write_bytes(SQL)
-    for name, script in (("mariadb-dump", f"cat {tmp_path}/dump.sql"), ("mariadb", f"cat > {tmp_path}/restored.sql")):
-        program = shims / name
-        program.write_text(f"#!/bin/sh\n{script}\n")
-        program.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{shims}:{os.environ['PATH']}")
+    stand_in("mariadb-dump", f"cat {tmp_path}/dump.sql\n")
+    stand_in("mariadb", f"cat > {tmp_path}/restored.sql\n")
     return tmp_path
 
 

@@ -37,16 +37,10 @@ def test_bad_names_are_refused(run_module, tmp_path):
     assert result["failed"] and "user '-U postgres' is not valid" in result["msg"]
 
 
-def test_a_dump_that_fails_midway_behind_the_compressor_leaves_no_file(run_module, tmp_path, monkeypatch):
+def test_a_dump_that_fails_midway_behind_the_compressor_leaves_no_file(run_module, tmp_path, stand_in):
     # pipefail semantics: the MariaDB dump is gzip-compressed as it streams; a dump program that
-    # has already written SQL and then fails must fail the backup. A stand-in mariadb-dump on
-    # PATH: the real one cannot be made to fail halfway on demand.
-    shims = tmp_path / "bin"
-    shims.mkdir()
-    fake_dump = shims / "mariadb-dump"
-    fake_dump.write_text("#!/bin/sh\nhead -c 3000000 /dev/urandom | od -An -tx1\necho 'lost connection' >&2\nexit 2\n")
-    fake_dump.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{shims}:{os.environ['PATH']}")
+    # has already written SQL and then fails must fail the backup.
+    stand_in("mariadb-dump", "head -c 3000000 /dev/urandom | od -An -tx1\necho 'lost connection' >&2\nexit 2\n")
     result = run_module(db_backup, dict(engine="mariadb", db_name="blog", database="wordpress",
                                         backup_dir=str(tmp_path / "b")))
     assert result["failed"]
@@ -54,14 +48,9 @@ def test_a_dump_that_fails_midway_behind_the_compressor_leaves_no_file(run_modul
     assert os.listdir(tmp_path / "b" / "blog") == []
 
 
-def test_a_dump_that_outlives_the_timeout_is_stopped_and_leaves_no_file(run_module, tmp_path, monkeypatch):
-    # a stand-in mariadb-dump that writes some SQL, then waits as one blocked by a table lock
-    shims = tmp_path / "bin"
-    shims.mkdir()
-    fake_dump = shims / "mariadb-dump"
-    fake_dump.write_text("#!/bin/sh\necho 'CREATE TABLE customers (id INT);'\nsleep 60\n")
-    fake_dump.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{shims}:{os.environ['PATH']}")
+def test_a_dump_that_outlives_the_timeout_is_stopped_and_leaves_no_file(run_module, tmp_path, stand_in):
+    # a mariadb-dump that writes some SQL, then waits as one blocked by a table lock
+    stand_in("mariadb-dump", "echo 'CREATE TABLE customers (id INT);'\nsleep 60\n")
     result = run_module(db_backup, dict(engine="mariadb", db_name="blog", backup_dir=str(tmp_path / "b"), timeout=1))
     assert result["failed"]
     assert result["msg"] == ("mariadb-dump did not finish within 1 seconds (timeout) and was stopped; "

@@ -156,22 +156,8 @@ def test_a_data_dir_of_another_user_is_refused(tmp_path):
         redis.check_data_dir({"process_id": "1", "config_file": ""}, str(tmp_path / "dump.rdb"), str(tmp_path))
 
 
-@pytest.fixture
-def redis_cli_stand_in(tmp_path, monkeypatch):
-    """Return install(script): a `redis-cli` running the sh script put first on PATH."""
-
-    def install(script):
-        stand_in = tmp_path / "bin" / "redis-cli"
-        stand_in.parent.mkdir()
-        stand_in.write_text("#!/bin/sh\n" + script)
-        stand_in.chmod(0o755)
-        monkeypatch.setenv("PATH", f"{stand_in.parent}:{os.environ['PATH']}")
-
-    return install
-
-
-def test_a_hanging_redis_cli_is_stopped_at_the_timeout(make_connection, redis_cli_stand_in):
-    redis_cli_stand_in("exec sleep 20\n")
+def test_a_hanging_redis_cli_is_stopped_at_the_timeout(make_connection, stand_in):
+    stand_in("redis-cli", "exec sleep 20\n")
     connection = make_connection(engine="redis", restart_command="true", timeout=1)
     started = time.monotonic()
     expected = "^redis-cli CONFIG did not finish within 1 seconds .*the server was not touched"
@@ -180,8 +166,8 @@ def test_a_hanging_redis_cli_is_stopped_at_the_timeout(make_connection, redis_cl
     assert time.monotonic() - started < 10
 
 
-def test_the_wait_for_a_loading_server_ends_at_the_timeout(make_connection, redis_cli_stand_in, tmp_path):
-    redis_cli_stand_in('echo "LOADING Redis is loading the dataset in memory" >&2; exit 1\n')
+def test_the_wait_for_a_loading_server_ends_at_the_timeout(make_connection, stand_in, tmp_path):
+    stand_in("redis-cli", 'echo "LOADING Redis is loading the dataset in memory" >&2; exit 1\n')
     connection = make_connection(engine="redis", restart_command="true", timeout=1)
     started = time.monotonic()
     with pytest.raises(EngineError, match="^Redis did not finish loading within 1 seconds; Redis is stopped"):
