@@ -17,6 +17,7 @@ import hashlib
 import os
 import re
 import time
+from datetime import datetime, timezone
 
 from ansible_collections.infrakt.backup.plugins.module_utils import names
 
@@ -33,6 +34,11 @@ STALE_PARTIAL_MARGIN = 3600
 def iso_utc(when):
     """Return the aware datetime `when` as ISO-8601 UTC with seconds: `2026-11-24T21:05:09Z`."""
     return when.strftime(ISO_FORMAT)
+
+
+def now_iso():
+    """Return the current time as iso_utc() gives it."""
+    return iso_utc(datetime.now(timezone.utc))
 
 
 def database_dir(backup_dir, db_name):
@@ -111,20 +117,32 @@ def read_sidecar(backup_path):
     return parse_sidecar(text, os.path.basename(backup_path))
 
 
-def write_sidecar(backup_path, sha256):
-    """Write the sidecar of the backup at backup_path (0600), atomically through a temporary
-    name so that a reader never sees half a line."""
-    final = sidecar_path(backup_path)
-    partial = final + names.PARTIAL_SUFFIX
+def write_private_atomically(path, text):
+    """Write text to the file at path (0600), through a temporary name in the same directory
+    renamed over it, so that a reader sees the old content or the new, never half of it.
+    Return True when the content changed (an identical file is left untouched)."""
+    try:
+        with open(path) as current:
+            if current.read() == text:
+                return False
+    except (FileNotFoundError, UnicodeDecodeError):
+        pass
+    partial = path + names.PARTIAL_SUFFIX
     try:
         descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(descriptor, "w") as sidecar:
-            sidecar.write(sidecar_text(sha256, os.path.basename(backup_path)))
-            sidecar.flush()
-            os.fsync(sidecar.fileno())
-        os.replace(partial, final)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
     finally:
         _remove_if_present(partial)
+    return True
+
+
+def write_sidecar(backup_path, sha256):
+    """Write the sidecar of the backup at backup_path (0600), atomically."""
+    write_private_atomically(sidecar_path(backup_path), sidecar_text(sha256, os.path.basename(backup_path)))
 
 
 def verify_backup(backup_path):

@@ -32,6 +32,16 @@ GZIP_LEVEL = 6
 CHECK_SIZE = 512  # first bytes of the decoded backup its engine's check_backup looks at
 
 
+class UploadFailed(Exception):
+    """The backup was committed locally but its upload failed: `backup` is create_backup's
+    result for the intact local file, `error` what the upload raised."""
+
+    def __init__(self, backup, error):
+        super(UploadFailed, self).__init__(str(error))
+        self.backup = backup
+        self.error = error
+
+
 class GzipWriter:
     """Gzip-compresses the bytes written to it and passes the compressed bytes to sink(chunk)."""
 
@@ -111,7 +121,8 @@ def create_backup(connection, backup_dir, check_mode=False, now=None, upload=Non
 
     Return {path, filename, engine, db_name, created, size, sha256}; in check mode nothing is
     dumped or uploaded and the result says what would be (size and sha256 None). Raise
-    EngineError or ValueError; a failed dump leaves no file behind."""
+    EngineError or ValueError; a failed dump leaves no file behind. A failed upload raises
+    UploadFailed, which carries the result of the local backup (kept)."""
     when = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     filename = names.backup_filename(connection.db_name, connection.engine, when)
     directory = backup_files.database_dir(backup_dir, connection.db_name)
@@ -138,7 +149,10 @@ def create_backup(connection, backup_dir, check_mode=False, now=None, upload=Non
             writer.close()
             result["size"], result["sha256"] = backup.commit()
         if upload is not None:
-            result["upload"] = upload(path, filename, result["sha256"])
+            try:
+                result["upload"] = upload(path, filename, result["sha256"])
+            except Exception as error:  # whatever the upload raised, the local backup stands
+                raise UploadFailed(result, error) from None
     return result
 
 

@@ -26,11 +26,28 @@ description:
     client's environment (C(REDISCLI_AUTH)). In a container they go through
     C(docker exec -e NAME), which forwards NAME from the docker CLI's own environment.
   - Backup directories are created 0700, backup files are 0600.
+  - With O(bucket), the committed backup is uploaded from the server to
+    C(<prefix>/<db_name>/<filename>) with its sidecar in the same module run. A failed upload
+    fails the task and keeps the local backup (RV(path) and the other fields are returned).
+  - Runs under the database's lock (C(<state_dir>/<db_name>.lock)), the one scheduled runs of
+    the infrakt.backup.backup_schedule role take, and records the outcome in the database's status
+    file C(<state_dir>/<db_name>.json), which scheduled runs write too.
 version_added: 0.1.0
 author: infrakt.backup developers (@infrakt)
 extends_documentation_fragment:
   - infrakt.backup.db_connection
+  - infrakt.backup.s3_target
 options:
+  state_dir:
+    description: Directory of the databases' lock and status files.
+    type: path
+    default: /var/lib/infrakt-backup
+  lock_wait:
+    description:
+      - Seconds to wait for another backup of the same database (a scheduled one) to end before
+        failing.
+    type: int
+    default: 300
   restart_command:
     description:
       - Redis only, for restores; accepted here so both modules take the same options.
@@ -106,24 +123,81 @@ created:
   returned: always
   type: str
   sample: "2026-11-24T21:05:09Z"
+location:
+  description: Where the backup is now, V(local) or V(both) (uploaded with O(bucket)).
+  returned: success, not in check mode
+  type: str
+  sample: both
+duration_s:
+  description: Seconds the dump (and the upload) took.
+  returned: success, not in check mode
+  type: float
+  sample: 3.2
+upload:
+  description: The upload's result (C(key), C(url), C(size), C(sha256), C(changed)) with O(bucket).
+  returned: success with O(bucket), not in check mode
+  type: dict
+  sample: {key: prod/shop/shop_postgres_20261124T210509Z.dump, changed: true}
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.infrakt.backup.plugins.module_utils import run_state, tmpfs
+from ansible_collections.infrakt.backup.plugins.module_utils.backup_run import (
+    backup_and_record,
+    s3_target_argument_spec,
+    s3_target_from_params,
+)
 from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (
     EngineError,
     connection_argument_spec,
     connection_from_params,
 )
-from ansible_collections.infrakt.backup.plugins.module_utils.pipeline import create_backup
+from ansible_collections.infrakt.backup.plugins.module_utils.pipeline import UploadFailed, create_backup
+from ansible_collections.infrakt.backup.plugins.module_utils.s3.awscli import AwsError
+
+
+def back_up(module, connection):
+    """Back up under the database's lock, uploading when module.params name a bucket; return
+    backup_and_record's result."""
+    params = module.params
+    s3 = s3_target_from_params(module.run_command, params)
+    with run_state.database_lock(params["state_dir"], connection.db_name, wait=params["lock_wait"]):
+        if s3 is None:
+            return backup_and_record(connection, params["backup_dir"], params["state_dir"], "manual")
+        # Ansible masks it in everything the module returns (the aws CLI's errors are masked too)
+        module.no_log_values.add(s3.cli.credentials.get("aws_secret_access_key", ""))
+        with tmpfs.using_private_dir(params["credentials_dir"]):
+            return backup_and_record(connection, params["backup_dir"], params["state_dir"], "manual", s3=s3)
 
 
 def main():
-    module = AnsibleModule(argument_spec=connection_argument_spec(), supports_check_mode=True)
+    argument_spec = connection_argument_spec()
+    argument_spec.update(s3_target_argument_spec())
+    argument_spec.update(
+        state_dir=dict(type="path", default=run_state.DEFAULT_STATE_DIR),
+        lock_wait=dict(type="int", default=300),
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec, required_by={"bucket": "credentials_dir"}, supports_check_mode=True
+    )
     try:
         connection = connection_from_params(module.params)
-        result = create_backup(connection, module.params["backup_dir"], check_mode=module.check_mode)
-    except (EngineError, ValueError) as error:
+        if module.check_mode:
+            module.exit_json(changed=True, **create_backup(connection, module.params["backup_dir"], check_mode=True))
+        result = back_up(module, connection)
+    except UploadFailed as failure:
+        reason = getattr(failure.error, "message", None) or str(failure.error)
+        module.fail_json(
+            msg="S3 upload of %s failed: %s; the local backup is intact at %s"
+            % (failure.backup["filename"], reason, failure.backup["path"]),
+            upload_error=reason, error_code=getattr(failure.error, "code", "UploadFailed"), location="local",
+            **failure.backup
+        )
+    except AwsError as error:
+        module.fail_json(msg="backup of %s not started: %s" % (module.params["db_name"], error.message),
+                         error_code=error.code)
+    except (EngineError, ValueError, run_state.Locked) as error:
         module.fail_json(msg=str(error))
     except OSError as error:
         module.fail_json(msg="backup of %s failed: %s" % (module.params["db_name"], error))

@@ -35,10 +35,18 @@ author:
   - infrakt.backup developers (@infrakt)
 options:
   state:
-    description: Create a new credentials directory, or remove O(path).
+    description: Create a new credentials directory (or fill O(dest)), or remove O(path) (or O(dest)).
     type: str
     choices: [present, absent]
     default: present
+  dest:
+    description:
+      - A fixed directory for credentials that stay, those of the server's scheduled backups
+        (role infrakt.backup.backup_schedule, C(/etc/infrakt/s3)). With O(state=present) the two
+        files are written there (directory 0700, files 0600, replaced atomically, left alone when
+        unchanged); with O(state=absent) they are removed, and the directory when empty.
+      - No run directory, watchdog or sweep then; O(base_dir), O(max_age) and O(path) are ignored.
+    type: path
   access_key:
     description: S3 access key id. Required with O(state=present).
     type: str
@@ -174,8 +182,69 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.infrakt.backup.plugins.module_utils import termination, tmpfs
+from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, names, termination, tmpfs
 from ansible_collections.infrakt.backup.plugins.module_utils.s3 import presets
+
+
+def credential_files(params):
+    """Return the settings of the provider preset module params name and {file name: text}
+    of the credentials and config files."""
+    provider = params["provider"] or ("custom" if params["endpoint_url"] else "aws")
+    settings = presets.resolve_provider(provider, params["endpoint_url"], params["region"], params["addressing_style"])
+    files = {
+        presets.CREDENTIALS_FILE: presets.render_credentials(params["access_key"], params["secret_key"]),
+        presets.CONFIG_FILE: presets.render_config(
+            settings, params["max_concurrent_requests"], params["multipart_chunksize"], params["max_attempts"]
+        ),
+    }
+    return settings, files
+
+
+def install(module):
+    """Write the credentials and config files into the fixed directory module.params['dest'];
+    return the module result (changed when a file's content changed)."""
+    dest = module.params["dest"]
+    try:
+        names.validate_absolute_path(dest, "dest")
+        settings, files = credential_files(module.params)
+        paths = dict((name, os.path.join(dest, name)) for name in files)
+        if module.check_mode:
+            return {"changed": any(_content(paths[name]) != text for name, text in files.items()),
+                    "path": dest, "settings": settings}
+        backup_files.ensure_private_dirs(os.path.dirname(dest))
+        tmpfs.ensure_private_base_dir(dest)  # not a symlink, ours, 0700
+        changed = [backup_files.write_private_atomically(paths[name], text) for name, text in files.items()]
+    except (ValueError, OSError) as error:
+        module.fail_json(msg="cannot write the S3 credentials into %s: %s" % (dest, error))
+    return {"changed": any(changed), "path": dest, "settings": settings,
+            "credentials_file": paths[presets.CREDENTIALS_FILE], "config_file": paths[presets.CONFIG_FILE]}
+
+
+def uninstall(module):
+    """Remove the credentials and config files from module.params['dest'], and the directory
+    when nothing else is in it; return the module result."""
+    dest = module.params["dest"]
+    paths = [os.path.join(dest, name) for name in (presets.CREDENTIALS_FILE, presets.CONFIG_FILE)]
+    present = [path for path in paths if os.path.lexists(path)]
+    if module.check_mode or not present:
+        return {"changed": bool(present), "path": dest}
+    try:
+        for path in present:
+            os.unlink(path)
+        if not os.listdir(dest):
+            os.rmdir(dest)
+    except OSError as error:
+        module.fail_json(msg="cannot remove the S3 credentials from %s: %s" % (dest, error))
+    return {"changed": True, "path": dest}
+
+
+def _content(path):
+    """Return the text of the file at path, or None when there is none."""
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
 
 
 def create(module):
@@ -183,16 +252,7 @@ def create(module):
     one; return the module result."""
     params = module.params
     try:
-        provider = params["provider"] or ("custom" if params["endpoint_url"] else "aws")
-        settings = presets.resolve_provider(
-            provider, params["endpoint_url"], params["region"], params["addressing_style"]
-        )
-        files = {
-            presets.CREDENTIALS_FILE: presets.render_credentials(params["access_key"], params["secret_key"]),
-            presets.CONFIG_FILE: presets.render_config(
-                settings, params["max_concurrent_requests"], params["multipart_chunksize"], params["max_attempts"]
-            ),
-        }
+        settings, files = credential_files(params)
         base_dir = tmpfs.default_base_dir(params["base_dir"], params["allow_secrets_on_disk"])
         result = {"changed": True, "base_dir": base_dir, "settings": settings, "swept": []}
         if module.check_mode:
@@ -243,15 +303,17 @@ def main():
         allow_secrets_on_disk=dict(type="bool", default=False),
         max_age=dict(type="int", default=3600),
         path=dict(type="path"),
+        dest=dict(type="path"),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
-        required_if=[("state", "present", ["access_key", "secret_key"]), ("state", "absent", ["path"])],
+        required_if=[("state", "present", ["access_key", "secret_key"]), ("state", "absent", ["path", "dest"], True)],
         supports_check_mode=True,
     )
-    if module.params["state"] == "present":
-        module.exit_json(**create(module))
-    module.exit_json(**remove(module))
+    present = module.params["state"] == "present"
+    if module.params["dest"]:
+        module.exit_json(**(install(module) if present else uninstall(module)))
+    module.exit_json(**(create(module) if present else remove(module)))
 
 
 if __name__ == "__main__":

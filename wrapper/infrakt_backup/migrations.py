@@ -85,8 +85,32 @@ def _add_database_data_dir(connection: Connection) -> None:
     connection.execute(text("ALTER TABLE databases ADD COLUMN data_dir VARCHAR"))
 
 
+def _create_schedules(connection: Connection) -> None:
+    """Version 5: a database's scheduled backups (`schedule set`): cron expression, retention,
+    the ping URL (encrypted), and whether the server has them installed."""
+    connection.execute(
+        text(
+            """
+            CREATE TABLE schedules (
+                db_name VARCHAR NOT NULL PRIMARY KEY REFERENCES databases (name) ON DELETE RESTRICT,
+                cron VARCHAR NOT NULL,
+                keep_local INTEGER NOT NULL,
+                keep_last INTEGER,
+                keep_daily INTEGER,
+                keep_weekly INTEGER,
+                keep_monthly INTEGER,
+                notify_url_encrypted VARCHAR,
+                installed BOOLEAN NOT NULL,
+                created_at DATETIME NOT NULL,
+                updated_at DATETIME NOT NULL
+            )
+            """
+        )
+    )
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
-    _create_s3_config, _create_servers, _create_databases, _add_database_data_dir,
+    _create_s3_config, _create_servers, _create_databases, _add_database_data_dir, _create_schedules,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 

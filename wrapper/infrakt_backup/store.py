@@ -110,6 +110,25 @@ class DatabaseEntry(_MaskedRepr):
     created_at: datetime
 
 
+@dataclass(frozen=True, repr=False)
+class ScheduleEntry(_MaskedRepr):
+    """The scheduled backups of database `db_name`: a cron expression, the retention (keep_local
+    copies on the server; in S3 keep_last/daily/weekly/monthly, None for "no such rule", all
+    None: keep everything), the ping URL, and whether the server has them installed."""
+
+    db_name: str
+    cron: str
+    keep_local: int
+    keep_last: int | None
+    keep_daily: int | None
+    keep_weekly: int | None
+    keep_monthly: int | None
+    notify_url: str | None = field(metadata=MASKED_SECRET)
+    installed: bool
+    created_at: datetime
+    updated_at: datetime
+
+
 # ---------------------------------------------------------------- tables (latest schema version)
 
 
@@ -174,6 +193,30 @@ class DatabaseRow(Base):
     restart_command: Mapped[str | None]
     data_dir: Mapped[str | None]
     created_at: Mapped[datetime]
+
+
+class ScheduleRow(Base):
+    __tablename__ = "schedules"
+
+    db_name: Mapped[str] = mapped_column(ForeignKey("databases.name", ondelete="RESTRICT"), primary_key=True)
+    cron: Mapped[str]
+    keep_local: Mapped[int]
+    keep_last: Mapped[int | None]
+    keep_daily: Mapped[int | None]
+    keep_weekly: Mapped[int | None]
+    keep_monthly: Mapped[int | None]
+    notify_url_encrypted: Mapped[str | None]
+    installed: Mapped[bool]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+# the encrypted columns: rotate_key re-encrypts them, _keys checks the key against one of them
+ENCRYPTED_COLUMNS = (
+    S3ConfigRow.secret_key_encrypted, DatabaseRow.password_encrypted, ScheduleRow.notify_url_encrypted,
+)
+# what save_schedule keeps when it is given no new ping URL
+KEEP = object()
 
 
 def _entry(entry_class: type, row: Base, **computed):
@@ -254,9 +297,11 @@ class Store:
         """Return the key file's keys, creating the file when there is none and no secret is
         stored yet. Raise InfraktError naming the key file when it is missing while secrets
         exist, or cannot decrypt them (so that nothing new is encrypted under a wrong key)."""
-        sample = session.scalars(select(S3ConfigRow.secret_key_encrypted).limit(1)).first() or session.scalars(
-            select(DatabaseRow.password_encrypted).where(DatabaseRow.password_encrypted.is_not(None)).limit(1)
-        ).first()
+        sample = next(
+            (token for column in ENCRYPTED_COLUMNS
+             for token in session.scalars(select(column).where(column.is_not(None)).limit(1))),
+            None,
+        )
         keys = self.key_file.read()
         if keys is None:
             if sample is not None:
@@ -287,23 +332,18 @@ class Store:
             self.key_file.write([key, *old_keys])
             cipher = SecretCipher([key, *old_keys], self.key_file.path)
             rotated = 0
-            for row in session.scalars(select(S3ConfigRow)):
-                row.secret_key_encrypted = cipher.rotate(row.secret_key_encrypted)
-                rotated += 1
-            for row in session.scalars(select(DatabaseRow).where(DatabaseRow.password_encrypted.is_not(None))):
-                row.password_encrypted = cipher.rotate(row.password_encrypted)
-                rotated += 1
+            for column in ENCRYPTED_COLUMNS:
+                for row in session.scalars(select(column.class_).where(column.is_not(None))):
+                    setattr(row, column.key, cipher.rotate(getattr(row, column.key)))
+                    rotated += 1
         with self._transaction() as session:
             keys = self.key_file.read()
             # Another rotation may have come in between: then it owns the key file.
             if keys and keys[0] == key and len(keys) > 1:
                 new_only = SecretCipher([key], self.key_file.path)
-                for token in session.scalars(select(S3ConfigRow.secret_key_encrypted)):
-                    new_only.decrypt(token)
-                for token in session.scalars(
-                    select(DatabaseRow.password_encrypted).where(DatabaseRow.password_encrypted.is_not(None))
-                ):
-                    new_only.decrypt(token)
+                for column in ENCRYPTED_COLUMNS:
+                    for token in session.scalars(select(column).where(column.is_not(None))):
+                        new_only.decrypt(token)
                 self.key_file.write([key])
         return rotated
 
@@ -453,12 +493,80 @@ class Store:
             return self._database_entry(row, cipher)
 
     def remove_database(self, name: str) -> None:
-        """Forget database `name` (its backups stay where they are); raise BadInput when unknown."""
+        """Forget database `name` (its backups stay where they are); raise BadInput when unknown
+        or when it still has a schedule."""
         with self._transaction() as session:
             row = session.get(DatabaseRow, name)
             if row is None:
                 raise BadInput(f"unknown database {name!r}")
+            if session.get(ScheduleRow, name) is not None:
+                raise BadInput(
+                    f"database {name!r} has scheduled backups: run 'infrakt-backup schedule remove {name}' first"
+                )
             session.delete(row)
+
+    # ---------------------------------------------------------------- schedules
+
+    def schedules(self) -> list[ScheduleEntry]:
+        """Return every schedule, by database name, ping URLs decrypted."""
+        with self._transaction() as session:
+            rows = list(session.scalars(select(ScheduleRow).order_by(ScheduleRow.db_name)))
+            cipher = self._cipher(session) if any(row.notify_url_encrypted for row in rows) else None
+            return [self._schedule_entry(row, cipher) for row in rows]
+
+    def schedule(self, db_name: str) -> ScheduleEntry | None:
+        """Return the schedule of database `db_name`, or None when it has none."""
+        with self._transaction() as session:
+            row = session.get(ScheduleRow, db_name)
+            if row is None:
+                return None
+            return self._schedule_entry(row, self._cipher(session) if row.notify_url_encrypted else None)
+
+    @staticmethod
+    def _schedule_entry(row: ScheduleRow, cipher: SecretCipher | None) -> ScheduleEntry:
+        return _entry(
+            ScheduleEntry, row,
+            notify_url=cipher.decrypt(row.notify_url_encrypted) if row.notify_url_encrypted else None,
+        )
+
+    def save_schedule(
+        self, db_name: str, *, cron: str, keep_local: int, keep_last: int | None, keep_daily: int | None,
+        keep_weekly: int | None, keep_monthly: int | None, notify_url=KEEP,
+    ) -> ScheduleEntry:
+        """Create or replace the schedule of database `db_name` (values already validated),
+        marked not installed until mark_schedule_installed; notify_url KEEP keeps the stored ping
+        URL, None removes it. Return it. Raise BadInput for an unknown database."""
+        now = datetime.now(UTC)
+        with self._transaction() as session:
+            if session.get(DatabaseRow, db_name) is None:
+                raise BadInput(f"unknown database {db_name!r}")
+            token = self._cipher(session).encrypt(notify_url) if notify_url not in (KEEP, None) else None
+            row = session.get(ScheduleRow, db_name)
+            if row is None:
+                row = ScheduleRow(db_name=db_name, created_at=now, notify_url_encrypted=None)
+                session.add(row)
+            row.cron, row.keep_local = cron, keep_local
+            row.keep_last, row.keep_daily = keep_last, keep_daily
+            row.keep_weekly, row.keep_monthly = keep_weekly, keep_monthly
+            if notify_url is not KEEP:
+                row.notify_url_encrypted = token
+            row.installed, row.updated_at = False, now
+        return self.schedule(db_name)
+
+    def mark_schedule_installed(self, db_name: str, installed: bool) -> None:
+        """Record whether the server of `db_name` has its schedule installed as stored."""
+        with self._transaction() as session:
+            row = session.get(ScheduleRow, db_name)
+            if row is not None:
+                row.installed = installed
+
+    def remove_schedule(self, db_name: str) -> bool:
+        """Forget the schedule of `db_name`; return whether there was one."""
+        with self._transaction() as session:
+            row = session.get(ScheduleRow, db_name)
+            if row is not None:
+                session.delete(row)
+            return row is not None
 
 
 def _configure_connection(dbapi_connection, _record) -> None:

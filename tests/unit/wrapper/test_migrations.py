@@ -18,15 +18,16 @@ def tables(path):
 
 def test_each_version_adds_its_table(tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
-    for version, table in ((1, "s3_config"), (2, "servers"), (3, "databases")):
+    for version, table in ((1, "s3_config"), (2, "servers"), (3, "databases"), (4, "databases")):
         with engine.begin() as connection:
             assert migrations.migrate(connection, target=version) == version
         assert table in tables(tmp_path / "x.db")
     with engine.begin() as connection:
-        assert migrations.migrate(connection) == 4  # the data_dir column
-        assert migrations.migrate(connection) == 4  # nothing left to do
+        assert migrations.migrate(connection) == 5  # the schedules table
+        assert migrations.migrate(connection) == 5  # nothing left to do
         assert connection.execute(text("SELECT version FROM schema_version ORDER BY version")).scalars().all() == [
-            1, 2, 3, 4]
+            1, 2, 3, 4, 5]
+    assert "schedules" in tables(tmp_path / "x.db")
 
 
 def test_a_version_3_database_gets_data_dir_and_keeps_its_databases(tmp_path):
@@ -38,7 +39,7 @@ def test_a_version_3_database_gets_data_dir_and_keeps_its_databases(tmp_path):
         connection.execute(text("INSERT INTO databases (name, server_name, engine, created_at) VALUES "
                                 "('cache', 'web1', 'redis', '2025-01-02 03:04:05')"))
     with engine.begin() as connection:
-        assert migrations.migrate(connection) == 4
+        assert migrations.migrate(connection) == migrations.LATEST_VERSION
         assert connection.execute(text("SELECT name, data_dir FROM databases")).all() == [("cache", None)]
 
 

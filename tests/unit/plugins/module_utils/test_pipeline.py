@@ -123,9 +123,11 @@ def test_a_failed_upload_keeps_the_committed_backup(make_connection, fake_mariad
     def upload(path, filename, sha256):
         raise EngineError("aws s3 cp failed: access denied")
 
-    with pytest.raises(EngineError, match="access denied"):
+    with pytest.raises(pipeline.UploadFailed, match="access denied") as failed:
         pipeline.create_backup(make_connection(engine="mariadb", db_name="blog"), str(fake_mariadb / "b"), now=WHEN,
                                upload=upload)
+    assert failed.value.backup["filename"] == "blog_mariadb_20261124T210509Z.sql.gz"
+    assert failed.value.backup["sha256"] == backup_files.sha256_of_file(failed.value.backup["path"])
     assert sorted(os.listdir(fake_mariadb / "b" / "blog")) == [
         "blog_mariadb_20261124T210509Z.sql.gz", "blog_mariadb_20261124T210509Z.sql.gz.sha256",
     ]

@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One backup run of one database, the same for the db_backup module (a manual
+`backup create`) and a scheduled run (scheduled_run.py): under the database's lock
+(run_state.database_lock, taken by the caller), the pipeline's create_backup with an S3
+upload when S3 is configured, and the outcome recorded in the database's status file.
+
+Pure Python with no imports from Ansible.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+from datetime import datetime, timezone
+
+from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, pipeline, run_state
+from ansible_collections.infrakt.backup.plugins.module_utils.s3 import operations
+from ansible_collections.infrakt.backup.plugins.module_utils.s3.awscli import DEFAULT_AWS_BIN, AwsCli
+
+
+def s3_target_argument_spec():
+    """Return the argument_spec options of the modules that may also work on the backups in S3
+    (db_backup uploads, backup_prune deletes), described in doc fragment infrakt.backup.s3_target:
+    without a bucket they work on the server alone."""
+    return dict(
+        bucket=dict(type="str"),
+        prefix=dict(type="str", default=""),
+        credentials_dir=dict(type="path"),
+        aws_bin=dict(type="path", default=DEFAULT_AWS_BIN),
+        endpoint_url=dict(type="str"),
+    )
+
+
+def s3_target_from_params(run_command, params):
+    """Return the S3Target module params (s3_target_argument_spec) describe, its commands run
+    through run_command (AnsibleModule.run_command), or None when they name no bucket. Raise
+    AwsError when the aws CLI or the credentials files are missing."""
+    if not params.get("bucket"):
+        return None
+    if not params.get("credentials_dir"):
+        raise ValueError("credentials_dir is required with bucket")
+    cli = AwsCli(run_command, params["aws_bin"], params["credentials_dir"], params.get("endpoint_url"))
+    return S3Target(cli, params["bucket"], params.get("prefix") or "")
+
+
+class S3Target(object):
+    """Where backups are uploaded: cli (an s3.awscli.AwsCli), bucket and prefix."""
+
+    def __init__(self, cli, bucket, prefix=""):
+        self.cli = cli
+        self.bucket = bucket
+        self.prefix = prefix
+
+    def uploader(self, db_name):
+        """Return the upload stage for pipeline.create_backup: it uploads a committed backup of
+        db_name with its sidecar and returns operations.upload_backup's result."""
+        def upload(path, filename, sha256):
+            return operations.upload_backup(self.cli, self.bucket, self.prefix, db_name, path, sha256)
+        return upload
+
+
+def backup_and_record(connection, backup_dir, state_dir, trigger, s3=None, now=None):
+    """Back up connection's database into backup_dir and upload it to s3 (an S3Target) when
+    given; record the outcome in its status file under state_dir (trigger: "schedule" or
+    "manual"). The caller holds the database's lock.
+
+    Return create_backup's result plus `location` ("local" or "both") and `duration_s`. Raise
+    what the pipeline raised after recording it: UploadFailed (the local backup is kept and
+    recorded with location "local"), EngineError, ValueError or OSError."""
+    started = time.monotonic()
+    attempt = backup_files.iso_utc(now or datetime.now(timezone.utc))
+    run_state.record_status(state_dir, connection.db_name, trigger=trigger, result="running", last_attempt=attempt)
+    upload = s3.uploader(connection.db_name) if s3 is not None else None
+    try:
+        result = pipeline.create_backup(connection, backup_dir, now=now, upload=upload)
+    except pipeline.UploadFailed as failure:
+        _record_failure(state_dir, connection.db_name, started, "upload failed: %s" % failure, failure.backup)
+        raise
+    except BaseException as error:  # a signal too: the status must not say "running" forever
+        _record_failure(state_dir, connection.db_name, started, str(error) or type(error).__name__)
+        raise
+    result.update(location="both" if upload else "local", duration_s=_elapsed(started))
+    run_state.record_status(
+        state_dir, connection.db_name, result="success", last_success=attempt, filename=result["filename"],
+        size=result["size"], sha256=result["sha256"], location=result["location"],
+        duration_s=result["duration_s"], error=None,
+    )
+    return result
+
+
+def _elapsed(started):
+    """Return the seconds since started (time.monotonic()), rounded to 0.1."""
+    return round(time.monotonic() - started, 1)
+
+
+def _record_failure(state_dir, db_name, started, error, backup=None):
+    """Record a failed run of db_name: its error and, when the run left a backup locally
+    (backup: create_backup's result), that backup; otherwise the file fields keep describing
+    the last backup made."""
+    kept = {}
+    if backup is not None:
+        kept = dict(filename=backup["filename"], size=backup["size"], sha256=backup["sha256"], location="local")
+    run_state.record_status(
+        state_dir, db_name, result="failed", error=error, duration_s=_elapsed(started), **kept
+    )
