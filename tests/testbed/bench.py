@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.testbed import cron
 from tests.testbed.component import Component, new_password, write_private
 from tests.testbed.mariadb import MariaDbServer
 from tests.testbed.postgres import PostgresServer
@@ -132,6 +133,7 @@ class Testbed:
                 bed.env.setdefault(key, new_password())
             bed._start([name for name, component in bed.components.items() if not component.running()])
             bed._lease()
+            cron.ensure_running()
         bed.was_running = len(bed.started) < len(bed.components)
         bed.startup_seconds = time.monotonic() - began
         return bed

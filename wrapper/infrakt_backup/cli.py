@@ -22,7 +22,7 @@ from pathlib import Path
 
 import click
 
-from ansible_collections.infrakt.backup.plugins.module_utils import names
+from ansible_collections.infrakt.backup.plugins.module_utils import names, retention
 from ansible_collections.infrakt.backup.plugins.module_utils.backup_files import DEFAULT_BACKUP_DIR
 from ansible_collections.infrakt.backup.plugins.module_utils.s3 import presets
 from infrakt_backup import __version__
@@ -36,6 +36,7 @@ from infrakt_backup.store import DEFAULT_PYTHON, Store
 PROG = "infrakt-backup"
 S3_SECRET_ENV = "INFRAKT_S3_SECRET_KEY"  # noqa: S105 (the name of the variable, not a secret)
 DB_PASSWORD_ENV = "INFRAKT_DB_PASSWORD"  # noqa: S105
+NOTIFY_URL_ENV = "INFRAKT_NOTIFY_URL"
 TRACEBACK_VERBOSITY = 3
 # How `backup list` shows where a backup is (☁ marks an S3 copy).
 LOCATION_LABELS = {"local": "local", "both": "local + ☁ S3", "s3": "☁ S3 only"}
@@ -240,7 +241,7 @@ def s3_set(app: App, provider: str | None, endpoint_url: str | None, bucket: str
 
     saved = settings_s3.save(
         app.store, provider=provider, endpoint_url=endpoint_url, bucket=bucket, region=region,
-        access_key=access_key, prefix=prefix, secret_key=secret, ask_secret=ask_secret,
+        access_key=access_key, prefix=prefix, secret_key=secret, ask_secret=ask_secret, progress=_progress(False),
     )
     where = f"bucket {saved['bucket']} at {saved['endpoint_url']}, region {saved['region']}"
     if saved["prefix"]:
@@ -248,16 +249,31 @@ def s3_set(app: App, provider: str | None, endpoint_url: str | None, bucket: str
     click.echo(f"S3 backup storage saved: {where}.")
     if saved["secret_key_kept"]:
         click.echo("The stored secret key was kept.")
+    _report_schedules(saved["schedules"], "the new S3 settings")
 
 
 @s3.command("delete")
 @pass_app
 def s3_delete(app: App) -> None:
-    """Delete the S3 settings (backups already in the bucket stay there)."""
-    if settings_s3.delete(app.store):
+    """Delete the S3 settings (backups already in the bucket stay there) and the upload step and
+    S3 files of the servers' scheduled backups."""
+    deleted = settings_s3.delete(app.store, progress=_progress(False))
+    if deleted["deleted"]:
         click.echo("S3 backup storage settings deleted.")
     else:
         click.echo("S3 backup storage was not configured; nothing to delete.")
+    _report_schedules(deleted["schedules"], "scheduled backups without S3")
+
+
+def _report_schedules(applied: dict, what: str) -> None:
+    """Say which servers' scheduled backups now use `what`; exit 1 naming those that could not
+    be updated (the settings themselves are stored)."""
+    if applied["servers_updated"]:
+        click.echo(f"Scheduled backups on {', '.join(applied['servers_updated'])} now use {what}.")
+    if applied["servers_failed"]:
+        failed = "; ".join(f"{item['server']}: {item['error']}" for item in applied["servers_failed"])
+        raise CommandError(f"the settings are stored, but these servers could not be updated: {failed}",
+                           OPERATION_FAILED)
 
 
 @s3.command("test")
@@ -520,6 +536,32 @@ def backup_list(app: App, db_name: str, as_json: bool) -> None:
         raise click.exceptions.Exit(OPERATION_FAILED)
 
 
+@backup.command("prune")
+@click.argument("db_name", metavar="DB")
+@click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
+@json_option
+@pass_app
+def backup_prune(app: App, db_name: str, dry_run: bool, as_json: bool) -> None:
+    """Apply the retention of database DB now (its schedule's, else 7 local copies and every S3
+    copy kept): on its server and in S3. The newest backup, and a local copy S3 lacks, stay."""
+    from infrakt_backup.actions import backup_prune as backup_prune_action
+
+    pruned = backup_prune_action.prune(app.store, db_name, dry_run, progress=_progress(as_json),
+                                       verbosity=app.verbosity)
+    if as_json:
+        _echo_json(pruned)
+        return
+    verb = "Would delete" if dry_run else "Deleted"
+    for where, side in (("on the server", pruned["local"]), ("in S3", pruned["s3"])):
+        if side is None:
+            continue
+        deleted = side["deleted"]
+        click.echo(f"{verb} {len(deleted)} backup{'' if len(deleted) == 1 else 's'} {where}, "
+                   f"kept {len(side['kept'])}" + (":" if deleted else "."))
+        for filename in deleted:
+            click.echo(f"  {filename}")
+
+
 @backup.command("restore")
 @click.argument("db_name", metavar="DB")
 @click.argument("filename")
@@ -549,3 +591,144 @@ def backup_restore(app: App, db_name: str, filename: str, yes: bool, timeout: in
                                             ("sha256 verified", restored.get("sha256"))) if applies]
         click.echo(f"Restored {db_name} on server {restored['server']} from {filename}"
                    + (f" ({', '.join(notes)})." if notes else "."))
+
+
+# ---------------------------------------------------------------- schedule, status
+
+
+@cli.group()
+def schedule() -> None:
+    """Scheduled backups (cron on the database's server, uploading from there)."""
+
+
+def _notify_url(notify: bool | None, notify_url_stdin: bool):
+    """Return the ping URL for `schedule set`: None for --no-notify, store.KEEP when neither flag
+    is given, else read from stdin, $INFRAKT_NOTIFY_URL or a hidden prompt (never a flag value:
+    the URL's path is its token)."""
+    from infrakt_backup.store import KEEP
+
+    if notify is False:
+        return None
+    if notify is None and not notify_url_stdin:
+        return KEEP
+    if notify_url_stdin:
+        return _read_stdin_secret()
+    if os.environ.get(NOTIFY_URL_ENV):
+        return os.environ[NOTIFY_URL_ENV]
+    if not _stdin_is_terminal():
+        raise BadInput(f"no ping URL: set ${NOTIFY_URL_ENV} or pipe it with --notify-url-stdin")
+    return click.prompt("Ping URL (healthchecks.io-compatible)", hide_input=True, err=True)
+
+
+def _count_option(name: str, help_text: str):
+    return click.option(name, type=int, metavar="N", help=help_text)
+
+
+@schedule.command("set")
+@click.argument("db_name", metavar="DB")
+@click.option("--cron", required=True, metavar="EXPR",
+              help="Five cron fields, or @hourly, @daily, @weekly, @monthly, @yearly (the server's time zone).")
+@_count_option("--keep-local", "Backups kept on the server (default: the stored value, else 7).")
+@_count_option("--keep-last", "S3: keep the N newest.")
+@_count_option("--keep-daily", "S3: keep the newest of each of the last N days with backups.")
+@_count_option("--keep-weekly", "S3: keep the newest of each of the last N weeks with backups.")
+@_count_option("--keep-monthly", "S3: keep the newest of each of the last N months with backups.")
+@click.option("--notify/--no-notify", default=None,
+              help=f"Ping a healthchecks.io-compatible URL (from ${NOTIFY_URL_ENV}, else a hidden prompt) "
+                   "at start, success and failure; --no-notify stops pinging.")
+@click.option("--notify-url-stdin", is_flag=True, help="Read the ping URL from stdin (implies --notify).")
+@json_option
+@pass_app
+def schedule_set(app: App, db_name: str, cron: str, keep_local: int | None, keep_last: int | None,
+                 keep_daily: int | None, keep_weekly: int | None, keep_monthly: int | None, notify: bool | None,
+                 notify_url_stdin: bool, as_json: bool) -> None:
+    """Install or update the scheduled backups of database DB on its server. Retention left out
+    stays as stored; in S3 everything is kept until a --keep-* rule is set."""
+    from infrakt_backup.actions import schedule as schedule_action
+
+    saved = schedule_action.set_schedule(
+        app.store, db_name, cron=cron, keep_local=keep_local, keep_last=keep_last, keep_daily=keep_daily,
+        keep_weekly=keep_weekly, keep_monthly=keep_monthly, notify_url=_notify_url(notify, notify_url_stdin),
+        progress=_progress(as_json), verbosity=app.verbosity,
+    )
+    if as_json:
+        _echo_json(saved)
+    else:
+        click.echo(f"Scheduled backups of {db_name} installed on {saved['server']}: {saved['cron']}, "
+                   f"{_retention_text(saved)}.")
+
+
+def _retention_text(shown: dict) -> str:
+    rules = [f"{rule} {shown['keep_' + rule]}" for rule in retention.RULES if shown["keep_" + rule] is not None]
+    return f"keep {shown['keep_local']} on the server, in S3 " + (", ".join(rules) if rules else "everything")
+
+
+@schedule.command("list")
+@json_option
+@pass_app
+def schedule_list(app: App, as_json: bool) -> None:
+    """List the scheduled backups."""
+    from infrakt_backup.actions import schedule as schedule_action
+
+    schedules = schedule_action.list_schedules(app.store)
+    if as_json:
+        _echo_json(schedules)
+    elif not schedules:
+        click.echo("No scheduled backups yet.")
+    else:
+        click.echo(table(
+            ["DATABASE", "SERVER", "CRON", "RETENTION", "NOTIFY", "INSTALLED"],
+            [[item["database"], item["server"], item["cron"], _retention_text(item), item["notify_url"] or "-",
+              "yes" if item["installed"] else "no"] for item in schedules],
+        ))
+
+
+@schedule.command("remove")
+@click.argument("db_name", metavar="DB")
+@json_option
+@pass_app
+def schedule_remove(app: App, db_name: str, as_json: bool) -> None:
+    """Remove the scheduled backups of database DB from its server (backups already made stay)."""
+    from infrakt_backup.actions import schedule as schedule_action
+
+    removed = schedule_action.remove_schedule(app.store, db_name, progress=_progress(as_json),
+                                              verbosity=app.verbosity)
+    if as_json:
+        _echo_json(removed)
+    else:
+        click.echo(f"Scheduled backups of {db_name} removed from {removed['server']}.")
+
+
+@cli.command("status")
+@click.option("--max-age", type=float, default=26, show_default=True, metavar="HOURS",
+              help="A scheduled database whose last success is older than this is not ok.")
+@json_option
+@pass_app
+def status_command(app: App, max_age: float, as_json: bool) -> None:
+    """Show what the last backup of every database did, from all servers at once; exit 1 when
+    any is not ok (usable as a monitoring check)."""
+    from infrakt_backup.actions import status as status_action
+
+    report = status_action.status(app.store, max_age, progress=_progress(as_json), verbosity=app.verbosity)
+    rows = report["databases"]
+    if as_json:
+        _echo_json(rows)
+    elif not rows:
+        click.echo("No databases registered yet.")
+    else:
+        click.echo(table(
+            ["DATABASE", "SERVER", "SCHEDULE", "OK", "LAST SUCCESS", "AGE", "LAST ATTEMPT", "SIZE", "LOCATION",
+             "ERROR"],
+            [[row["database"], row["server"], row["schedule"] or "-", "yes" if row["ok"] else "NO",
+              _readable(row["last_success"]), _age_text(row["age_seconds"]), _readable(row["last_attempt"]),
+              human_size(row["size"]), row["location"] or "-", row["error"] or "-"] for row in rows],
+        ))
+    if not report["ok"]:
+        raise click.exceptions.Exit(OPERATION_FAILED)
+
+
+def _age_text(seconds: int | None) -> str:
+    if seconds is None:
+        return "-"
+    hours, rest = divmod(max(seconds, 0), 3600)
+    return f"{hours}h{rest // 60:02d}m"

@@ -58,3 +58,22 @@ def database_variables(database: DatabaseEntry | None) -> dict:
             "infrakt_db_data_dir": database.data_dir,
         }
     )
+
+
+def connection_parameters(database: DatabaseEntry) -> dict:
+    """Return the db_backup module parameters (engines.common.connection_argument_spec) of
+    DatabaseEntry `database`, password included: what a schedule's config on the server holds."""
+    variables = database_variables(database)
+    return _without_unset(
+        {
+            "engine": database.engine,
+            "database": database.database,
+            "host": variables.get("infrakt_db_host"),
+            "socket": variables.get("infrakt_db_socket"),
+            "port": database.port,
+            "user": database.user,
+            "password": database.password,
+            "container": database.container,
+            "data_dir": database.data_dir,
+        }
+    )

@@ -53,6 +53,32 @@ class Play:
         return run
 
 
+def run_on_servers(
+    store: Store, servers: list[ServerEntry], playbook: str, extra: dict, *, settings: S3Settings | None = None,
+    progress: Progress | None = None, verbosity: int = 0,
+) -> runner.PlaybookRun:
+    """Run playbooks/<playbook> once on all of `servers` in parallel, with the S3 settings'
+    variables (None: none) and `extra`, whose per-server values are keyed by server name (the
+    inventory host names); return the runner.PlaybookRun, whose results name their host."""
+    inventory = runner.server_inventory(servers, known_hosts_path(store))
+    variables = {**s3_variables(settings), **extra}
+    return runner.run_playbook(playbook, inventory, variables, verbosity=verbosity, progress=progress)
+
+
+def host_failures(run: runner.PlaybookRun, servers: list[ServerEntry]) -> dict[str, str]:
+    """Return {server name: one sentence} for each of `servers` on which `run` failed or that
+    it could not reach."""
+    by_name = {server.name: server for server in servers}
+    failures = {}
+    for result in run.results:
+        if result.failed and result.host in by_name and result.host not in failures:
+            message = str(result.result.get("msg") or "the play failed there").strip().splitlines()[0]
+            failures[result.host] = _host_key_failure(message, by_name[result.host]) or message
+    if not run.results and run.failure:
+        failures = {server.name: run.failure for server in servers}
+    return failures
+
+
 def _host_key_failure(failure: str | None, server: ServerEntry) -> str | None:
     """Return one sentence for a run that ssh refused because server's host key is not the one
     pinned, or none is (in place of ssh's multi-line warning), else None."""

@@ -58,9 +58,9 @@ QUIET_TASKS = ("Gathering", "Validating arguments against arg spec")
 INHERITED_ENVIRONMENT = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TERM", "TZ", "TMPDIR",
                          "SSH_AUTH_SOCK", "XDG_RUNTIME_DIR")
 INHERITED_PREFIXES = ("LC_",)
-# Every string line of the vars file carries this tag, and nothing else ansible-playbook prints
-# does: a line of its output holding it quotes the vars file (an error's source context).
-UNSAFE_STRING_TAG = "!unsafe "
+# Every line of the vars file ends with this comment, and nothing else ansible-playbook prints
+# carries it: a line of its output holding it quotes the vars file (an error's source context).
+VARS_LINE_MARKER = "#infrakt-run-vars"
 # The lines ansible-playbook prints under "Origin: <file>:<line>:<column>": numbered source
 # lines, blank lines and the column marker (`^ column 7`, `column 7 ^`, `^^^`).
 SOURCE_CONTEXT_LINE = re.compile(r"^\s*(\d+( .*)?|\^.*|column \d+ \^|)$")
@@ -224,7 +224,7 @@ def _process_alive(pid: int) -> bool:
 class VarsFileRedactor:
     """Hides what ansible-playbook quotes of the run's vars file: the source lines it prints
     under `Origin: <vars file>:…` in an error or warning, and any line carrying the vars
-    file's UNSAFE_STRING_TAG. Output comes in pieces (one event per line before the play
+    file's VARS_LINE_MARKER. Output comes in pieces (one event per line before the play
     starts), so the redactor remembers whether it is inside such a context."""
 
     def __init__(self, vars_path: Path):
@@ -241,7 +241,7 @@ class VarsFileRedactor:
             self.in_context = self.origin in line
             if self.in_context:
                 kept += [line, VARS_FILE_LINES_HIDDEN]
-            elif UNSAFE_STRING_TAG in line:
+            elif VARS_LINE_MARKER in line:
                 kept.append(VARS_FILE_LINES_HIDDEN)
             else:
                 kept.append(line)
@@ -356,17 +356,29 @@ def _end_ssh_masters(control_dir: Path) -> None:
 
 
 def unsafe_vars_yaml(variables: dict) -> str:
-    """Return variables (scalars only) as a YAML vars file whose strings are all `!unsafe`,
-    so that Ansible never evaluates them as templates."""
-    lines = []
-    for name, value in variables.items():
-        if isinstance(value, str):
-            lines.append(f"{name}: {UNSAFE_STRING_TAG}{yaml_double_quoted(value)}")
-        elif value is None or isinstance(value, bool | int | float):
-            lines.append(f"{name}: {json.dumps(value, ensure_ascii=False)}")
-        else:
-            raise TypeError(f"playbook variable {name} must be a scalar, not {type(value).__name__}")
-    return "\n".join(lines) + "\n" if lines else "{}\n"
+    """Return variables as a YAML vars file, one line per variable (lists and dicts in flow
+    style), every line ending in VARS_LINE_MARKER. Its root mapping is tagged `!unsafe`, so that
+    Ansible never evaluates a string of it as a template; strings are double-quoted, and only a
+    whole mapping is tagged: Ansible re-resolves a tagged scalar as if it were unquoted (`!unsafe
+    "yes"` would be True, `!unsafe "*"` an error), a tagged mapping's quoted strings stay strings."""
+    lines = [f"{yaml_double_quoted(name)}: {_yaml_flow_value(value, name)}  {VARS_LINE_MARKER}"
+             for name, value in variables.items()]
+    return f"--- !unsafe  {VARS_LINE_MARKER}\n" + ("\n".join(lines) if lines else "{}") + "\n"
+
+
+def _yaml_flow_value(value, name: str) -> str:
+    """Return value (strings, numbers, booleans, None, and lists and str-keyed dicts of them)
+    as a YAML flow node; raise TypeError naming variable `name` for anything else."""
+    if isinstance(value, str):
+        return yaml_double_quoted(value)
+    if value is None or isinstance(value, bool | int | float):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_yaml_flow_value(item, name) for item in value) + "]"
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        return "{" + ", ".join(f"{yaml_double_quoted(key)}: {_yaml_flow_value(item, name)}"
+                               for key, item in value.items()) + "}"
+    raise TypeError(f"playbook variable {name} holds a {type(value).__name__}, which a vars file cannot carry")
 
 
 def yaml_double_quoted(text: str) -> str:

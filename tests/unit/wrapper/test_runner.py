@@ -3,6 +3,7 @@ ansible-runner inherits."""
 
 import fcntl
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -15,7 +16,9 @@ from infrakt_backup.errors import InfraktError
 
 NASTY = ["p{{ 7*7 }}w", "x{#y", "a{%b", "quote\"back\\slash", "new\nline", "ünï", "{{ lookup('pipe', 'id') }}",
          # outside the Basic Multilingual Plane, YAML line breaks, C1 and DEL controls, a tab
-         "emoji\U0001f600\U0001f510", "line\u2028sep\u2029", "nel\x85c1\x9f", "del\x7f", "tab\tcr\r"]
+         "emoji\U0001f600\U0001f510", "line\u2028sep\u2029", "nel\x85c1\x9f", "del\x7f", "tab\tcr\r",
+         # what YAML would read as another type when unquoted: a password "yes" must not become True
+         "yes", "off", "null", "~", "123456", "0x1f", "1e3", "*", "&anchor", "!tag", "2026-12-01", ""]
 
 
 def test_vars_file_strings_reach_ansible_verbatim_and_are_never_templated(tmp_path):
@@ -48,9 +51,30 @@ def test_vars_file_strings_reach_ansible_verbatim_and_are_never_templated(tmp_pa
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
 
 
-def test_vars_file_refuses_nested_values():
-    with pytest.raises(TypeError, match="scalar"):
-        runner.unsafe_vars_yaml({"infrakt_hosts": ["a"]})
+def test_vars_file_nested_values_reach_ansible_as_they_are(tmp_path):
+    nested = {"bench": {"present": [{"db_name": "shop", "cron": {"minute": "*"}, "keep": 7, "password": "yes"}],
+                        "absent": [], "notes": {"t": "{{ 7*7 }}"}}}
+    vars_file = tmp_path / "vars.yml"
+    vars_file.write_text(runner.unsafe_vars_yaml({"schedules": nested}))
+    playbook = tmp_path / "check.yml"
+    playbook.write_text(f"""- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.assert:
+        that:
+          - schedules | to_json | hash('sha1') == '{hashlib.sha1(json.dumps(nested).encode()).hexdigest()}'
+""")
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+         str(playbook), "-e", f"@{vars_file}"],
+        capture_output=True, text=True, env={**os.environ, "ANSIBLE_PYTHON_INTERPRETER": sys.executable},
+    )
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+
+
+def test_vars_file_refuses_what_yaml_cannot_carry():
+    with pytest.raises(TypeError, match="infrakt_hosts holds a set"):
+        runner.unsafe_vars_yaml({"infrakt_hosts": {"a"}})
 
 
 def test_only_allowed_environment_is_inherited(monkeypatch):
@@ -64,12 +88,13 @@ def test_only_allowed_environment_is_inherited(monkeypatch):
 
 
 def test_no_variables_is_still_a_vars_file():
-    assert runner.unsafe_vars_yaml({}) == "{}\n"
+    assert runner.unsafe_vars_yaml({}) == "--- !unsafe  #infrakt-run-vars\n{}\n"
 
 
 def test_vars_file_is_printable_ascii():
     text = runner.unsafe_vars_yaml({"password": "\U0001f600\u2028\x85\x7f\n\"\\"})
-    assert text == 'password: !unsafe "\\U0001f600\\u2028\\x85\\x7f\\x0a\\"\\\\"\n'
+    assert text == ('--- !unsafe  #infrakt-run-vars\n'
+                    '"password": "\\U0001f600\\u2028\\x85\\x7f\\x0a\\"\\\\"  #infrakt-run-vars\n')
 
 
 VARS = Path("/dev/shm/infrakt-run-7-abc/vars.yml")
@@ -103,7 +128,7 @@ def test_other_files_source_context_is_kept_and_vars_lines_hidden_anywhere():
     playbook_context = "Origin: /collection/playbooks/backup.yml:18:7\n\n18     - name: Dump {{ infrakt_db_name }}"
     redactor = runner.VarsFileRedactor(VARS)
     assert redactor.redact(playbook_context) == playbook_context
-    assert redactor.redact('  x infrakt_db_password: !unsafe "pw"') == runner.VARS_FILE_LINES_HIDDEN
+    assert redactor.redact('  x "infrakt_db_password": "pw"  #infrakt-run-vars') == runner.VARS_FILE_LINES_HIDDEN
 
 
 def test_failure_message_hides_vars_file_lines():

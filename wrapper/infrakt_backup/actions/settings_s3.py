@@ -32,9 +32,11 @@ def show(store: Store) -> dict:
 def save(
     store: Store, *, endpoint_url: str | None, bucket: str, access_key: str, region: str | None = None,
     prefix: str | None = None, provider: str | None = None, secret_key: str | None = None,
-    ask_secret: Callable[[], str],
+    ask_secret: Callable[[], str], progress: Callable[[str], None] | None = None,
 ) -> dict:
-    """Validate and save the S3 settings; return show() of the result plus "secret_key_kept".
+    """Validate and save the S3 settings, then rewrite the S3 files of every server with
+    scheduled backups; return show() of the result plus "secret_key_kept" and "schedules"
+    (reapply_schedules()).
 
     On an update, what is left out (None) stays as stored: the provider, the prefix (where the
     existing backups are), the region when provider and endpoint stay the same, and the
@@ -59,9 +61,23 @@ def save(
         provider=provider, endpoint_url=endpoint_url, bucket=bucket, region=region, access_key=access_key,
         prefix=prefix, secret_key=secret_key,
     )
-    return {**show(store), "secret_key_kept": secret_key is None}
+    return {**show(store), "secret_key_kept": secret_key is None, "schedules": reapply_schedules(store, progress)}
 
 
-def delete(store: Store) -> bool:
-    """Delete the S3 settings; return whether there were any (deleting nothing is fine)."""
-    return store.delete_s3_config()
+def delete(store: Store, progress: Callable[[str], None] | None = None) -> dict:
+    """Delete the S3 settings and take the upload step and S3 files off every server with
+    scheduled backups; return {"deleted": whether there were any, "schedules":
+    reapply_schedules()} (deleting nothing is fine)."""
+    deleted = store.delete_s3_config()
+    return {"deleted": deleted, "schedules": reapply_schedules(store, progress)}
+
+
+def reapply_schedules(store: Store, progress: Callable[[str], None] | None) -> dict:
+    """Re-install the scheduled backups of every server that has some with the S3 settings as
+    stored now; return schedule.reapply_all()'s {"servers_updated", "servers_failed"} (both
+    empty when nothing is scheduled)."""
+    if not store.schedules():
+        return {"servers_updated": [], "servers_failed": []}
+    from infrakt_backup.actions import schedule  # runs plays: ansible-runner only when needed
+
+    return schedule.reapply_all(store, progress=progress)

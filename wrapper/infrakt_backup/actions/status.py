@@ -1,0 +1,84 @@
+"""`infrakt-backup status`: what the last backup of every database did, read from the status
+files on all servers in ONE run (servers in parallel), judged as a monitoring check would."""
+
+from datetime import datetime
+
+from infrakt_backup.errors import BadInput
+from infrakt_backup.remote import Progress, host_failures, run_on_servers
+from infrakt_backup.store import Store
+
+BACKUP_STATUS = "infrakt.backup.backup_status"
+DEFAULT_MAX_AGE_HOURS = 26
+
+
+def status(store: Store, max_age_hours: float = DEFAULT_MAX_AGE_HOURS, *, progress: Progress | None = None,
+           verbosity: int = 0) -> dict:
+    """Return {"ok": bool, "databases": [row, …]}, one row per registered database: database,
+    server, schedule (cron or None), installed, ok, result, last_success, age_seconds,
+    last_attempt, last_skipped, filename, size, location, duration_s, error.
+
+    A row is not ok when its last run failed, when its server could not be read, or, for a
+    scheduled database, when it never succeeded or its last success is older than
+    max_age_hours. Raise BadInput for a max age that is not a positive number."""
+    if isinstance(max_age_hours, bool) or not isinstance(max_age_hours, int | float) or not max_age_hours > 0:
+        raise BadInput(f"the max age must be a positive number of hours, not {max_age_hours!r}")
+    databases = store.databases()
+    schedules = {schedule.db_name: schedule for schedule in store.schedules()}
+    servers = [server for server in store.servers() if any(db.server == server.name for db in databases)]
+    if not servers:
+        return {"ok": True, "databases": []}
+    wanted = {server.name: [db.name for db in databases if db.server == server.name] for server in servers}
+    run = run_on_servers(store, servers, "status.yml", {"infrakt_status_databases": wanted},
+                         progress=progress, verbosity=verbosity)
+    failures = host_failures(run, servers)
+    read = {result.host: result.result for result in run.results
+            if result.action == BACKUP_STATUS and not result.failed}
+    rows = []
+    for database in databases:
+        schedule = schedules.get(database.name)
+        answer = read.get(database.server)
+        if answer is None:
+            error = failures.get(database.server) or "the server's status files could not be read"
+            rows.append(_row(database, schedule, {}, None, f"server {database.server}: {error}"))
+            continue
+        recorded = next(entry for entry in answer["statuses"] if entry["db_name"] == database.name)
+        rows.append(_row(database, schedule, recorded, answer["checked_at"], None, max_age_hours))
+    return {"ok": all(row["ok"] for row in rows), "databases": rows}
+
+
+def _row(database, schedule, recorded: dict, checked_at: str | None, unreachable: str | None,
+         max_age_hours: float = DEFAULT_MAX_AGE_HOURS) -> dict:
+    """Return one database's status row (see status())."""
+    age = _age_seconds(recorded.get("last_success"), checked_at)
+    problem = unreachable
+    if problem is None and recorded.get("result") == "failed":
+        problem = recorded.get("error") or "the last backup failed"
+    elif problem is None and schedule is not None and age is None:
+        problem = "scheduled, but no backup has succeeded yet"
+    elif problem is None and schedule is not None and age > max_age_hours * 3600:
+        problem = f"the last successful backup is {age / 3600:.1f} hours old (more than {max_age_hours:g})"
+    return {
+        "database": database.name,
+        "server": database.server,
+        "schedule": schedule.cron if schedule else None,
+        "installed": schedule.installed if schedule else None,
+        "ok": problem is None,
+        "result": recorded.get("result"),
+        "last_success": recorded.get("last_success"),
+        "age_seconds": age,
+        "last_attempt": recorded.get("last_attempt"),
+        "last_skipped": recorded.get("last_skipped"),
+        "filename": recorded.get("filename"),
+        "size": recorded.get("size"),
+        "location": recorded.get("location"),
+        "duration_s": recorded.get("duration_s"),
+        "error": problem,
+    }
+
+
+def _age_seconds(moment: str | None, now: str | None) -> int | None:
+    """Return the whole seconds from ISO-8601 UTC `moment` to `now` (the server's clock), or None."""
+    if not moment or not now:
+        return None
+    parse = lambda text: datetime.fromisoformat(text.replace("Z", "+00:00"))  # noqa: E731
+    return int((parse(now) - parse(moment)).total_seconds())
