@@ -154,5 +154,6 @@ def test_show_and_delete(store):
     shown = settings_s3.show(store)
     assert shown["configured"] and shown["secret_key"] == "****EKEY" and SECRET not in str(shown)
     assert shown["created_at"].endswith("Z")
-    assert settings_s3.delete(store) is True
-    assert settings_s3.delete(store) is False
+    nothing_scheduled = {"servers_updated": [], "servers_failed": []}
+    assert settings_s3.delete(store) == {"deleted": True, "schedules": nothing_scheduled}
+    assert settings_s3.delete(store) == {"deleted": False, "schedules": nothing_scheduled}
