@@ -12,12 +12,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-try:
-    from urllib.parse import urlsplit
-    from urllib.request import Request, urlopen
-except ImportError:  # Python 2 targets
-    from urllib2 import Request, urlopen
-    from urlparse import urlsplit
+import ssl
+from http.client import HTTPConnection, HTTPSConnection
+from urllib.parse import urlsplit
 
 PING_TIMEOUT = 10  # seconds; a monitoring service that hangs must not hold the backup up
 PING_SUFFIXES = {"start": "/start", "success": "", "fail": "/fail"}
@@ -51,19 +48,25 @@ def masked(url):
 
 
 def ping(url, kind, body=""):
-    """Send the ping of kind for url (a POST with body, UTF-8); return None when it was
-    answered with a 2xx status, else one sentence saying why not (without the URL)."""
+    """Send the ping of kind for url (a POST with body, UTF-8, verified TLS for https); return
+    None when it was answered with a 2xx status, else one sentence saying why not (without the
+    URL). The scheduled run sends it from its own process (no runtime of Ansible's there)."""
+    target = urlsplit(ping_url(url, kind))
     data = body.encode("utf-8")[-MAX_BODY:]
-    request = Request(ping_url(url, kind), data=data, headers={"User-Agent": "infrakt-backup"})
+    if target.scheme == "https":
+        connection = HTTPSConnection(target.hostname, target.port, timeout=PING_TIMEOUT,
+                                     context=ssl.create_default_context())
+    else:
+        connection = HTTPConnection(target.hostname, target.port, timeout=PING_TIMEOUT)
+    path = target.path + ("?" + target.query if target.query else "")
     try:
-        response = urlopen(request, timeout=PING_TIMEOUT)
-        try:
-            status = response.getcode()
-        finally:
-            response.close()
+        connection.request("POST", path or "/", body=data,
+                           headers={"User-Agent": "infrakt-backup", "Content-Type": "text/plain; charset=utf-8"})
+        status = connection.getresponse().status
     except Exception as error:  # any failure to ping is reported, never raised
-        reason = getattr(error, "reason", None) or getattr(error, "code", None) or type(error).__name__
-        return "the %s ping to %s failed: %s" % (kind, masked(url), reason)
+        return "the %s ping to %s failed: %s" % (kind, masked(url), error or type(error).__name__)
+    finally:
+        connection.close()
     if not 200 <= status < 300:
         return "the %s ping to %s was answered with HTTP %s" % (kind, masked(url), status)
     return None

@@ -114,7 +114,8 @@ def apply_retention(config, target):
     return retention.prune's result."""
     policy = retention.RetentionPolicy(**(config.get("retention") or {}))
     s3 = (target.cli, target.bucket, target.prefix) if target is not None else None
-    return retention.prune(config["backup_dir"], config["db_name"], config.get("keep_local", 7), policy, s3=s3)
+    keep_local = config.get("keep_local", retention.DEFAULT_KEEP_LOCAL)
+    return retention.prune(config["backup_dir"], config["db_name"], keep_local, policy, s3=s3)
 
 
 def describe(result):

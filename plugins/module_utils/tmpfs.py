@@ -198,6 +198,14 @@ def remove_unless_in_use(path):
     return True
 
 
+def remove_run_dir_unless_in_use(path):
+    """Remove path if it is a run directory of infrakt.backup.s3_credentials that nobody else
+    uses (a directory of another kind is the user's and stays): what a module ended by a signal
+    or a dropped SSH session does with the credentials its run wrote."""
+    if is_private_run_dir(path):
+        remove_unless_in_use(path)
+
+
 @contextmanager
 def using_private_dir(path):
     """Hold a shared lock on run directory path for the duration of the block (sweeps leave

@@ -31,7 +31,7 @@ description:
     the access key and secret stripped, and RV(local) and RV(s3) with what was really deleted.
 version_added: "0.1.0"
 extends_documentation_fragment:
-  - infrakt.backup.s3
+  - infrakt.backup.s3_target
 author:
   - infrakt.backup developers (@infrakt)
 options:
@@ -59,22 +59,6 @@ options:
   keep_monthly:
     description: In S3, keep the newest backup of each of the N most recent months that have one.
     type: int
-  aws_bin:
-    description: Absolute path of the aws CLI on the server (the infrakt.backup.awscli role sets C(infrakt_aws_bin)).
-    type: path
-    default: /opt/infrakt/awscli/bin/aws
-  credentials_dir:
-    description:
-      - Directory with the aws CLI C(credentials) and C(config) files
-        (RV(infrakt.backup.s3_credentials#module:path)). Required with O(bucket).
-    type: path
-  bucket:
-    description: Bucket name. Without it only the local backups are pruned.
-    type: str
-  prefix:
-    description: Key prefix under which each database gets a folder (segments of C([A-Za-z0-9_.-]), no C(..)).
-    type: str
-    default: ""
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -181,14 +165,17 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.infrakt.backup.plugins.module_utils import tmpfs
 from ansible_collections.infrakt.backup.plugins.module_utils.backup_files import DEFAULT_BACKUP_DIR
+from ansible_collections.infrakt.backup.plugins.module_utils.backup_run import (
+    s3_target_argument_spec,
+    s3_target_from_params,
+)
 from ansible_collections.infrakt.backup.plugins.module_utils.retention import (
     DEFAULT_KEEP_LOCAL,
     PruneError,
     RetentionPolicy,
     prune,
 )
-from ansible_collections.infrakt.backup.plugins.module_utils.s3.awscli import DEFAULT_AWS_BIN, AwsCli, AwsError
-from ansible_collections.infrakt.backup.plugins.module_utils.s3.presets import s3_argument_spec
+from ansible_collections.infrakt.backup.plugins.module_utils.s3.awscli import AwsError
 from ansible_collections.infrakt.backup.plugins.module_utils.termination import Terminated, cleanup_on_termination
 
 
@@ -196,20 +183,20 @@ def run_prune(module):
     """Prune as module.params say (S3 too when a bucket is given); return prune()'s result."""
     params = module.params
     policy = RetentionPolicy(params["keep_last"], params["keep_daily"], params["keep_weekly"], params["keep_monthly"])
-    if not params["bucket"]:
+    target = s3_target_from_params(module.run_command, params)
+    if target is None:
         with cleanup_on_termination():
             return prune(params["backup_dir"], params["db_name"], params["keep_local"], policy,
                          dry_run=module.check_mode)
-    cli = AwsCli(module.run_command, params["aws_bin"], params["credentials_dir"], params["endpoint_url"])
     # masked by Ansible in everything the module returns, on top of mask_secrets() (as s3_object)
-    module.no_log_values.add(cli.credentials.get("aws_secret_access_key", ""))
+    module.no_log_values.add(target.cli.credentials.get("aws_secret_access_key", ""))
     with cleanup_on_termination(), tmpfs.using_private_dir(params["credentials_dir"]):
         return prune(params["backup_dir"], params["db_name"], params["keep_local"], policy,
-                     s3=(cli, params["bucket"], params["prefix"]), dry_run=module.check_mode)
+                     s3=(target.cli, target.bucket, target.prefix), dry_run=module.check_mode)
 
 
 def main():
-    argument_spec = s3_argument_spec()
+    argument_spec = s3_target_argument_spec()
     argument_spec.update(
         db_name=dict(type="str", required=True),
         backup_dir=dict(type="path", default=DEFAULT_BACKUP_DIR),
@@ -218,10 +205,6 @@ def main():
         keep_daily=dict(type="int"),
         keep_weekly=dict(type="int"),
         keep_monthly=dict(type="int"),
-        aws_bin=dict(type="path", default=DEFAULT_AWS_BIN),
-        credentials_dir=dict(type="path"),
-        bucket=dict(type="str"),
-        prefix=dict(type="str", default=""),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
@@ -235,8 +218,8 @@ def main():
     except Terminated:
         # ended by a signal or a dropped SSH session: the run that wrote the credentials cannot go
         # on, so they go now (a directory of another kind is the user's and stays)
-        if params["bucket"] and tmpfs.is_private_run_dir(params["credentials_dir"]):
-            tmpfs.remove_unless_in_use(params["credentials_dir"])
+        if params["bucket"]:
+            tmpfs.remove_run_dir_unless_in_use(params["credentials_dir"])
         raise
     except PruneError as error:
         module.fail_json(msg=failure + error.message, error_code=error.code, stderr=error.stderr, **error.result)

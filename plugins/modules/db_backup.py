@@ -155,6 +155,7 @@ from ansible_collections.infrakt.backup.plugins.module_utils.engines.common impo
 )
 from ansible_collections.infrakt.backup.plugins.module_utils.pipeline import UploadFailed, create_backup
 from ansible_collections.infrakt.backup.plugins.module_utils.s3.awscli import AwsError
+from ansible_collections.infrakt.backup.plugins.module_utils.termination import Terminated
 
 
 def back_up(module, connection):
@@ -167,8 +168,14 @@ def back_up(module, connection):
             return backup_and_record(connection, params["backup_dir"], params["state_dir"], "manual")
         # Ansible masks it in everything the module returns (the aws CLI's errors are masked too)
         module.no_log_values.add(s3.cli.credentials.get("aws_secret_access_key", ""))
-        with tmpfs.using_private_dir(params["credentials_dir"]):
-            return backup_and_record(connection, params["backup_dir"], params["state_dir"], "manual", s3=s3)
+        try:
+            with tmpfs.using_private_dir(params["credentials_dir"]):
+                return backup_and_record(connection, params["backup_dir"], params["state_dir"], "manual", s3=s3)
+        except Terminated:
+            # ended by a signal or a dropped SSH session: the run that wrote the credentials
+            # cannot go on, so they go now rather than later
+            tmpfs.remove_run_dir_unless_in_use(params["credentials_dir"])
+            raise
 
 
 def main():

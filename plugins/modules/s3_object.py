@@ -300,13 +300,6 @@ def upload_source(params):
     return os.path.join(database_dir(params["backup_dir"], params["db_name"]), filename)
 
 
-def remove_credentials(credentials_dir):
-    """Remove credentials_dir if it is a run directory of infrakt.backup.s3_credentials that
-    nobody else uses (a directory of another kind is the user's and stays)."""
-    if tmpfs.is_private_run_dir(credentials_dir):
-        tmpfs.remove_unless_in_use(credentials_dir)
-
-
 def run_mode(module, cli):
     """Run module.params['mode'] through cli (awscli.AwsCli); return the module result."""
     params = module.params
@@ -370,7 +363,7 @@ def main():
     except Terminated:
         # ended by a signal or a dropped SSH session (the aws CLI was stopped on the way out):
         # the run that wrote the credentials cannot go on, so they go now rather than later
-        remove_credentials(module.params["credentials_dir"])
+        tmpfs.remove_run_dir_unless_in_use(module.params["credentials_dir"])
         raise
     except AwsError as error:
         module.fail_json(

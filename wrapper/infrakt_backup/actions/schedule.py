@@ -15,7 +15,7 @@ from infrakt_backup.playbook_vars import connection_parameters
 from infrakt_backup.remote import Progress, host_failures, run_on_servers
 from infrakt_backup.store import KEEP, ScheduleEntry, ServerEntry, Store
 
-DEFAULT_KEEP_LOCAL = 7
+DEFAULT_KEEP_LOCAL = retention.DEFAULT_KEEP_LOCAL
 S3_RULES = tuple("keep_" + rule for rule in retention.RULES)  # the schedule fields of the S3 rules
 
 
