@@ -300,3 +300,39 @@ def test_bad_cron_expressions_are_refused_in_one_line(wrapper, database):
         assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
     assert wrapper.json("schedule", "list") == [] or all(
         item["database"] != database.name for item in wrapper.json("schedule", "list"))
+
+
+def test_servers_that_cannot_be_reached_are_named_and_the_rest_updated(wrapper, testbed):
+    """A second server nobody answers on: its schedule is stored but not installed, and `settings
+    s3 set` updates the bench, names the other and exits 1; `status` says it could not read it."""
+    from infrakt_backup.store import Store
+
+    env = testbed.env
+    name = unique("gone")
+    added = wrapper.run("server", "add", name, "--host", "127.0.0.1", "--port", str(free_port()),
+                        "--ssh-key", env["SSH_KEY"], check=False)
+    assert added.returncode == 0, added.stderr
+    db_name = unique("sched_gone")
+    wrapper.run("db", "add", db_name, "--server", name, "--engine", "postgres", "--user", "nobody",
+                env={"INFRAKT_DB_PASSWORD": "not-used"})
+    try:
+        with (registered_scratch_postgres(wrapper, "sched_here") as db,
+              scheduled(wrapper, db.name, "--cron", "@yearly")):
+            refused = wrapper.run("schedule", "set", db_name, "--cron", "@daily", check=False)
+            assert refused.returncode == 1 and "stored but could not be installed" in refused.stderr
+            listed = {item["database"]: item["installed"] for item in wrapper.json("schedule", "list")}
+            assert listed[db_name] is False and listed[db.name] is True
+            updated = wrapper.run("settings", "s3", "set", "--endpoint-url", env["S3_ENDPOINT_URL"], "--bucket",
+                                  env["S3_BUCKET"], "--region", env["S3_REGION"], "--access-key",
+                                  env["S3_ACCESS_KEY"], check=False)
+            assert updated.returncode == 1
+            assert "Scheduled backups on bench now use the new S3 settings." in updated.stdout
+            assert f"these servers could not be updated: {name}:" in updated.stderr
+            checked = wrapper.run("status", "--json", check=False)
+            assert checked.returncode == 1
+            rows = {row["database"]: row for row in json.loads(checked.stdout)}
+            assert not rows[db_name]["ok"] and f"server {name}" in rows[db_name]["error"]
+    finally:
+        Store(wrapper.home).remove_schedule(db_name)  # its server is gone for good: forget it here
+        wrapper.run("db", "remove", db_name)
+        wrapper.run("server", "remove", name)

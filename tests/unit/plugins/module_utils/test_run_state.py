@@ -22,9 +22,9 @@ def test_a_held_lock_is_refused_at_once_or_after_the_wait(tmp_path):
     holder = multiprocessing.Process(target=_hold_lock, args=(str(tmp_path), "shop", 1.5, ready))
     holder.start()
     assert ready.wait(10)
-    with pytest.raises(run_state.Locked, match="another backup of shop is still running"):
-        with run_state.database_lock(str(tmp_path), "shop"):
-            pass
+    with (pytest.raises(run_state.Locked, match="another backup of shop is still running"),
+          run_state.database_lock(str(tmp_path), "shop")):
+        pass
     began = time.monotonic()
     with run_state.database_lock(str(tmp_path), "shop", wait=10):  # the holder ends within 1.5 s
         assert time.monotonic() - began < 10
@@ -84,7 +84,7 @@ def test_the_log_is_capped_with_one_older_generation(tmp_path, monkeypatch):
     monkeypatch.setattr(scheduled_run, "LOG_MAX_BYTES", 100)
     log = scheduled_run.RunLog(str(tmp_path), "shop")
     for number in range(20):
-        log.write("line %d" % number)
+        log.write(f"line {number}")
     assert (tmp_path / "shop.log").stat().st_size <= 100 + 40
     assert (tmp_path / "shop.log.1").exists()
     assert log.tail().splitlines()[-1].endswith("line 19")
