@@ -181,7 +181,8 @@ function setUpBackups(section) {
         restore.disabled = running;
         restore.addEventListener("click", () => restoreFrom(backup.filename));
         return element("tr", { "data-filename": backup.filename, "data-location": backup.location },
-          ...BACKUP_COLUMNS.map((column) => element("td", {}, column.cell(backup))), element("td", {}, restore));
+          ...BACKUP_COLUMNS.map((column) => element("td", { "data-label": column.heading }, column.cell(backup))),
+          element("td", {}, restore));
       });
       table.querySelector("tbody").replaceChildren(...rows);
       table.hidden = rows.length === 0;
