@@ -55,7 +55,7 @@ def _child_main(connection, home: str, action: Callable, arguments: dict) -> Non
     except InfraktError as error:
         kind = type(error).__name__ if type(error).__name__ in ERROR_CLASSES else "InfraktError"
         connection.send(("error", kind, error.message, error.exit_code))
-    except BaseException as error:  # noqa: BLE001 (a bug, or an interrupt: said in one line, never raised on)
+    except BaseException as error:  # a bug, or an interrupt: said in one line, not raised on
         traceback.print_exc(file=sys.stderr)
         connection.send(("error", "UnexpectedError", f"unexpected {type(error).__name__} (the web server's "
                                                      "output has the traceback)", 1))
@@ -158,14 +158,18 @@ class JobRegistry:
             job.progress.append(line)
             job.under_way.set()
 
+        result, error = None, None
         try:
-            job.result = call_isolated(self.home, action, arguments, progress)
-            job.state = "succeeded"
-        except InfraktError as error:
-            job.error, job.state = error, "failed"
-        finally:
-            job.ended_at = datetime.now(UTC)
-            job.under_way.set()
+            result = call_isolated(self.home, action, arguments, progress)
+        except InfraktError as failure:
+            error = failure
+        except Exception as failure:  # a bug on this side: the job still ends, and says so
+            traceback.print_exc(file=sys.stderr)
+            error = UnexpectedError(f"unexpected {type(failure).__name__} (the web server's output has the traceback)")
+        # state last: a job seen ended has its result or error and its end time
+        job.result, job.error, job.ended_at = result, error, datetime.now(UTC)
+        job.state = "failed" if error is not None else "succeeded"
+        job.under_way.set()
 
     def _forget_old_jobs(self) -> None:
         """Drop the oldest finished jobs beyond FINISHED_JOBS_KEPT (the caller holds the lock)."""

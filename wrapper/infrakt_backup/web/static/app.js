@@ -21,7 +21,7 @@ function toast(message, kind) {
   const item = document.createElement("div");
   item.className = `toast ${kind}`;
   item.setAttribute("role", kind === "error" ? "alert" : "status");
-  item.textContent = message;
+  item.append(element("span", { class: "message" }, message));
   const close = document.createElement("button");
   close.type = "button";
   close.className = "close";
@@ -215,17 +215,17 @@ function setUpBackups(section) {
     jobBox.hidden = false;
     jobBox.dataset.state = "running";
     jobBox.textContent = `${what}: starting…`;
+    let said;
     try {
-      const result = await runJob(`${path}/${action}`, body, showJob(what));
-      toast(succeeded(result), "success");
+      said = [succeeded(await runJob(`${path}/${action}`, body, showJob(what))), "success"];
     } catch (error) {
       jobBox.textContent = `${what}: failed.`;
       jobBox.dataset.state = "failed";
-      toast(`${what} failed: ${error.message}`, "error");
-    } finally {
-      setRunning(false);
-      await load();
+      said = [`${what} failed: ${error.message}`, "error"];
     }
+    setRunning(false);
+    await load();
+    toast(...said);
   }
 
   function restoreFrom(filename) {
