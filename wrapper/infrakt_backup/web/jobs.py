@@ -55,7 +55,9 @@ def _child_main(connection, home: str, action: Callable, arguments: dict) -> Non
     except InfraktError as error:
         kind = type(error).__name__ if type(error).__name__ in ERROR_CLASSES else "InfraktError"
         connection.send(("error", kind, error.message, error.exit_code))
-    except BaseException as error:  # a bug, or an interrupt: said in one line, not raised on
+    except KeyboardInterrupt:  # the web server stops (a play under way ends as canceled, above)
+        connection.send(("error", "InfraktError", "interrupted: the web server stopped", 1))
+    except Exception as error:  # a bug: said in one line
         traceback.print_exc(file=sys.stderr)
         connection.send(("error", "UnexpectedError", f"unexpected {type(error).__name__} (the web server's "
                                                      "output has the traceback)", 1))
