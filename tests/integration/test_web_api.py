@@ -113,6 +113,7 @@ def test_s3_settings_are_shown_saved_and_deleted(server, testbed):
             ({**before, "prefix": "a/../b"}, 400, "prefix"),
             ({**before, "configured": True}, 400, "unknown field(s): configured"),
             ({**before, "bucket": 5}, 400, "bucket must be a string"),
+            ({**before, "secret_key": shown["secret_key"]}, 400, "secret_key is the masked value GET shows"),
             ([before], 400, "must be a JSON object"),
         ):
             refused = server.request("PUT", "/api/settings/s3", json=body)

@@ -14,11 +14,13 @@ from infrakt_backup.actions import backup_create, backup_list, backup_restore, s
 from infrakt_backup.actions import db as db_actions
 from infrakt_backup.actions import server as server_actions
 from infrakt_backup.errors import BadInput, InfraktError, NotFound
+from infrakt_backup.json_ready import mask_secret
 from infrakt_backup.web.jobs import Busy, UnexpectedError, call_isolated
 
 # Most specific first: the first class of an error's MRO found here gives its status.
 ERROR_STATUS = {NotFound: 404, Busy: 409, BadInput: 400, UnexpectedError: 500, InfraktError: 502}
 S3_FIELDS = ("provider", "endpoint_url", "bucket", "region", "prefix", "access_key", "secret_key")
+MASK = mask_secret("")  # how every masked secret starts
 
 
 def error_status(error: InfraktError) -> int:
@@ -60,7 +62,7 @@ async def _started(request: Request, kind: str, database: str | None, action, **
     """Start `action` with `arguments` as a job; return 202 {"job": id}, or the error that ended it
     before it was under way (bad input, an unknown name, a run that could not start)."""
     job = await run_in_threadpool(request.app.state.jobs.start, kind, database, action, arguments)
-    if job.state == "failed":
+    if job.state == "failed" and not job.progress:  # (one that failed once under way is a job like any)
         return error_response(job.error)
     return JSONResponse({"job": job.id}, status_code=202)
 
@@ -73,6 +75,9 @@ async def s3_settings_save(request: Request) -> JSONResponse:
     """PUT: the keys of `settings s3 show --json` (provider … access_key) and secret_key, which may
     be left out on an update."""
     given = await json_object(request, dict.fromkeys(S3_FIELDS, str))
+    if (given["secret_key"] or "").startswith(MASK):
+        # what GET shows: saved, it would replace the real secret
+        raise BadInput("secret_key is the masked value GET shows: send the secret itself, or leave it out to keep it")
 
     def ask_secret() -> str:
         raise BadInput("an S3 secret key is required")
