@@ -3,19 +3,24 @@ PostgreSQL): each endpoint's success and error paths, the token on every call, t
 the CSRF rule for the session cookie, long operations as jobs (one per database at a time), and
 no secret in any answer."""
 
+import glob
+import os
 import re
+import subprocess
 from contextlib import contextmanager
 
 import pytest
 
-from tests.integration.scratch import free_port, postgres_table_locked, unique
+from tests.integration.scratch import free_port, postgres_table_locked, unique, wait_for
 from tests.integration.web_server import TOKEN, web_server
-from tests.integration.wrapper_cli import remove_local_copy
+from tests.integration.wrapper_cli import SERVER_BACKUPS, remove_local_copy
 
 pytestmark = pytest.mark.integration
 
 WRONG_SECRET = "wrong-secret-wrong-secret-wrong-secret-1111"  # noqa: S105
 S3_KEYS = ("provider", "endpoint_url", "bucket", "region", "prefix", "access_key")
+# Where a run directory goes (runner.TMPFS_CANDIDATES).
+RUN_DIR_BASES = [base for base in (os.environ.get("XDG_RUNTIME_DIR"), "/dev/shm") if base]
 ROUTES = [
     ("GET", "/api/settings/s3"), ("PUT", "/api/settings/s3"), ("DELETE", "/api/settings/s3"),
     ("POST", "/api/settings/s3/test"), ("GET", "/api/servers"), ("GET", "/api/databases"),
@@ -270,6 +275,33 @@ def test_the_web_command_refuses_bad_options(wrapper):
     ):
         refused = wrapper.run("web", *args, env=env, check=False)
         assert refused.returncode == 2 and phrase in refused.stderr, (args, refused.stderr)
+
+
+def test_stopping_the_web_server_ends_its_jobs_and_their_secrets(wrapper, database, tmp_path):
+    """SIGTERM to the web server alone, while a backup waits for a table lock: the job's child
+    process ends its run through `finally` (the run directory with the secrets vars file goes),
+    nothing of it is left running, and the server removes the partial dump."""
+    # the server stops while the dump still waits for the lock
+    with postgres_table_locked(database, "orders"), web_server(wrapper, tmp_path / "web.log") as stopped:
+        assert stopped.request("POST", f"/api/databases/{database.name}/backup").status_code == 202
+        children = subprocess.run(["pgrep", "-P", str(stopped.process.pid)], capture_output=True,
+                                  text=True).stdout.split()
+        run_dirs = [path for child in children for base in RUN_DIR_BASES
+                    for path in glob.glob(f"{base}/infrakt-run-{child}-*")]
+        assert run_dirs, "the job's run directory was not found"
+    assert stopped.process.returncode == 0
+    assert [path for path in run_dirs if os.path.exists(path)] == []
+    wait_for(lambda: not [child for child in children if running(child)], "the end of the job's processes")
+    wait_for(lambda: not list((SERVER_BACKUPS / database.name).glob("*.partial")), "the partial dump's removal")
+
+
+def running(pid: str) -> bool:
+    """Return whether process pid exists and is not a zombie (nobody may reap an orphan here)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def test_no_answer_and_no_output_carries_a_secret(server, testbed):
