@@ -58,6 +58,9 @@ def test_every_call_needs_the_token(server):
             assert (answer.status_code, answer.json()) == (401, {"error": "unauthorized"}), (method, path, headers)
     page = server.request("GET", "/settings", token=None)
     assert page.status_code == 401 and "<form" not in page.text
+    elsewhere = server.request("GET", f"//attacker.example/settings?token={TOKEN}", token=None,
+                               follow_redirects=False)
+    assert elsewhere.headers["location"] == "/attacker.example/settings"
     wrong_login = server.request("GET", f"/?token={TOKEN}x", token=None, follow_redirects=False)
     assert wrong_login.status_code == 401 and "set-cookie" not in wrong_login.headers
 

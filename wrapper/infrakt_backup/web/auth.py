@@ -102,7 +102,9 @@ class Guard:
         if not self.is_token(request.query_params.get("token")):
             return PlainTextResponse("401 Unauthorized", status_code=401)
         rest = [(key, value) for key, value in request.query_params.multi_items() if key != "token"]
-        response = RedirectResponse(request.url.path + (f"?{urlencode(rest)}" if rest else ""), status_code=303)
+        # one leading slash: `//host/…` would send the browser to another host
+        path = "/" + request.url.path.lstrip("/")
+        response = RedirectResponse(path + (f"?{urlencode(rest)}" if rest else ""), status_code=303)
         response.set_cookie(self.cookie_name, self._derived("session"), httponly=True, samesite="strict", path="/")
         return response
 
