@@ -130,9 +130,12 @@ def test_s3_settings_are_shown_saved_and_deleted(server, testbed):
         assert (not_json.status_code, not_json.json()) == (400, {"error": "the request body is not JSON"})
         assert s3_keys(server) == {**before, "region": "eu-west-1"}
 
-        assert server.request("DELETE", "/api/settings/s3").json() == {"deleted": True}
+        nothing_scheduled = {"servers_updated": [], "servers_failed": []}
+        assert kept.json()["schedules"] == nothing_scheduled
+        deleted = server.request("DELETE", "/api/settings/s3")
+        assert (deleted.status_code, deleted.json()) == (200, {"deleted": True, "schedules": nothing_scheduled})
         assert server.request("GET", "/api/settings/s3").json() == {"configured": False}
-        assert server.request("DELETE", "/api/settings/s3").json() == {"deleted": False}
+        assert server.request("DELETE", "/api/settings/s3").json() == {"deleted": False, "schedules": nothing_scheduled}
         not_configured = server.request("POST", "/api/settings/s3/test")
         assert not_configured.status_code == 400 and "not configured" in not_configured.json()["error"]
         no_secret = server.request("PUT", "/api/settings/s3", json=before)
@@ -141,6 +144,34 @@ def test_s3_settings_are_shown_saved_and_deleted(server, testbed):
         restored = server.request("PUT", "/api/settings/s3", json={**before, "secret_key": env["S3_SECRET_KEY"]})
     assert restored.status_code == 200 and restored.json()["secret_key_kept"] is False
     assert s3_keys(server) == before
+
+
+def test_with_scheduled_backups_settings_changes_are_jobs_naming_unreachable_servers(server, wrapper, testbed):
+    """A schedule on a server nobody answers on: PUT and DELETE run as jobs (they update the
+    scheduled servers) and their result names that server; the settings are stored all the same."""
+    from infrakt_backup.store import Store
+
+    name, db_name = unique("gone"), unique("sched_gone")
+    before = s3_keys(server)
+    wrapper.run("server", "add", name, "--host", "127.0.0.1", "--port", str(free_port()))
+    wrapper.run("db", "add", db_name, "--server", name, "--engine", "postgres", env={"INFRAKT_DB_PASSWORD": ""})
+    try:
+        assert wrapper.run("schedule", "set", db_name, "--cron", "@daily", check=False).returncode == 1  # stored
+        saved = server.job(server.request("PUT", "/api/settings/s3", json={**before, "region": "eu-west-2"}))
+        assert saved["state"] == "succeeded" and saved["kind"] == "s3_settings_save", saved
+        assert saved["result"]["region"] == "eu-west-2" and saved["result"]["schedules"]["servers_updated"] == []
+        assert [failed["server"] for failed in saved["result"]["schedules"]["servers_failed"]] == [name]
+        assert s3_keys(server)["region"] == "eu-west-2"
+        deleted = server.job(server.request("DELETE", "/api/settings/s3"))
+        assert deleted["state"] == "succeeded" and deleted["result"]["deleted"] is True
+        assert [failed["server"] for failed in deleted["result"]["schedules"]["servers_failed"]] == [name]
+    finally:
+        Store(wrapper.home).remove_schedule(db_name)  # its server is gone for good: forget it here
+        restored = server.request("PUT", "/api/settings/s3",
+                                  json={**before, "secret_key": testbed.env["S3_SECRET_KEY"]})
+        wrapper.run("db", "remove", db_name)
+        wrapper.run("server", "remove", name)
+    assert restored.status_code == 200 and s3_keys(server) == before
 
 
 def test_the_connection_test_is_a_job(server):

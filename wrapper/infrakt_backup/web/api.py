@@ -1,6 +1,7 @@
 """The REST API under /api: each route parses its request, calls one action (the same the CLI
 calls) and sends what it returns as JSON. Long operations run as jobs (`202 {"job": id}`,
-then GET /api/jobs/{id}); errors are `{"error": "<one sentence>"}` with the status of
+then GET /api/jobs/{id}), and so do the S3 settings' PUT and DELETE when they update
+scheduled backups on servers (else they answer at once); errors are `{"error": "<one sentence>"}` with the status of
 ERROR_STATUS. Validation is the actions' own: a job's input is refused before the POST
 answers, because a job is answered only once it is under way (jobs.JobRegistry.start).
 """
@@ -58,13 +59,22 @@ def _store(request: Request):
     return request.app.state.store
 
 
-async def _started(request: Request, kind: str, database: str | None, action, **arguments) -> JSONResponse:
-    """Start `action` with `arguments` as a job; return 202 {"job": id}, or the error that ended it
-    before it was under way (bad input, an unknown name, a run that could not start)."""
+def _no_secret_given() -> str:
+    """ask_secret for the API: the secret comes in the body or not at all."""
+    raise BadInput("an S3 secret key is required")
+
+
+async def _answered(request: Request, kind: str, database: str | None, action, **arguments) -> JSONResponse:
+    """Run `action` with `arguments` as a job. Return 202 {"job": id} once it is under way (a play
+    runs); the error that ended it before (bad input, an unknown name, a run that could not
+    start); or 200 with its result when it finished without running a play (saving the S3
+    settings with no scheduled backups to update)."""
     job = await run_in_threadpool(request.app.state.jobs.start, kind, database, action, arguments)
-    if job.state == "failed" and not job.progress:  # (one that failed once under way is a job like any)
+    if job.progress:  # under way, whether it has ended since or not
+        return JSONResponse({"job": job.id}, status_code=202)
+    if job.state == "failed":
         return error_response(job.error)
-    return JSONResponse({"job": job.id}, status_code=202)
+    return JSONResponse(job.result)
 
 
 async def s3_settings_show(request: Request) -> JSONResponse:
@@ -73,26 +83,24 @@ async def s3_settings_show(request: Request) -> JSONResponse:
 
 async def s3_settings_save(request: Request) -> JSONResponse:
     """PUT: the keys of `settings s3 show --json` (provider … access_key) and secret_key, which may
-    be left out on an update."""
+    be left out on an update. Answers the saved settings with "secret_key_kept" and "schedules"
+    (the servers whose scheduled backups were updated or could not be), as a job when there
+    are scheduled backups to update."""
     given = await json_object(request, dict.fromkeys(S3_FIELDS, str))
     if (given["secret_key"] or "").startswith(MASK):
         # what GET shows: saved, it would replace the real secret
         raise BadInput("secret_key is the masked value GET shows: send the secret itself, or leave it out to keep it")
-
-    def ask_secret() -> str:
-        raise BadInput("an S3 secret key is required")
-
-    saved = await run_in_threadpool(lambda: settings_s3.save(_store(request), **given, ask_secret=ask_secret))
-    return JSONResponse(saved)
+    return await _answered(request, "s3_settings_save", None, settings_s3.save, **given, ask_secret=_no_secret_given)
 
 
 async def s3_settings_delete(request: Request) -> JSONResponse:
-    return JSONResponse({"deleted": await run_in_threadpool(settings_s3.delete, _store(request))})
+    """DELETE: answers {"deleted", "schedules"}, as a job when there are scheduled backups to update."""
+    return await _answered(request, "s3_settings_delete", None, settings_s3.delete)
 
 
 async def s3_settings_test(request: Request) -> JSONResponse:
     given = await json_object(request, {"server": str})
-    return await _started(request, "s3_test", None, s3_test.test_connection, server_name=given["server"])
+    return await _answered(request, "s3_test", None, s3_test.test_connection, server_name=given["server"])
 
 
 async def servers(request: Request) -> JSONResponse:
@@ -116,7 +124,7 @@ async def database_backup(request: Request) -> JSONResponse:
     name = request.path_params["name"]
     given = await json_object(request, {"upload_to_s3": bool})
     upload = given["upload_to_s3"] is not False
-    return await _started(request, "backup", name, backup_create.create_backup, db_name=name, upload=upload)
+    return await _answered(request, "backup", name, backup_create.create_backup, db_name=name, upload=upload)
 
 
 async def database_restore(request: Request) -> JSONResponse:
@@ -124,7 +132,7 @@ async def database_restore(request: Request) -> JSONResponse:
     has no copy. The page asks for confirmation before it calls this."""
     name = request.path_params["name"]
     given = await json_object(request, {"filename": str})
-    return await _started(request, "restore", name, backup_restore.restore_backup, db_name=name,
+    return await _answered(request, "restore", name, backup_restore.restore_backup, db_name=name,
                           filename=given["filename"])
 
 

@@ -5,7 +5,8 @@
 const CSRF = document.querySelector('meta[name="csrf-token"]').content;
 const POLL_MS = 700;
 
-async function api(method, path, body) {
+// Send one call; return {status, data}, or throw the API's one-line error.
+async function call(method, path, body) {
   const options = { method, headers: { "X-CSRF-Token": CSRF }, credentials: "same-origin" };
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
@@ -14,7 +15,11 @@ async function api(method, path, body) {
   const response = await fetch(path, options);
   const data = await response.json().catch(() => ({ error: `${response.status} ${response.statusText}` }));
   if (!response.ok) throw new Error(data.error || `${response.status} ${response.statusText}`);
-  return data;
+  return { status: response.status, data };
+}
+
+async function api(method, path, body) {
+  return (await call(method, path, body)).data;
 }
 
 function toast(message, kind) {
@@ -33,11 +38,13 @@ function toast(message, kind) {
   if (kind !== "error") setTimeout(() => item.remove(), 8000);
 }
 
-// Start a job (a POST answering {"job": id}) and wait for its end; onProgress gets each state.
-async function runJob(path, body, onProgress) {
-  const { job } = await api("POST", path, body);
+// Send a call that may run as a job and return its result: a 202 {"job": id} is followed until
+// the job ends (onProgress gets each state of it), any other answer is the result itself.
+async function operation(method, path, body, onProgress = () => {}) {
+  const { status, data } = await call(method, path, body);
+  if (status !== 202) return data;
   for (;;) {
-    const state = await api("GET", `/api/jobs/${job}`);
+    const state = await api("GET", `/api/jobs/${data.job}`);
     onProgress(state);
     if (state.state !== "running") {
       if (state.state === "failed") throw new Error(state.error);
@@ -56,6 +63,17 @@ function busy(button, text) {
 
 // ---------------------------------------------------------------- settings
 
+// Say which servers' scheduled backups now use `what`, and which could not be updated.
+function reportSchedules(schedules, what) {
+  if (schedules.servers_updated.length) {
+    toast(`Scheduled backups on ${schedules.servers_updated.join(", ")} now use ${what}.`, "success");
+  }
+  if (schedules.servers_failed.length) {
+    const failed = schedules.servers_failed.map((item) => `${item.server}: ${item.error}`).join("; ");
+    toast(`The settings are stored, but these servers could not be updated: ${failed}`, "error");
+  }
+}
+
 function setUpSettings(form) {
   const field = (name) => form.elements[name];
   const optional = (name) => field(name).value.trim() || null;
@@ -71,7 +89,7 @@ function setUpSettings(form) {
     };
     if (field("secret_key").value) body.secret_key = field("secret_key").value;
     try {
-      const saved = await api("PUT", "/api/settings/s3", body);
+      const saved = await operation("PUT", "/api/settings/s3", body);
       field("secret_key").value = "";
       field("secret_key").placeholder = "unchanged";
       field("region").value = saved.region;
@@ -80,6 +98,7 @@ function setUpSettings(form) {
       document.getElementById("s3-state").textContent = `Configured; last saved ${saved.updated_at}.`;
       testButton.disabled = deleteButton.disabled = false;
       toast(`S3 settings saved: bucket ${saved.bucket} at ${saved.endpoint_url}.`, "success");
+      reportSchedules(saved.schedules, "the new S3 settings");
     } catch (error) {
       toast(`Not saved: ${error.message}`, "error");
     } finally {
@@ -91,7 +110,7 @@ function setUpSettings(form) {
     const done = busy(testButton, "Testing…");
     const server = document.getElementById("s3-test-server");
     try {
-      const result = await runJob("/api/settings/s3/test", server ? { server: server.value } : {}, () => {});
+      const result = await operation("POST", "/api/settings/s3/test", server ? { server: server.value } : {});
       toast(`Connection OK (list, write, read, delete): bucket ${result.bucket} from server ${result.server}.`,
         "success");
     } catch (error) {
@@ -106,7 +125,7 @@ function setUpSettings(form) {
       return;
     }
     try {
-      await api("DELETE", "/api/settings/s3");
+      const deleted = await operation("DELETE", "/api/settings/s3");
       for (const name of ["endpoint_url", "bucket", "region", "access_key", "secret_key", "prefix"]) {
         field(name).value = "";
       }
@@ -115,6 +134,7 @@ function setUpSettings(form) {
       document.getElementById("s3-state").textContent = "Not configured: backups stay on the servers.";
       testButton.disabled = deleteButton.disabled = true;
       toast("S3 settings deleted.", "success");
+      reportSchedules(deleted.schedules, "no S3");
     } catch (error) {
       toast(`Not deleted: ${error.message}`, "error");
     }
@@ -217,7 +237,7 @@ function setUpBackups(section) {
     jobBox.textContent = `${what}: starting…`;
     let said;
     try {
-      said = [succeeded(await runJob(`${path}/${action}`, body, showJob(what))), "success"];
+      said = [succeeded(await operation("POST", `${path}/${action}`, body, showJob(what))), "success"];
     } catch (error) {
       jobBox.textContent = `${what}: failed.`;
       jobBox.dataset.state = "failed";
