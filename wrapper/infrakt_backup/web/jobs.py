@@ -1,5 +1,6 @@
-"""The web server's jobs: long operations (S3 test, backup, restore) run in the background, one
-per database at a time, and are looked up by id while they run and after.
+"""The web server's jobs: long operations (S3 test, backup, restore, S3 settings changes that
+update scheduled servers) run in the background, one per database at a time, and are looked up
+by id while they run and after.
 
 An action that runs a play is called in a child process of its own (`call_isolated`), never in
 a thread of the web server: the runner narrows os.environ for the whole of a run (so that
@@ -53,7 +54,7 @@ def _child_main(connection, home: str, action: Callable, arguments: dict) -> Non
         result = action(Store(Path(home)), progress=lambda line: connection.send(("progress", line)), **arguments)
         connection.send(("result", result))
     except InfraktError as error:
-        kind = type(error).__name__ if type(error).__name__ in ERROR_CLASSES else "InfraktError"
+        kind = next(cls.__name__ for cls in type(error).__mro__ if cls.__name__ in ERROR_CLASSES)  # nearest known
         connection.send(("error", kind, error.message, error.exit_code))
     except KeyboardInterrupt:  # the web server stops (a play under way ends as canceled, above)
         connection.send(("error", "InfraktError", "interrupted: the web server stopped", 1))
