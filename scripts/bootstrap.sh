@@ -6,7 +6,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-apt_packages=(postgresql mariadb-server mariadb-client redis-server openssh-server openssh-client sqlite3 util-linux python3-venv cron curl)
+# chromium: the browser the web tests drive (Playwright, pointed at /usr/bin/chromium: no browser download)
+apt_packages=(postgresql mariadb-server mariadb-client redis-server openssh-server openssh-client sqlite3 util-linux python3-venv cron curl chromium)
 missing=()
 for package in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -44,6 +44,9 @@ def test_wheel_holds_the_collection_and_no_tests(installed_cli):
     for expected in ("galaxy.yml", "meta/runtime.yml", "playbooks/backup.yml", "plugins/modules/s3_object.py",
                      "plugins/module_utils/names.py", "roles/awscli/tasks/main.yml"):
         assert root + expected in members, expected
+    for expected in ("web/templates/database.html", "web/templates/settings.html", "web/static/app.js",
+                     "web/static/style.css"):
+        assert "infrakt_backup/" + expected in members, expected
     assert not any(name.startswith(("tests/", "bench/")) or "/tests/" in name for name in members)
     assert [name for name in members if "__pycache__" in name or name.endswith(".pyc") or ".hypothesis" in name] == []
 
@@ -69,6 +72,10 @@ def test_installed_cli_runs_playbooks_from_the_wheel(installed_cli, testbed, tmp
     assert "Connection OK (list, write, read, delete)" in tested.stdout
     assert env["S3_SECRET_KEY"] not in tested.stdout + tested.stderr
     assert os.stat(tmp_path / "infrakt").st_mode & 0o777 == 0o700
+    # installed without the web extra: `web` says what to install, in one line
+    web = run_cli(cli, tmp_path, "web")
+    assert web.returncode == 1 and "pip install 'infrakt-backup[web]'" in web.stderr, web.stderr
+    assert len(web.stderr.strip().splitlines()) == 1
 
 
 def test_collection_tarball_holds_the_collection_only(tmp_path):

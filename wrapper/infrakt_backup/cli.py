@@ -732,3 +732,30 @@ def _age_text(seconds: int | None) -> str:
         return "-"
     hours, rest = divmod(max(seconds, 0), 3600)
     return f"{hours}h{rest // 60:02d}m"
+
+
+# ---------------------------------------------------------------- web
+
+
+@cli.command("web")
+@click.option("--listen", default="127.0.0.1:8787", show_default=True, metavar="HOST:PORT",
+              help="Address to serve the page and the API on.")
+@click.option("--allow-remote", is_flag=True, help="Allow an address other machines can reach (no TLS).")
+@pass_app
+def web(app: App, listen: str, allow_remote: bool) -> None:
+    """Serve the web page and the REST API until interrupted; print the login URL.
+
+    The token in the URL is random, or $INFRAKT_WEB_TOKEN: tools send it as `Authorization:
+    Bearer <token>`, a browser opening the URL gets a session cookie for it. Needs the `web`
+    extra: pip install 'infrakt-backup[web]'.
+    """
+    try:
+        from infrakt_backup import web as web_server
+    except ImportError as error:
+        raise CommandError(f"the web page needs the web extra ({error.name} is missing): "
+                           "pip install 'infrakt-backup[web]'", OPERATION_FAILED) from None
+
+    def announce(line: str, warning: bool) -> None:
+        click.echo(f"{PROG}: warning: {line}" if warning else f"Open {line}", err=warning)
+
+    web_server.serve(app.store, listen, allow_remote=allow_remote, announce=announce)

@@ -1,7 +1,8 @@
 """The one exception type the wrapper's layers raise for anything a user can act on.
 
 cli.py turns it into a one-line message on stderr and the exit code: 2 for bad input,
-1 for an operation that failed.
+1 for an operation that failed; the web API into its status: 400 bad input, 404 not found,
+502 failed.
 """
 
 BAD_INPUT = 2
@@ -22,3 +23,7 @@ class BadInput(InfraktError):
 
     def __init__(self, message: str):
         super().__init__(message, BAD_INPUT)
+
+
+class NotFound(BadInput):
+    """A server or database name that is not registered (bad input, exit code 2; the web API's 404)."""

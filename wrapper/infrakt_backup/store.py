@@ -28,7 +28,7 @@ from ansible_collections.infrakt.backup.plugins.module_utils.backup_files import
 from ansible_collections.infrakt.backup.plugins.module_utils.s3.awscli import DEFAULT_AWS_BIN
 from infrakt_backup import migrations
 from infrakt_backup.crypto import KeyFile, SecretCipher, new_key
-from infrakt_backup.errors import BadInput, InfraktError
+from infrakt_backup.errors import BadInput, InfraktError, NotFound
 
 DB_FILENAME = "infrakt.db"
 KEY_FILENAME = "master.key"
@@ -395,7 +395,7 @@ class Store:
             return [_entry(ServerEntry, row) for row in session.scalars(select(ServerRow).order_by(ServerRow.name))]
 
     def server(self, name: str) -> ServerEntry:
-        """Return server `name`; raise BadInput when there is none."""
+        """Return server `name`; raise NotFound when there is none."""
         with self._transaction() as session:
             return _entry(ServerEntry, self._server_row(session, name))
 
@@ -403,7 +403,7 @@ class Store:
     def _server_row(session: Session, name: str) -> ServerRow:
         row = session.get(ServerRow, name)
         if row is None:
-            raise BadInput(f"unknown server {name!r}")
+            raise NotFound(f"unknown server {name!r}")
         return row
 
     def add_server(
@@ -456,11 +456,11 @@ class Store:
             return [self._database_entry(row, cipher) for row in rows]
 
     def database(self, name: str) -> DatabaseEntry:
-        """Return database `name` with its password decrypted; raise BadInput when there is none."""
+        """Return database `name` with its password decrypted; raise NotFound when there is none."""
         with self._transaction() as session:
             row = session.get(DatabaseRow, name)
             if row is None:
-                raise BadInput(f"unknown database {name!r}")
+                raise NotFound(f"unknown database {name!r}")
             return self._database_entry(row, self._cipher(session) if row.password_encrypted else None)
 
     @staticmethod
@@ -493,12 +493,12 @@ class Store:
             return self._database_entry(row, cipher)
 
     def remove_database(self, name: str) -> None:
-        """Forget database `name` (its backups stay where they are); raise BadInput when unknown
-        or when it still has a schedule."""
+        """Forget database `name` (its backups stay where they are); raise NotFound when unknown,
+        BadInput when it still has a schedule."""
         with self._transaction() as session:
             row = session.get(DatabaseRow, name)
             if row is None:
-                raise BadInput(f"unknown database {name!r}")
+                raise NotFound(f"unknown database {name!r}")
             if session.get(ScheduleRow, name) is not None:
                 raise BadInput(
                     f"database {name!r} has scheduled backups: run 'infrakt-backup schedule remove {name}' first"
@@ -535,11 +535,11 @@ class Store:
     ) -> ScheduleEntry:
         """Create or replace the schedule of database `db_name` (values already validated),
         marked not installed until mark_schedule_installed; notify_url KEEP keeps the stored ping
-        URL, None removes it. Return it. Raise BadInput for an unknown database."""
+        URL, None removes it. Return it. Raise NotFound for an unknown database."""
         now = datetime.now(UTC)
         with self._transaction() as session:
             if session.get(DatabaseRow, db_name) is None:
-                raise BadInput(f"unknown database {db_name!r}")
+                raise NotFound(f"unknown database {db_name!r}")
             token = self._cipher(session).encrypt(notify_url) if notify_url not in (KEEP, None) else None
             row = session.get(ScheduleRow, db_name)
             if row is None:
