@@ -289,11 +289,13 @@ def test_s3_round_trip_backup_upload_list_download_restore(testbed, postgres_db,
 
     run = run_play(testbed, "backup.yml", variables)
     assert run.returncode == 0, run.output[-3000:]
-    backup = run.result("Dump ")
+    status, backup = run.status_and_result("Dump ")
     assert run.module_args("Dump ").get("container") == container_variables.get("infrakt_db_container")
-    status, uploaded = run.status_and_result("Upload ")
     key = f"{variables['infrakt_s3_prefix']}/{postgres_db.name}/{backup['filename']}"
-    assert (status, uploaded["key"], uploaded["sha256"]) == ("changed", key, backup["sha256"])
+    # the upload is part of the dump's module run
+    uploaded = backup["upload"]
+    assert (status, backup["location"], uploaded["key"], uploaded["sha256"]) == ("changed", "both", key,
+                                                                                  backup["sha256"])
 
     Path(backup["path"]).unlink()
     Path(backup["path"] + ".sha256").unlink()
@@ -323,9 +325,8 @@ def test_failed_upload_keeps_the_local_backup_and_fails_the_play(testbed, postgr
     run = run_play(testbed, "backup.yml", variables)
     assert run.returncode != 0
     status, backup = run.status_and_result("Dump ")
-    assert status == "changed" and sha256_of(backup["path"]) == backup["sha256"]
+    assert status == "fatal" and backup["error_code"] == "NoSuchBucket", backup["msg"]
+    assert backup["msg"].endswith(f"the local backup is intact at {backup['path']}")
+    assert backup["location"] == "local" and sha256_of(backup["path"]) == backup["sha256"]
     assert Path(backup["path"] + ".sha256").is_file()
-    assert run.result("Report the backup")["msg"].startswith(backup["filename"])
-    status, upload = run.status_and_result("Upload ")
-    assert status == "fatal" and upload["error_code"] == "NoSuchBucket", upload["msg"]
     assert run.status_and_result("Remove the temporary S3 credentials")[0] in ("ok", "changed")
