@@ -12,12 +12,18 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import time
 from datetime import datetime, timezone
 
-from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, pipeline, run_state
-from ansible_collections.infrakt.backup.plugins.module_utils.s3 import operations
-from ansible_collections.infrakt.backup.plugins.module_utils.s3.awscli import DEFAULT_AWS_BIN, AwsCli
+from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, names, pipeline, run_state
+from ansible_collections.infrakt.backup.plugins.module_utils.s3.awscli import (
+    DEFAULT_AWS_BIN,
+    AwsCli,
+    AwsError,
+    UploadStream,
+    s3_url,
+)
 
 
 def s3_target_argument_spec():
@@ -54,34 +60,74 @@ class S3Target(object):
         self.prefix = prefix
 
     def uploader(self, db_name):
-        """Return the upload stage for pipeline.create_backup: it uploads a committed backup of
-        db_name with its sidecar and returns operations.upload_backup's result."""
-        def upload(path, filename, sha256):
-            return operations.upload_backup(self.cli, self.bucket, self.prefix, db_name, path, sha256)
-        return upload
+        """Return the upload stage for pipeline.create_backup: called with a backup filename of
+        db_name, it opens an S3Upload of it."""
+        return lambda filename: S3Upload(self, db_name, filename)
 
 
-def backup_and_record(connection, backup_dir, state_dir, trigger, s3=None, now=None):
+class S3Upload(object):
+    """A backup streamed to `<prefix>/<db_name>/<filename>` while it is dumped (one aws process
+    for the object, no listing first: the filename is new by construction), then its sidecar,
+    written only once the object is complete."""
+
+    def __init__(self, target, db_name, filename):
+        self.target = target
+        self.filename = names.validate_backup_filename(db_name, filename)
+        self.key = names.object_key(target.prefix, db_name, filename)
+        self._stream = UploadStream(target.cli, target.bucket, self.key)
+
+    @property
+    def failed(self):
+        """The AwsError that ended the stream early, or None."""
+        return self._stream.failed
+
+    def write(self, chunk):
+        """Send chunk on to S3."""
+        self._stream.write(chunk)
+
+    def finish(self, size, sha256):
+        """Complete the object, then write its sidecar; return {changed, key, url, size, sha256}.
+        Raise AwsError; an object whose sidecar could not be written is removed again."""
+        self._stream.finish()
+        cli, bucket = self.target.cli, self.target.bucket
+        try:
+            cli.write_text(bucket, self.key + names.SIDECAR_SUFFIX, backup_files.sidecar_text(sha256, self.filename))
+        except AwsError:
+            with contextlib.suppress(AwsError):
+                cli.delete_object(bucket, self.key)
+            raise
+        return {"changed": True, "key": self.key, "url": s3_url(bucket, self.key), "size": size, "sha256": sha256}
+
+    def abort(self):
+        """Give the upload up (the dump failed): no object is left."""
+        self._stream.abort()
+
+
+def backup_and_record(connection, backup_dir, state_dir, trigger, s3=None, now=None, keep_local=True):
     """Back up connection's database into backup_dir and upload it to s3 (an S3Target) when
     given; record the outcome in its status file under state_dir (trigger: "schedule" or
     "manual"). The caller holds the database's lock.
 
-    Return create_backup's result plus `location` ("local" or "both") and `duration_s`. Raise
-    what the pipeline raised after recording it: UploadFailed (the local backup is kept and
+    With keep_local False the backup only goes to S3 (nothing on the server's disk).
+
+    Return create_backup's result plus `location` ("local", "both" or "s3") and `duration_s`.
+    Raise what the pipeline raised after recording it: UploadFailed (a local backup is kept and
     recorded with location "local"), EngineError, ValueError or OSError."""
     started = time.monotonic()
     attempt = backup_files.iso_utc(now or datetime.now(timezone.utc))
     run_state.record_status(state_dir, connection.db_name, trigger=trigger, result="running", last_attempt=attempt)
     upload = s3.uploader(connection.db_name) if s3 is not None else None
     try:
-        result = pipeline.create_backup(connection, backup_dir, now=now, upload=upload)
+        result = pipeline.create_backup(connection, backup_dir, now=now, upload=upload, keep_local=keep_local)
     except pipeline.UploadFailed as failure:
-        _record_failure(state_dir, connection.db_name, started, "upload failed: %s" % failure, failure.backup)
+        made = "upload failed" if failure.backup else "upload failed, no backup was made (no local copy is kept)"
+        _record_failure(state_dir, connection.db_name, started, "%s: %s" % (made, failure), failure.backup)
         raise
     except BaseException as error:  # a signal too: the status must not say "running" forever
         _record_failure(state_dir, connection.db_name, started, str(error) or type(error).__name__)
         raise
-    result.update(location="both" if upload else "local", duration_s=_elapsed(started))
+    location = ("both" if keep_local else "s3") if upload else "local"
+    result.update(location=location, duration_s=_elapsed(started))
     run_state.record_status(
         state_dir, connection.db_name, result="success", last_success=attempt, filename=result["filename"],
         size=result["size"], sha256=result["sha256"], location=result["location"],

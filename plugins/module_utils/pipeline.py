@@ -2,9 +2,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one path every backup takes and the one path every restore takes.
 
-Backup (create_backup): dump (the engine) → compress (what the filename says and the engine's
-clients do not do themselves) → hash and commit (backup_files.PartialBackup: `.partial`,
-rename, sidecar last) → upload (an optional callable) → result.
+Backup (create_backup), one pass: dump (the engine) → compress (what the filename says and the
+engine's clients do not do themselves) → sha256 → at the same time into the local `.partial`
+file (backup_files.PartialBackup; none with keep_local=False) and into the upload stream (an
+optional stage, see create_backup) → commit (rename, sidecar last) once the dump succeeded →
+the upload completed and its sidecar written → result.
 Restore (restore_backup): fetch (an optional callable) → verify (sha256 against the sidecar)
 → decode (undo the compression the pipeline applied) → check (the engine's check_backup on the
 first decoded bytes) → engine restore.
@@ -18,6 +20,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
+import hashlib
 import itertools
 import os
 import zlib
@@ -33,8 +37,9 @@ CHECK_SIZE = 512  # first bytes of the decoded backup its engine's check_backup 
 
 
 class UploadFailed(Exception):
-    """The backup was committed locally but its upload failed: `backup` is create_backup's
-    result for the intact local file, `error` what the upload raised."""
+    """The upload failed: `backup` is create_backup's result for the intact local file it
+    committed (None without a local copy: then there is no backup), `error` what the upload
+    raised."""
 
     def __init__(self, backup, error):
         super(UploadFailed, self).__init__(str(error))
@@ -112,23 +117,44 @@ def stale_partial_age(connection):
     return max(connection.timeout, DEFAULT_TIMEOUT) + backup_files.STALE_PARTIAL_MARGIN
 
 
-def create_backup(connection, backup_dir, check_mode=False, now=None, upload=None):
+class DigestOnly(object):
+    """What stands in for PartialBackup when no local copy is kept: the size and sha256 of the
+    bytes written, and no file."""
+
+    def __init__(self):
+        self.size = 0
+        self._digest = hashlib.sha256()
+
+    def write(self, chunk):
+        """Count chunk (bytes) into the size and checksum."""
+        self._digest.update(chunk)
+        self.size += len(chunk)
+
+    def commit(self):
+        """Return (size, sha256)."""
+        return self.size, self._digest.hexdigest()
+
+
+def create_backup(connection, backup_dir, check_mode=False, now=None, upload=None, keep_local=True):
     """Dump the database of connection into `<backup_dir>/<db_name>/<filename>` (names.
-    backup_filename at now, default the current time), compressed as the filename says,
-    through PartialBackup: sha256 computed while writing, renamed and given its sidecar only
-    when the dump succeeded. Then upload(path, filename, sha256) -> dict, when given, and its
-    answer becomes the result's `upload`.
+    backup_filename at now, default the current time), compressed as the filename says: the
+    sha256 is computed while writing, the file renamed and given its sidecar only when the dump
+    succeeded. upload(filename), when given, opens the upload stream the same bytes go to while
+    they are written (write(chunk), then finish(size, sha256) -> dict once the dump succeeded,
+    or abort() when it failed, so that no complete-looking object is left); finish's answer
+    becomes the result's `upload`. With keep_local False nothing is written to the server's disk
+    (path None).
 
     Return {path, filename, engine, db_name, created, size, sha256}; in check mode nothing is
     dumped or uploaded and the result says what would be (size and sha256 None). Raise
     EngineError or ValueError; a failed dump leaves no file behind. A failed upload raises
-    UploadFailed, which carries the result of the local backup (kept)."""
+    UploadFailed, which carries the result of the local backup (kept), None without one."""
     when = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     filename = names.backup_filename(connection.db_name, connection.engine, when)
     directory = backup_files.database_dir(backup_dir, connection.db_name)
     path = os.path.join(directory, filename)
     result = dict(
-        path=path,
+        path=path if keep_local else None,
         filename=filename,
         engine=connection.engine,
         db_name=connection.db_name,
@@ -137,23 +163,57 @@ def create_backup(connection, backup_dir, check_mode=False, now=None, upload=Non
         sha256=None,
     )
     if check_mode:
-        result["msg"] = "would dump %s database %s to %s" % (connection.engine, connection.database, path)
+        result["msg"] = "would dump %s database %s to %s" % (
+            connection.engine, connection.database, path if keep_local else "S3 only")
         return result
+    if upload is None and not keep_local:
+        raise ValueError("a backup without a local copy needs an upload (S3 configured)")
     compression = pipeline_compression(connection, names.parse_backup_filename(filename).compression)
-    backup_files.ensure_private_dirs(directory)
-    backup_files.sweep_stale_partials(directory, stale_partial_age(connection))
+    if keep_local:
+        backup_files.ensure_private_dirs(directory)
+        backup_files.sweep_stale_partials(directory, stale_partial_age(connection))
     with cleanup_on_termination():
-        with backup_files.PartialBackup(path) as backup:
-            writer = WRITERS[compression](backup.write)
-            engines.dump(connection, writer.write)
-            writer.close()
-            result["size"], result["sha256"] = backup.commit()
-        if upload is not None:
+        with (backup_files.PartialBackup(path) if keep_local else _no_file()) as local:
+            local = local or DigestOnly()
+            stream = upload(filename) if upload is not None else None
             try:
-                result["upload"] = upload(path, filename, result["sha256"])
-            except Exception as error:  # whatever the upload raised, the local backup stands
-                raise UploadFailed(result, error) from None
+                writer = WRITERS[compression](_tee(local, stream, stop_on_upload_failure=not keep_local))
+                engines.dump(connection, writer.write)
+                writer.close()
+                result["size"], result["sha256"] = local.commit()
+            except BaseException as error:
+                if stream is not None:
+                    stream.abort()
+                if stream is not None and error is stream.failed:
+                    raise UploadFailed(None, error) from None
+                raise
+        if stream is not None:
+            try:
+                result["upload"] = stream.finish(result["size"], result["sha256"])
+            except Exception as error:  # whatever the upload raised, a local backup stands
+                raise UploadFailed(result if keep_local else None, error) from None
     return result
+
+
+def _tee(local, stream, stop_on_upload_failure):
+    """Return the sink that writes each chunk to local (PartialBackup or DigestOnly) and to the
+    upload stream (None: none). When stop_on_upload_failure (no local copy), an upload that
+    failed ends the dump at once: the stream's error is raised."""
+    if stream is None:
+        return local.write
+
+    def write(chunk):
+        local.write(chunk)
+        stream.write(chunk)
+        if stop_on_upload_failure and stream.failed is not None:
+            raise stream.failed
+    return write
+
+
+@contextlib.contextmanager
+def _no_file():
+    """The `with` of a backup without a local copy: nothing to write or remove."""
+    yield None
 
 
 def restore_backup(connection, backup_dir, filename, check_mode=False, fetch=None):

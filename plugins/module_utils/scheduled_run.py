@@ -121,7 +121,7 @@ def apply_retention(config, target):
 def describe(result):
     """Return the end line's fields for a backup result."""
     return "file=%s size=%s sha256=%s uploaded=%s duration=%ss" % (
-        result["filename"], result["size"], result["sha256"], "yes" if result["location"] == "both" else "no",
+        result["filename"], result["size"], result["sha256"], "yes" if result["location"] in ("both", "s3") else "no",
         result["duration_s"],
     )
 
@@ -147,8 +147,14 @@ def run(config):
             try:
                 connection = connection_from_params(config["connection"])
                 target = s3_target_from_params(run_command, config.get("s3") or {})
-                result = backup_and_record(connection, config["backup_dir"], state_dir, "schedule", s3=target)
+                result = backup_and_record(connection, config["backup_dir"], state_dir, "schedule", s3=target,
+                                           keep_local=config.get("local_copy", True))
             except UploadFailed as failure:
+                if failure.backup is None:
+                    log.write("end %s FAILED duration=%ss error=upload failed, no backup was made: %s" % (
+                        db_name, _status_duration(state_dir, db_name), _one_line(failure)))
+                    ping("fail", log.tail())
+                    return EXIT_FAILED
                 kept = dict(failure.backup, location="local", duration_s=_status_duration(state_dir, db_name))
                 log.write("end %s FAILED %s error=upload failed: %s" % (db_name, describe(kept), _one_line(failure)))
                 ping("fail", log.tail())

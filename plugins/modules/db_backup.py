@@ -26,9 +26,13 @@ description:
     client's environment (C(REDISCLI_AUTH)). In a container they go through
     C(docker exec -e NAME), which forwards NAME from the docker CLI's own environment.
   - Backup directories are created 0700, backup files are 0600.
-  - With O(bucket), the committed backup is uploaded from the server to
-    C(<prefix>/<db_name>/<filename>) with its sidecar in the same module run. A failed upload
-    fails the task and keeps the local backup (RV(path) and the other fields are returned).
+  - With O(bucket), the backup goes from the server to C(<prefix>/<db_name>/<filename>) in the
+    same pass as it is dumped (one aws process streams it while it is written locally), and its
+    sidecar follows once the dump succeeded and the object is complete. A dump that fails
+    leaves no object (a multipart upload is aborted). A failed upload fails the task and keeps
+    the local backup (RV(path) and the other fields are returned).
+  - With O(local_copy=false) (and O(bucket)) nothing is written to the server's disk: the
+    backup only goes to S3, and a failed upload means no backup.
   - Runs under the database's lock (C(<state_dir>/<db_name>.lock)), the one scheduled runs of
     the infrakt.backup.backup_schedule role take, and records the outcome in the database's status
     file C(<state_dir>/<db_name>.json), which scheduled runs write too.
@@ -42,6 +46,10 @@ options:
     description: Directory of the databases' lock and status files.
     type: path
     default: /var/lib/infrakt-backup
+  local_copy:
+    description: Keep the backup on the server too. V(false) needs O(bucket).
+    type: bool
+    default: true
   lock_wait:
     description:
       - Seconds to wait for another backup of the same database (a scheduled one) to end before
@@ -124,7 +132,7 @@ created:
   type: str
   sample: "2026-11-24T21:05:09Z"
 location:
-  description: Where the backup is now, V(local) or V(both) (uploaded with O(bucket)).
+  description: Where the backup is now, V(local), V(both) (uploaded with O(bucket)) or V(s3) (O(local_copy=false)).
   returned: success, not in check mode
   type: str
   sample: both
@@ -165,12 +173,15 @@ def back_up(module, connection):
     s3 = s3_target_from_params(module.run_command, params)
     with run_state.database_lock(params["state_dir"], connection.db_name, wait=params["lock_wait"]):
         if s3 is None:
+            if not params["local_copy"]:
+                raise ValueError("local_copy=false needs a bucket: a backup must be kept somewhere")
             return backup_and_record(connection, params["backup_dir"], params["state_dir"], "manual")
         # Ansible masks it in everything the module returns (the aws CLI's errors are masked too)
         module.no_log_values.add(s3.cli.credentials.get("aws_secret_access_key", ""))
         try:
             with tmpfs.using_private_dir(params["credentials_dir"]):
-                return backup_and_record(connection, params["backup_dir"], params["state_dir"], "manual", s3=s3)
+                return backup_and_record(connection, params["backup_dir"], params["state_dir"], "manual", s3=s3,
+                                         keep_local=params["local_copy"])
         except Terminated:
             # ended by a signal or a dropped SSH session: the run that wrote the credentials
             # cannot go on, so they go now rather than later
@@ -184,6 +195,7 @@ def main():
     argument_spec.update(
         state_dir=dict(type="path", default=run_state.DEFAULT_STATE_DIR),
         lock_wait=dict(type="int", default=300),
+        local_copy=dict(type="bool", default=True),
     )
     module = AnsibleModule(
         argument_spec=argument_spec, required_by={"bucket": "credentials_dir"}, supports_check_mode=True
@@ -191,15 +203,19 @@ def main():
     try:
         connection = connection_from_params(module.params)
         if module.check_mode:
-            module.exit_json(changed=True, **create_backup(connection, module.params["backup_dir"], check_mode=True))
+            module.exit_json(changed=True, **create_backup(connection, module.params["backup_dir"], check_mode=True,
+                                                           keep_local=module.params["local_copy"]))
         result = back_up(module, connection)
     except UploadFailed as failure:
         reason = getattr(failure.error, "message", None) or str(failure.error)
+        code = getattr(failure.error, "code", "UploadFailed")
+        if failure.backup is None:
+            module.fail_json(msg="S3 upload of the backup of %s failed: %s; no backup was made (no local copy is kept)"
+                             % (module.params["db_name"], reason), upload_error=reason, error_code=code)
         module.fail_json(
             msg="S3 upload of %s failed: %s; the local backup is intact at %s"
             % (failure.backup["filename"], reason, failure.backup["path"]),
-            upload_error=reason, error_code=getattr(failure.error, "code", "UploadFailed"), location="local",
-            **failure.backup
+            upload_error=reason, error_code=code, location="local", **failure.backup
         )
     except AwsError as error:
         module.fail_json(msg="backup of %s not started: %s" % (module.params["db_name"], error.message),

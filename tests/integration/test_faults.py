@@ -11,6 +11,7 @@ IAM user of its own, which tells them from a parallel session's), one line on st
 says what failed, and exit code 1. A table lock (timeouts) and an SSH connection killed
 mid-upload are covered where those fixes are."""
 
+import hashlib
 import os
 import shutil
 import signal
@@ -122,7 +123,8 @@ def assert_nothing_left_or_lost(cli: Wrapper, kept, credentials_before: set[Path
     assert (kept.path.parent / (kept.filename + ".sha256")).read_text() == f"{kept.sha256}  {kept.filename}\n"
     if testbed.components["s3"].pid() == kept.s3_pid:
         s3, bucket = testbed.s3_client(), testbed.env["S3_BUCKET"]
-        assert s3.head_object(Bucket=bucket, Key=kept.s3_key)["Metadata"]["sha256"] == kept.sha256
+        body = s3.get_object(Bucket=bucket, Key=kept.s3_key)["Body"].read()
+        assert hashlib.sha256(body).hexdigest() == kept.sha256
         sidecar = s3.get_object(Bucket=bucket, Key=kept.s3_key + ".sha256")["Body"].read().decode()
         assert sidecar == f"{kept.sha256}  {kept.filename}\n"
 

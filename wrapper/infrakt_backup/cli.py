@@ -422,12 +422,14 @@ def db() -> None:
 @click.option("--container", help="Run the dump tools inside this Docker container.")
 @click.option("--restart-command", help="redis only: command that starts redis again after a restore.")
 @click.option("--data-dir", help="redis only: its data dir (absolute); a restore writes nowhere else.")
+@click.option("--no-local-copy", is_flag=True,
+              help="Stream backups to S3 only, keeping nothing on the server (a failed upload is no backup).")
 @click.option("--password-stdin", is_flag=True,
               help=f"Read the password from stdin (else ${DB_PASSWORD_ENV}, else a hidden prompt on a terminal).")
 @pass_app
 def db_add(app: App, name: str, server_name: str, engine: str, database: str | None, user: str | None,
            host: str | None, port: int | None, container: str | None, restart_command: str | None,
-           data_dir: str | None, password_stdin: bool) -> None:
+           data_dir: str | None, no_local_copy: bool, password_stdin: bool) -> None:
     """Register database NAME on a server.
 
     The password is never a flag: it comes from stdin (--password-stdin), from
@@ -445,7 +447,7 @@ def db_add(app: App, name: str, server_name: str, engine: str, database: str | N
     added = db_actions.add(
         app.store, name, server=server_name, engine=engine, database=database, user=user, host=host, port=port,
         container=container, password=password, restart_command=restart_command, data_dir=data_dir,
-        ask_password=ask_password,
+        local_copy=not no_local_copy, ask_password=ask_password,
     )
     click.echo(f"Database {added['name']} added: {added['engine']} on server {added['server']}.")
 

@@ -109,8 +109,15 @@ def _create_schedules(connection: Connection) -> None:
     )
 
 
+def _add_database_local_copy(connection: Connection) -> None:
+    """Version 6: whether a database's backups are also kept on its server (`db add
+    --no-local-copy`: they only go to S3)."""
+    connection.execute(text("ALTER TABLE databases ADD COLUMN local_copy BOOLEAN NOT NULL DEFAULT 1"))
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _create_s3_config, _create_servers, _create_databases, _add_database_data_dir, _create_schedules,
+    _add_database_local_copy,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -56,6 +56,7 @@ def database_variables(database: DatabaseEntry | None) -> dict:
             "infrakt_db_container": database.container,
             "infrakt_db_restart_command": database.restart_command,
             "infrakt_db_data_dir": database.data_dir,
+            "infrakt_db_local_copy": database.local_copy,
         }
     )
 

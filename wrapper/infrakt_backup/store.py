@@ -107,6 +107,7 @@ class DatabaseEntry(_MaskedRepr):
     password: str | None = field(metadata=SET_ONLY_SECRET)
     restart_command: str | None
     data_dir: str | None
+    local_copy: bool
     created_at: datetime
 
 
@@ -192,6 +193,7 @@ class DatabaseRow(Base):
     password_encrypted: Mapped[str | None]
     restart_command: Mapped[str | None]
     data_dir: Mapped[str | None]
+    local_copy: Mapped[bool] = mapped_column(server_default="1")
     created_at: Mapped[datetime]
 
 
@@ -475,6 +477,7 @@ class Store:
         self, name: str, *, server: str, engine: str, database: str | None = None, user: str | None = None,
         host: str | None = None, port: int | None = None, container: str | None = None,
         password: str | None = None, restart_command: str | None = None, data_dir: str | None = None,
+        local_copy: bool = True,
     ) -> DatabaseEntry:
         """Register database `name` on server `server` (values already validated; a password of
         None or '' means none) and return it. Raise BadInput when the name is taken or the
@@ -487,7 +490,7 @@ class Store:
             row = DatabaseRow(
                 name=name, server_name=server, engine=engine, database=database, user=user, host=host, port=port,
                 container=container, password_encrypted=cipher.encrypt(password) if cipher else None,
-                restart_command=restart_command, data_dir=data_dir, created_at=datetime.now(UTC),
+                restart_command=restart_command, data_dir=data_dir, local_copy=local_copy, created_at=datetime.now(UTC),
             )
             session.add(row)
             return self._database_entry(row, cipher)

@@ -17,6 +17,8 @@ import os
 import re
 import signal
 import subprocess
+import threading
+from contextlib import suppress
 
 from ansible_collections.infrakt.backup.plugins.module_utils.masking import mask_secrets
 from ansible_collections.infrakt.backup.plugins.module_utils.names import SIDECAR_SUFFIX, validate_endpoint_url
@@ -26,6 +28,7 @@ DEFAULT_AWS_BIN = "/opt/infrakt/awscli/bin/aws"
 
 # Seconds an interrupted aws CLI gets to abort its multipart uploads before it is killed.
 AWS_STOP_GRACE = 5
+STREAM_STDERR_LINES = 20  # what an UploadStream keeps of the aws CLI's stderr for its error
 
 AWS_ERROR_CODE_RE = re.compile(r"An error occurred \(([A-Za-z0-9.]+)\)")
 EXPECTED_REGION_RE = re.compile(r"expecting '([a-z0-9-]+)'")
@@ -209,6 +212,73 @@ def stop_aws(process):
         process.wait()
 
 
+class UploadStream(object):
+    """One `aws s3 cp - s3://bucket/key` fed chunk by chunk (write), so that a backup goes to S3
+    while it is dumped. The object is completed only by finish(), after the caller knows the dump
+    succeeded; abort() interrupts the aws CLI (SIGINT: it aborts a multipart upload) and
+    removes whatever object arrived, so a failed dump never leaves a complete-looking object.
+
+    A write the aws CLI cannot take (it died: S3 went away) does not raise: the stream keeps
+    the error for finish(), and the caller goes on (a local copy is still being written)."""
+
+    def __init__(self, cli, bucket, key):
+        self.cli, self.bucket, self.key = cli, bucket, key
+        self.failed = None
+        command = cli.command(put_stdin_args(bucket, key))
+        environment = dict(os.environ)
+        environment.update(cli.environment)
+        self._process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment,
+            close_fds=True, preexec_fn=lambda: os.umask(0o077),
+        )
+        self._stderr = []
+        self._reader = threading.Thread(target=self._read_stderr)
+        self._reader.daemon = True
+        self._reader.start()
+
+    def _read_stderr(self):
+        for line in iter(self._process.stderr.readline, b""):
+            self._stderr.append(line)
+            del self._stderr[:-STREAM_STDERR_LINES]
+
+    def _error(self):
+        """Return the AwsError the aws CLI's exit and stderr describe."""
+        self._reader.join(AWS_STOP_GRACE)
+        stderr = mask_secrets(b"".join(self._stderr).decode("utf-8", "replace"), self.cli.credentials.values())
+        code, reason = classify_error(stderr, self.bucket, self.cli.endpoint_url, self._process.returncode)
+        return AwsError(code, reason, stderr)
+
+    def write(self, chunk):
+        """Send the bytes chunk to S3 (unless the upload already failed)."""
+        if self.failed is not None:
+            return
+        try:
+            self._process.stdin.write(chunk)
+        except OSError:  # the aws CLI ended: S3 refused or went away
+            self._process.wait()
+            self.failed = self._error()
+
+    def finish(self):
+        """Complete the upload (end of input) and wait for the aws CLI; raise AwsError when it
+        failed, at any point of the stream."""
+        if self.failed is None:
+            with suppress(OSError):  # the aws CLI ended meanwhile: its exit status says why
+                self._process.stdin.close()
+            if self._process.wait() != 0:
+                self.failed = self._error()
+        if self.failed is not None:
+            raise self.failed
+
+    def abort(self):
+        """Give up the upload: interrupt the aws CLI before it completes the object, then remove
+        any object of the key (a small upload may have been sent whole)."""
+        stop_aws(self._process)
+        with suppress(OSError):
+            self._process.stdin.close()
+        with suppress(AwsError):
+            self.cli.delete_object(self.bucket, self.key)
+
+
 class AwsCli:
     """The aws CLI at aws_bin, talking to endpoint_url (None: AWS itself) with the temporary
     credentials in credentials_dir; commands run through run_command
@@ -236,10 +306,14 @@ class AwsCli:
         for name in OVERRIDING_ENVIRONMENT:
             os.environ.pop(name, None)
 
+    def command(self, args):
+        """Return the argv of `aws <args>` against this endpoint."""
+        return [self.aws_bin] + (["--endpoint-url=" + self.endpoint_url] if self.endpoint_url else []) + args
+
     def run(self, args, bucket, data=None):
         """Run `aws <args>` (feeding data to stdin) and return its stdout; raise AwsError. An aws
         CLI still running when this ends otherwise (the module terminated) is stopped."""
-        command = [self.aws_bin] + (["--endpoint-url=" + self.endpoint_url] if self.endpoint_url else []) + args
+        command = self.command(args)
         started = []
         try:
             rc, stdout, stderr = self.run_command(

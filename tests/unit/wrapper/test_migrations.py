@@ -23,10 +23,10 @@ def test_each_version_adds_its_table(tmp_path):
             assert migrations.migrate(connection, target=version) == version
         assert table in tables(tmp_path / "x.db")
     with engine.begin() as connection:
-        assert migrations.migrate(connection) == 5  # the schedules table
-        assert migrations.migrate(connection) == 5  # nothing left to do
+        assert migrations.migrate(connection) == 6  # the schedules table, the local_copy column
+        assert migrations.migrate(connection) == 6  # nothing left to do
         assert connection.execute(text("SELECT version FROM schema_version ORDER BY version")).scalars().all() == [
-            1, 2, 3, 4, 5]
+            1, 2, 3, 4, 5, 6]
     assert "schedules" in tables(tmp_path / "x.db")
 
 

@@ -3,7 +3,7 @@ server, then upload from the server when S3 is configured. The local copy is alw
 
 from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup.actions import timeout_variables, validated
-from infrakt_backup.errors import InfraktError
+from infrakt_backup.errors import BadInput, InfraktError
 from infrakt_backup.remote import Progress, database_play
 from infrakt_backup.store import Store
 
@@ -28,6 +28,9 @@ def create_backup(
     timeouts = timeout_variables(timeout, lock_timeout)
     play = database_play(store, db_name)
     upload_to_s3 = bool(upload and play.settings is not None)
+    if not upload_to_s3 and not play.database.local_copy:
+        raise BadInput(f"{db_name} keeps no local copy, so its backups must go to S3: "
+                       + ("S3 is not configured" if play.settings is None else "leave out --no-upload"))
     run = (play if upload_to_s3 else play.without_s3()).run(
         "backup.yml", {"infrakt_upload_to_s3": upload_to_s3, **timeouts}, progress=progress, verbosity=verbosity
     )
@@ -50,7 +53,7 @@ def create_backup(
         "path": dump["path"],
         "size": dump["size"],
         "sha256": dump["sha256"],
-        "location": "local+s3" if uploaded else "local",
+        "location": ("local+s3" if dump["path"] else "s3") if uploaded else "local",
         "s3_key": uploaded.get("key") if uploaded else None,
         "duration_s": dump.get("duration_s"),
     }

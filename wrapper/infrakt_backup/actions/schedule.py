@@ -142,5 +142,6 @@ def _schedule_item(schedule: ScheduleEntry, database) -> dict:
         "keep_local": schedule.keep_local,
         "retention": {rule: getattr(schedule, rule) for rule in S3_RULES if getattr(schedule, rule) is not None},
         "notify_url": schedule.notify_url,
+        "local_copy": database.local_copy,
         "connection": connection_parameters(database),
     }

@@ -66,14 +66,40 @@ def test_the_clients_own_compression_is_left_to_them(make_connection):
     assert pipeline.pipeline_compression(make_connection(engine="postgres"), None) is None
 
 
-def test_backup_is_compressed_committed_then_uploaded(make_connection, fake_mariadb):
-    uploads = []
+class RecordingStream:
+    """The upload stage's contract (backup_run.S3Upload talks to S3): the bytes written, then
+    finish(size, sha256) or abort(); `fail_after` chunks makes it fail the way a dead aws CLI does."""
 
-    def upload(path, filename, sha256):
-        # the upload stage runs on the committed backup: final name, sidecar written
-        assert backup_files.verify_backup(path) == sha256
-        uploads.append((path, filename, sha256))
-        return {"key": "prod/blog/" + filename}
+    def __init__(self, filename, fail_after=None, fail_finish=False):
+        self.filename, self.data, self.chunks = filename, b"", 0
+        self.fail_after, self.fail_finish = fail_after, fail_finish
+        self.failed, self.finished, self.aborted = None, None, False
+
+    def write(self, chunk):
+        if self.failed is None and self.fail_after is not None and self.chunks >= self.fail_after:
+            self.failed = EngineError("aws s3 cp failed: connection reset")
+        if self.failed is None:
+            self.data += chunk
+            self.chunks += 1
+
+    def finish(self, size, sha256):
+        if self.failed is not None:
+            raise self.failed
+        if self.fail_finish:
+            raise EngineError("aws s3 cp failed: access denied")
+        self.finished = (size, sha256)
+        return {"key": "prod/blog/" + self.filename}
+
+    def abort(self):
+        self.aborted = True
+
+
+def test_backup_is_compressed_and_streamed_in_one_pass(make_connection, fake_mariadb):
+    streams = []
+
+    def upload(filename):
+        streams.append(RecordingStream(filename))
+        return streams[-1]
 
     backup_dir = str(fake_mariadb / "b")
     result = pipeline.create_backup(make_connection(engine="mariadb", db_name="blog"), backup_dir, now=WHEN,
@@ -86,7 +112,24 @@ def test_backup_is_compressed_committed_then_uploaded(make_connection, fake_mari
         "path": path, "filename": filename, "engine": "mariadb", "db_name": "blog", "created": "2026-11-24T21:05:09Z",
         "size": len(data), "sha256": hashlib.sha256(data).hexdigest(), "upload": {"key": "prod/blog/" + filename},
     }
-    assert uploads == [(path, filename, result["sha256"])]
+    (stream,) = streams
+    assert stream.data == data and stream.finished == (len(data), result["sha256"]) and not stream.aborted
+
+
+def test_no_local_copy_streams_only(make_connection, fake_mariadb):
+    streams = []
+    result = pipeline.create_backup(make_connection(engine="mariadb", db_name="blog"), str(fake_mariadb / "b"),
+                                    now=WHEN, upload=lambda name: streams.append(RecordingStream(name)) or streams[-1],
+                                    keep_local=False)
+    assert result["path"] is None and gzip.decompress(streams[0].data) == SQL
+    assert result["sha256"] == hashlib.sha256(streams[0].data).hexdigest()
+    assert not (fake_mariadb / "b").exists()
+
+
+def test_no_local_copy_needs_an_upload(make_connection, fake_mariadb):
+    with pytest.raises(ValueError, match="needs an upload"):
+        pipeline.create_backup(make_connection(engine="mariadb", db_name="blog"), str(fake_mariadb / "b"),
+                               keep_local=False)
 
 
 @pytest.mark.parametrize(("timeout", "hours_silent", "swept"), [
@@ -119,18 +162,27 @@ def test_check_mode_neither_dumps_nor_uploads(make_connection, tmp_path):
     assert not (tmp_path / "b").exists()
 
 
-def test_a_failed_upload_keeps_the_committed_backup(make_connection, fake_mariadb):
-    def upload(path, filename, sha256):
-        raise EngineError("aws s3 cp failed: access denied")
+@pytest.mark.parametrize("how", ["mid-stream", "at-the-end"])
+def test_a_failed_upload_keeps_the_committed_backup(make_connection, fake_mariadb, how):
+    def upload(filename):
+        return RecordingStream(filename, fail_after=0 if how == "mid-stream" else None, fail_finish=how == "at-the-end")
 
-    with pytest.raises(pipeline.UploadFailed, match="access denied") as failed:
+    with pytest.raises(pipeline.UploadFailed, match="connection reset|access denied") as failed:
         pipeline.create_backup(make_connection(engine="mariadb", db_name="blog"), str(fake_mariadb / "b"), now=WHEN,
                                upload=upload)
     assert failed.value.backup["filename"] == "blog_mariadb_20261124T210509Z.sql.gz"
     assert failed.value.backup["sha256"] == backup_files.sha256_of_file(failed.value.backup["path"])
+    assert gzip.decompress((fake_mariadb / "b" / "blog" / failed.value.backup["filename"]).read_bytes()) == SQL
     assert sorted(os.listdir(fake_mariadb / "b" / "blog")) == [
         "blog_mariadb_20261124T210509Z.sql.gz", "blog_mariadb_20261124T210509Z.sql.gz.sha256",
     ]
+
+
+def test_a_failed_upload_without_a_local_copy_is_no_backup(make_connection, fake_mariadb):
+    with pytest.raises(pipeline.UploadFailed) as failed:
+        pipeline.create_backup(make_connection(engine="mariadb", db_name="blog"), str(fake_mariadb / "b"), now=WHEN,
+                               upload=lambda name: RecordingStream(name, fail_after=0), keep_local=False)
+    assert failed.value.backup is None and not (fake_mariadb / "b").exists()
 
 
 def test_restore_fetches_verifies_decodes_and_restores(make_connection, fake_mariadb):
