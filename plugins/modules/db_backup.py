@@ -31,7 +31,7 @@ description:
     sidecar follows once the dump succeeded and the object is complete. A dump that fails
     leaves no object (a multipart upload is aborted). A failed upload fails the task and keeps
     the local backup (RV(path) and the other fields are returned).
-  - With O(local_copy=false) (and O(bucket)) nothing is written to the server's disk: the
+  - With O(local_copy=false) (and O(bucket)) nothing is written to the server's disk; the
     backup only goes to S3, and a failed upload means no backup.
   - Runs under the database's lock (C(<state_dir>/<db_name>.lock)), the one scheduled runs of
     the infrakt.backup.backup_schedule role take, and records the outcome in the database's status
