@@ -129,6 +129,16 @@ def download_sidecars_args(bucket, prefix, dest_dir):
     ]
 
 
+def list_multipart_uploads_args(bucket, key):
+    """Return the arguments listing the multipart uploads in progress under key (JSON)."""
+    return ["s3api", "list-multipart-uploads", "--bucket=" + bucket, "--prefix=" + key, "--output=json"]
+
+
+def abort_multipart_upload_args(bucket, key, upload_id):
+    """Return the arguments aborting multipart upload upload_id of key."""
+    return ["s3api", "abort-multipart-upload", "--bucket=" + bucket, "--key=" + key, "--upload-id=" + upload_id]
+
+
 def delete_args(bucket, key):
     """Return the arguments deleting key."""
     return ["s3", "rm", "--only-show-errors", s3_url(bucket, key)]
@@ -270,11 +280,14 @@ class UploadStream(object):
             raise self.failed
 
     def abort(self):
-        """Give up the upload: interrupt the aws CLI before it completes the object, then remove
-        any object of the key (a small upload may have been sent whole)."""
+        """Give up the upload: interrupt the aws CLI before it completes the object (on SIGINT it
+        aborts its multipart upload), then abort a multipart upload of the key it left (killed
+        before it could: a busy server) and remove any object of the key."""
         stop_aws(self._process)
         with suppress(OSError):
             self._process.stdin.close()
+        with suppress(AwsError, ValueError):
+            self.cli.abort_multipart_uploads(self.bucket, self.key)
         with suppress(AwsError):
             self.cli.delete_object(self.bucket, self.key)
 
@@ -369,6 +382,13 @@ class AwsCli:
     def download_sidecars(self, bucket, prefix, dest_dir):
         """Download every sidecar under prefix into dest_dir (one command)."""
         self.run(download_sidecars_args(bucket, prefix, dest_dir), bucket)
+
+    def abort_multipart_uploads(self, bucket, key):
+        """Abort every multipart upload in progress of exactly key."""
+        listed = json.loads(self.run(list_multipart_uploads_args(bucket, key), bucket) or "{}")
+        for upload in listed.get("Uploads") or []:
+            if upload.get("Key") == key:
+                self.run(abort_multipart_upload_args(bucket, key, upload["UploadId"]), bucket)
 
     def delete_object(self, bucket, key):
         """Delete object key."""
