@@ -13,7 +13,6 @@ __metaclass__ = type
 import binascii
 import os
 import re
-import shutil
 import tempfile
 from contextlib import suppress
 from datetime import datetime, timezone
@@ -67,9 +66,9 @@ def last_modified_utc(timestamp):
 
 
 def split_listing(contents, prefix):
-    """Return (objects, sidecar_filenames) for the list-objects-v2 entries directly under
-    prefix: objects are {filename, key, size, last_modified, sha256: None} sorted by filename;
-    sidecar_filenames are the `.sha256` objects that belong to one of them."""
+    """Return the backups among the list-objects-v2 entries directly under prefix, sorted by
+    filename: {filename, key, size, last_modified, sidecar}, where sidecar says whether the
+    `<filename>.sha256` object is listed too (the sidecar objects themselves are left out)."""
     objects = {}
     sidecars = set()
     for item in contents:
@@ -78,17 +77,15 @@ def split_listing(contents, prefix):
         if not key.startswith(prefix) or not filename or "/" in filename:
             continue
         if filename.endswith(SIDECAR_SUFFIX):
-            sidecars.add(filename)
+            sidecars.add(filename[: -len(SIDECAR_SUFFIX)])
             continue
         objects[filename] = {
             "filename": filename,
             "key": key,
             "size": int(item["Size"]),
             "last_modified": last_modified_utc(item["LastModified"]),
-            "sha256": None,
         }
-    listed = [objects[name] for name in sorted(objects)]
-    return listed, sorted(name for name in sidecars if name[: -len(SIDECAR_SUFFIX)] in objects)
+    return [dict(objects[name], sidecar=name in sidecars) for name in sorted(objects)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,22 +158,12 @@ def upload_backup(cli, bucket, prefix, db_name, src, sha256=None, check_mode=Fal
 
 def list_backups(cli, bucket, prefix, db_name):
     """Return {changed: False, prefix, count, objects} for the objects directly under
-    `<prefix>/<db_name>/` (see split_listing); each object's sha256 comes from its sidecar,
-    all sidecars fetched with one command."""
+    `<prefix>/<db_name>/` (see split_listing), from one list command. The sidecars are not
+    read: that is one request per backup (a minute for 10,000 of them), and a download
+    verifies against the sidecar itself."""
     validate_bucket(bucket)
     db_prefix = object_prefix(prefix, db_name)
-    objects, sidecars = split_listing(cli.list_objects(bucket, db_prefix), db_prefix)
-    if sidecars:
-        scratch = tempfile.mkdtemp(prefix="infrakt-sidecars-")
-        try:
-            cli.download_sidecars(bucket, db_prefix, scratch)
-            for entry in objects:
-                try:
-                    entry["sha256"] = read_sidecar(os.path.join(scratch, entry["filename"]))
-                except ValueError:
-                    entry["sha256"] = None  # a damaged sidecar lists as "no checksum"
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+    objects = split_listing(cli.list_objects(bucket, db_prefix), db_prefix)
     return {"changed": False, "prefix": db_prefix, "count": len(objects), "objects": objects}
 
 

@@ -32,12 +32,12 @@ LISTING = json.loads(
 
 
 def test_split_listing_folds_sidecars_and_sorts():
-    objects, sidecars = operations.split_listing(LISTING, "p/shop/")
+    objects = operations.split_listing(LISTING, "p/shop/")
     assert [entry["filename"] for entry in objects] == ["notes.txt", "shop_postgres_20261123T010000Z.dump", FILENAME]
-    assert sidecars == [FILENAME + ".sha256"]
+    assert [entry["sidecar"] for entry in objects] == [False, False, True]
     assert objects[2] == {
         "filename": FILENAME, "key": "p/shop/" + FILENAME, "size": 67108864,
-        "last_modified": "2026-11-24T21:55:28Z", "sha256": None,
+        "last_modified": "2026-11-24T21:55:28Z", "sidecar": True,
     }
     assert objects[0]["last_modified"] == "2026-11-22T10:00:00Z"
 
@@ -45,7 +45,7 @@ def test_split_listing_folds_sidecars_and_sorts():
 def test_split_listing_skips_deeper_keys_and_the_prefix_itself():
     contents = [{"Key": "p/shop/", "LastModified": "2026-11-24T21:55:28Z", "Size": 0},
                 {"Key": "p/shop/old/x.dump", "LastModified": "2026-11-24T21:55:28Z", "Size": 1}]
-    assert operations.split_listing(contents, "p/shop/") == ([], [])
+    assert operations.split_listing(contents, "p/shop/") == []
 
 
 @pytest.mark.parametrize(
