@@ -66,9 +66,10 @@ def last_modified_utc(timestamp):
 
 
 def split_listing(contents, prefix):
-    """Return the backups among the list-objects-v2 entries directly under prefix, sorted by
-    filename: {filename, key, size, last_modified, sidecar}, where sidecar says whether the
-    `<filename>.sha256` object is listed too (the sidecar objects themselves are left out)."""
+    """Return (objects, sidecar_filenames) for the list-objects-v2 entries directly under
+    prefix: objects are {filename, key, size, last_modified, sidecar} sorted by filename, where
+    sidecar says whether the `<filename>.sha256` object is listed too; sidecar_filenames are
+    those `.sha256` objects that belong to one of them."""
     objects = {}
     sidecars = set()
     for item in contents:
@@ -77,7 +78,7 @@ def split_listing(contents, prefix):
         if not key.startswith(prefix) or not filename or "/" in filename:
             continue
         if filename.endswith(SIDECAR_SUFFIX):
-            sidecars.add(filename[: -len(SIDECAR_SUFFIX)])
+            sidecars.add(filename)
             continue
         objects[filename] = {
             "filename": filename,
@@ -85,7 +86,8 @@ def split_listing(contents, prefix):
             "size": int(item["Size"]),
             "last_modified": last_modified_utc(item["LastModified"]),
         }
-    return [dict(objects[name], sidecar=name in sidecars) for name in sorted(objects)]
+    listed = [dict(objects[name], sidecar=name + SIDECAR_SUFFIX in sidecars) for name in sorted(objects)]
+    return listed, sorted(name for name in sidecars if name[: -len(SIDECAR_SUFFIX)] in objects)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -163,7 +165,7 @@ def list_backups(cli, bucket, prefix, db_name):
     verifies against the sidecar itself."""
     validate_bucket(bucket)
     db_prefix = object_prefix(prefix, db_name)
-    objects = split_listing(cli.list_objects(bucket, db_prefix), db_prefix)
+    objects, _sidecars = split_listing(cli.list_objects(bucket, db_prefix), db_prefix)
     return {"changed": False, "prefix": db_prefix, "count": len(objects), "objects": objects}
 
 

@@ -32,9 +32,10 @@ LISTING = json.loads(
 
 
 def test_split_listing_folds_sidecars_and_sorts():
-    objects = operations.split_listing(LISTING, "p/shop/")
+    objects, sidecars = operations.split_listing(LISTING, "p/shop/")
     assert [entry["filename"] for entry in objects] == ["notes.txt", "shop_postgres_20261123T010000Z.dump", FILENAME]
     assert [entry["sidecar"] for entry in objects] == [False, False, True]
+    assert sidecars == [FILENAME + ".sha256"]
     assert objects[2] == {
         "filename": FILENAME, "key": "p/shop/" + FILENAME, "size": 67108864,
         "last_modified": "2026-11-24T21:55:28Z", "sidecar": True,
@@ -45,7 +46,7 @@ def test_split_listing_folds_sidecars_and_sorts():
 def test_split_listing_skips_deeper_keys_and_the_prefix_itself():
     contents = [{"Key": "p/shop/", "LastModified": "2026-11-24T21:55:28Z", "Size": 0},
                 {"Key": "p/shop/old/x.dump", "LastModified": "2026-11-24T21:55:28Z", "Size": 1}]
-    assert operations.split_listing(contents, "p/shop/") == []
+    assert operations.split_listing(contents, "p/shop/") == ([], [])
 
 
 @pytest.mark.parametrize(
