@@ -8,6 +8,7 @@
 - `infrakt-backup backup create` of the sample PostgreSQL database end to end vs a
   hand-written `ssh host 'pg_dump -Fc … > f && aws s3 cp f s3://…'` (-Fc compresses already,
   so the hand-written line has no gzip, like ours);
+- P4: `backup list` with 10,000 backups in S3 and 100 on the server (bench/list_at_scale.py);
 - with --pg-gib N: size and time of `backup create` for a PostgreSQL database of about N GiB.
 
 Prints medians and ratios against the baseline measured in the same run: these machines are
@@ -26,6 +27,7 @@ import uuid
 from pathlib import Path
 
 from ansible_collections.infrakt.backup.plugins.module_utils import names
+from bench.list_at_scale import measure_list_at_scale
 from infrakt_backup import runner
 from infrakt_backup.playbook_vars import s3_variables, server_variables
 from infrakt_backup.store import Store
@@ -182,6 +184,7 @@ def main() -> None:
         bench = Bench(Path(work))
         measure_transfer(bench, args.size_mib, args.rounds)
         measure_backup_create(bench, args.rounds, bench.env["PG_DATABASE"], "sample db")
+        measure_list_at_scale(bench, args.rounds)
         if args.pg_gib:
             big = make_big_database(bench.env, args.pg_gib)
             measure_backup_create(bench, 1, big, f"{args.pg_gib:g} GiB db")

@@ -29,8 +29,9 @@ description:
     already matches is kept. With O(verify=false) nothing is checked and no sidecar is written
     (one left from the replaced bytes is removed), so M(infrakt.backup.db_restore) refuses the
     file until a verified download or a sidecar of your own vouches for it."
-  - "O(mode=list): the objects directly under C(<prefix>/<db_name>/) (every page), with the
-    sha256 of their sidecars, all sidecars fetched with one aws command."
+  - "O(mode=list): the objects directly under C(<prefix>/<db_name>/) (every page) from one
+    aws command, each saying whether its sidecar exists; the sidecars are not read (that takes a
+    request per backup), a download checks against the sidecar itself."
   - "O(mode=delete): O(filename) and its sidecar."
   - "O(mode=probe): list the prefix, put a small object under it, read it back, delete it."
   - Failures return one sentence in C(msg), a RV(error_code) and the aws CLI's RV(stderr)
@@ -215,7 +216,7 @@ count:
 objects:
   description:
     - The objects directly under RV(prefix), sorted by filename; sidecars are left out (folded
-      into RV(objects[].sha256)).
+      into RV(objects[].sidecar)).
   returned: success, list
   type: list
   elements: dict
@@ -232,15 +233,15 @@ objects:
     last_modified:
       description: Last modification, ISO-8601 UTC (C(YYYY-MM-DDTHH:MM:SSZ)).
       type: str
-    sha256:
-      description: sha256 from the sidecar object, null without a readable one.
-      type: str
+    sidecar:
+      description: Whether the object's C(<filename>.sha256) sidecar object exists (its sha256 is recorded in S3).
+      type: bool
   sample:
     - filename: shop_postgres_20261124T210509Z.dump
       key: prod/shop/shop_postgres_20261124T210509Z.dump
       size: 67108864
       last_modified: "2026-11-24T21:05:12Z"
-      sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+      sidecar: true
 deleted:
   description: Keys deleted (the backup and its sidecar, those that existed).
   returned: success, delete

@@ -8,8 +8,9 @@ InfraktError becomes one line, `infrakt-backup: error: …`, on stderr; anything
 Secrets are read from the environment, stdin or a hidden prompt, never from a flag (argv is
 visible to every user).
 
-The actions that run playbooks are imported inside their commands, so that commands which
-only touch the local configuration do not load ansible-runner.
+Start-up stays short: the actions are imported inside their commands, so that a command
+loads SQLAlchemy (store.py) only when it opens the store and ansible-runner only when it runs
+a play; `--help` and `--version` load neither (test_cli checks it).
 """
 
 import os
@@ -19,6 +20,7 @@ import traceback
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -26,18 +28,21 @@ from ansible_collections.infrakt.backup.plugins.module_utils import names, reten
 from ansible_collections.infrakt.backup.plugins.module_utils.backup_files import DEFAULT_BACKUP_DIR
 from ansible_collections.infrakt.backup.plugins.module_utils.s3 import presets
 from infrakt_backup import __version__
-from infrakt_backup.actions import db as db_actions
-from infrakt_backup.actions import key_rotate, settings_s3
-from infrakt_backup.actions import server as server_actions
 from infrakt_backup.errors import BAD_INPUT, OPERATION_FAILED, BadInput, InfraktError
 from infrakt_backup.output import human_size, labelled, readable_utc, table, table_of, to_json
-from infrakt_backup.store import DEFAULT_PYTHON, Store
+
+if TYPE_CHECKING:
+    from infrakt_backup.store import Store
 
 PROG = "infrakt-backup"
 S3_SECRET_ENV = "INFRAKT_S3_SECRET_KEY"  # noqa: S105 (the name of the variable, not a secret)
 DB_PASSWORD_ENV = "INFRAKT_DB_PASSWORD"  # noqa: S105
 NOTIFY_URL_ENV = "INFRAKT_NOTIFY_URL"
 TRACEBACK_VERBOSITY = 3
+# Defaults shown in the help, equal to store.DEFAULT_PYTHON and settings_s3.DEFAULT_PROVIDER
+# (test_cli checks it): importing those modules here would load SQLAlchemy for every command.
+DEFAULT_PYTHON = "/usr/bin/python3"
+DEFAULT_PROVIDER = "custom"
 # How `backup list` shows where a backup is (☁ marks an S3 copy).
 LOCATION_LABELS = {"local": "local", "both": "local + ☁ S3", "s3": "☁ S3 only"}
 # The `server list` and `db list` tables: column header → key of the action's dicts.
@@ -53,11 +58,13 @@ class App:
 
     home: Path | None
     verbosity: int
-    _store: Store | None = None
+    _store: "Store | None" = None
 
     @property
-    def store(self) -> Store:
+    def store(self) -> "Store":
         if self._store is None:
+            from infrakt_backup.store import Store
+
             self._store = Store(self.home)
         return self._store
 
@@ -193,6 +200,8 @@ def s3() -> None:
 @pass_app
 def s3_show(app: App, as_json: bool) -> None:
     """Show the S3 settings (the secret key masked)."""
+    from infrakt_backup.actions import settings_s3
+
     shown = settings_s3.show(app.store)
     if as_json:
         _echo_json(shown)
@@ -214,7 +223,7 @@ def s3_show(app: App, as_json: bool) -> None:
 @s3.command("set")
 @click.option("--provider", type=click.Choice(list(presets.PROVIDERS)),
               help=f"Fills in the region when --region is left out (default: the stored one, "
-                   f"else {settings_s3.DEFAULT_PROVIDER}).")
+                   f"else {DEFAULT_PROVIDER}).")
 @click.option("--endpoint-url", help="http(s)://host[:port] of the S3 API (may be left out for aws).")
 @click.option("--bucket", required=True)
 @click.option("--region", help="Default: from the endpoint's host name or the provider.")
@@ -232,6 +241,8 @@ def s3_set(app: App, provider: str | None, endpoint_url: str | None, bucket: str
     $INFRAKT_S3_SECRET_KEY, or from a hidden prompt; when none is given and one is stored,
     the stored one is kept.
     """
+    from infrakt_backup.actions import settings_s3
+
     secret = _read_stdin_secret() if secret_key_stdin else os.environ.get(S3_SECRET_ENV) or None
 
     def ask_secret() -> str:
@@ -257,6 +268,8 @@ def s3_set(app: App, provider: str | None, endpoint_url: str | None, bucket: str
 def s3_delete(app: App) -> None:
     """Delete the S3 settings (backups already in the bucket stay there) and the upload step and
     S3 files of the servers' scheduled backups."""
+    from infrakt_backup.actions import settings_s3
+
     deleted = settings_s3.delete(app.store, progress=_progress(False))
     if deleted["deleted"]:
         click.echo("S3 backup storage settings deleted.")
@@ -306,6 +319,8 @@ def key() -> None:
 @pass_app
 def key_rotate_command(app: App) -> None:
     """Re-encrypt every stored secret under a new master key and retire the old key."""
+    from infrakt_backup.actions import key_rotate
+
     rotated = key_rotate.rotate(app.store)
     click.echo(f"Master key rotated: {rotated['secrets']} secret(s) re-encrypted. "
                f"{rotated['key_file']} now holds only the new key: back it up again.")
@@ -344,6 +359,8 @@ def _echo_pinned(host_keys: list[dict]) -> None:
 def server_add(app: App, name: str, host: str, port: int, user: str, ssh_key: str | None, python: str,
                backup_dir: str, host_key_fingerprint: str | None) -> None:
     """Register server NAME and pin its SSH host key: later runs accept no other."""
+    from infrakt_backup.actions import server as server_actions
+
     added = server_actions.add(app.store, name, host=host, port=port, user=user, ssh_key=ssh_key, python=python,
                                backup_dir=backup_dir, host_key_fingerprint=host_key_fingerprint)
     click.echo(f"Server {added['name']} added ({added['user']}@{added['host']}, port {added['port']}).")
@@ -362,6 +379,8 @@ def server_add(app: App, name: str, host: str, port: int, user: str, ssh_key: st
 def server_pin(app: App, name: str, host_key_fingerprint: str | None) -> None:
     """Pin the SSH host key server NAME has now, in place of the one pinned before (after a
     deliberate key change)."""
+    from infrakt_backup.actions import server as server_actions
+
     _echo_pinned(server_actions.pin(app.store, name, host_key_fingerprint=host_key_fingerprint)["host_keys"])
 
 
@@ -370,6 +389,8 @@ def server_pin(app: App, name: str, host_key_fingerprint: str | None) -> None:
 @pass_app
 def server_list(app: App, as_json: bool) -> None:
     """List the registered servers."""
+    from infrakt_backup.actions import server as server_actions
+
     servers = server_actions.list_servers(app.store)
     if as_json:
         _echo_json(servers)
@@ -384,6 +405,8 @@ def server_list(app: App, as_json: bool) -> None:
 @pass_app
 def server_remove(app: App, name: str) -> None:
     """Forget server NAME (nothing on the server is touched)."""
+    from infrakt_backup.actions import server as server_actions
+
     server_actions.remove(app.store, name)
     click.echo(f"Server {name} removed.")
 
@@ -436,6 +459,8 @@ def db_add(app: App, name: str, server_name: str, engine: str, database: str | N
     $INFRAKT_DB_PASSWORD, or from a hidden prompt on a terminal; it may be empty (e.g. local
     socket authentication), and without a terminal nor any of those there is none.
     """
+    from infrakt_backup.actions import db as db_actions
+
     password = _read_stdin_secret() if password_stdin else os.environ.get(DB_PASSWORD_ENV)
 
     def ask_password() -> str | None:
@@ -457,6 +482,8 @@ def db_add(app: App, name: str, server_name: str, engine: str, database: str | N
 @pass_app
 def db_list(app: App, as_json: bool) -> None:
     """List the registered databases."""
+    from infrakt_backup.actions import db as db_actions
+
     databases = db_actions.list_databases(app.store)
     if as_json:
         _echo_json(databases)
@@ -472,6 +499,8 @@ def db_list(app: App, as_json: bool) -> None:
 @pass_app
 def db_remove(app: App, name: str) -> None:
     """Forget database NAME (its backups stay where they are)."""
+    from infrakt_backup.actions import db as db_actions
+
     db_actions.remove(app.store, name)
     click.echo(f"Database {name} removed; its backups were left where they are.")
 

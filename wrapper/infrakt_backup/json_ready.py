@@ -9,7 +9,6 @@ from dataclasses import fields
 from datetime import UTC, datetime
 
 from ansible_collections.infrakt.backup.plugins.module_utils import backup_files
-from infrakt_backup.store import SET_ONLY_SECRET
 
 VISIBLE_SECRET_TAIL = 4
 # A secret this short would be mostly given away by its last four characters.
@@ -36,6 +35,9 @@ def entry_dict(entry) -> dict:
     """Return store entry `entry` (S3Settings, ServerEntry, DatabaseEntry) as a JSON-ready dict
     in field order: datetimes as iso_utc, a SET_ONLY_SECRET field only as `<field>_set`
     (whether one is stored), any other secret field (MASKED_SECRET) masked (mask_secret)."""
+    # imported here: output.py needs iso_utc for every command, store.py loads SQLAlchemy
+    from infrakt_backup.store import SET_ONLY_SECRET
+
     shown = {}
     for item in fields(entry):
         value = getattr(entry, item.name)

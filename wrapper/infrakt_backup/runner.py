@@ -17,6 +17,13 @@ ansible-playbook's; a user who exported INFRAKT_S3_SECRET_KEY (or any AWS key) f
 command would leak it there, so only an allow-list of variables reaches ansible-runner.
 Values in the vars file are marked `!unsafe`: a password like `p{{ x }}` is a password, not
 a Jinja template.
+
+Module results do not come from ansible-runner's events: its event callback replaces a result
+larger than MAX_EVENT_RES (700,000 characters; a listing of 10,000 backups is larger) with
+`{}`. The callback plugin callback_plugins/infrakt_results.py writes every task result whole
+into the private_data_dir instead; the events only say which tasks started and ended. A
+result announced by an event that did not arrive there fails the run, naming the task: a
+missing result is never read as an empty answer.
 """
 
 import json
@@ -28,6 +35,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -65,17 +73,26 @@ VARS_LINE_MARKER = "#infrakt-run-vars"
 # lines, blank lines and the column marker (`^ column 7`, `column 7 ^`, `^^^`).
 SOURCE_CONTEXT_LINE = re.compile(r"^\s*(\d+( .*)?|\^.*|column \d+ \^|)$")
 VARS_FILE_LINES_HIDDEN = "  (the lines of the run's variables file are not shown: they hold secrets)"
+# The callback plugin that writes every task result whole, and where it finds the file to write.
+RESULTS_CALLBACK = "infrakt_results"
+RESULTS_CALLBACK_DIR = Path(__file__).parent / "callback_plugins"
+RESULTS_FILE_ENV = "INFRAKT_RESULTS_FILE"
+RESULTS_FILE = "results.jsonl"  # in the private_data_dir
+RESULT_EVENTS = ("runner_on_ok", "runner_on_failed", "runner_on_unreachable")
 
 
 @dataclass
 class ModuleResult:
-    """What one module returned on one host: `action` is the module's FQCN."""
+    """What one module returned on one host: `action` is the module's FQCN; `complete` is False
+    when the whole result never arrived (`result` then holds what the event carried, maybe `{}`)."""
 
     host: str
     task: str
     action: str
     result: dict
     failed: bool = False
+    task_uuid: str = ""
+    complete: bool = True
 
 
 @dataclass
@@ -99,11 +116,22 @@ class PlaybookRun:
         return action in self.started
 
     def result_of(self, action: str) -> dict | None:
-        """Return the last successful result of module `action` (FQCN), or None."""
+        """Return the last successful result of module `action` (FQCN), or None when no task of
+        it succeeded; raise InfraktError when one did but its result did not arrive whole."""
         for module_result in reversed(self.results):
             if module_result.action == action and not module_result.failed:
+                if not module_result.complete:
+                    raise InfraktError(_lost_result_message(module_result))
                 return module_result.result
         return None
+
+    def required_result(self, action: str, key: str):
+        """Return `key` of the last successful result of module `action`; raise InfraktError
+        when no task of it succeeded, its result did not arrive whole or lacks `key`."""
+        result = self.result_of(action)
+        if result is None or key not in result:
+            raise InfraktError(f"{action} returned no {key}: {self.failure or 'its task did not run'}")
+        return result[key]
 
     @property
     def first_failure(self) -> ModuleResult | None:
@@ -324,6 +352,7 @@ def run_playbook(
             )
         run.status = runner.status
         run.rc = runner.rc
+        _attach_results(run, private_data_dir / RESULTS_FILE)
         if run.status != "successful" and run.failure is None:
             run.failure = f"ansible-playbook ended {run.status} (exit code {run.rc})"
         return run
@@ -445,6 +474,10 @@ def _ansible_environment(private_data_dir: Path, control_dir: Path) -> dict:
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_NOCOLOR": "True",
         "ANSIBLE_GATHERING": "explicit",
+        # ansible-runner adds its own callback directory after this one
+        "ANSIBLE_CALLBACK_PLUGINS": str(RESULTS_CALLBACK_DIR),
+        "ANSIBLE_CALLBACKS_ENABLED": RESULTS_CALLBACK,
+        RESULTS_FILE_ENV: str(private_data_dir / RESULTS_FILE),
     }
 
 
@@ -461,7 +494,7 @@ def _record_event(run: PlaybookRun, event: dict, progress, verbosity: int, redac
             progress(f"… {task_name}")
     if verbosity and progress is not None and event.get("stdout"):
         progress(redactor.redact(event["stdout"]))
-    if kind in ("runner_on_ok", "runner_on_failed", "runner_on_unreachable"):
+    if kind in RESULT_EVENTS:
         failed = kind != "runner_on_ok"
         if failed and data.get("ignore_errors"):
             return
@@ -472,7 +505,41 @@ def _record_event(run: PlaybookRun, event: dict, progress, verbosity: int, redac
                 action=data.get("resolved_action") or data.get("task_action", ""),
                 result=data.get("res") or {},
                 failed=failed,
+                task_uuid=data.get("task_uuid") or "",
+                complete=False,  # until _attach_results finds it whole
             )
         )
         if failed and run.failure is None:
             run.failure = _failure_message({**data, "event": kind}, redactor.vars_path)
+
+
+def _attach_results(run: PlaybookRun, results_path: Path) -> None:
+    """Give each ModuleResult of `run` its whole result from results_path, where the
+    infrakt_results callback wrote one JSON line per task result ({task_uuid, host, result}),
+    in the order the events came. When a successful task's result is not there (the callback
+    did not run, a line was cut short), `run` fails naming that task."""
+    arrived: dict[tuple[str, str], deque] = defaultdict(deque)
+    try:
+        lines = results_path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        lines = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # cut short: its task counts as without a result
+        arrived[(record["task_uuid"], record["host"])].append(record["result"])
+    for module_result in run.results:
+        results = arrived.get((module_result.task_uuid, module_result.host))
+        if results:
+            module_result.result = results.popleft()
+            module_result.complete = True
+    lost = next((result for result in run.results if not result.complete and not result.failed), None)
+    if lost is not None and run.failure is None:
+        run.failure = _lost_result_message(lost)
+
+
+def _lost_result_message(module_result: ModuleResult) -> str:
+    """Return why the result of module_result (a successful task) is not known."""
+    return (f"the result of task '{module_result.task}' ({module_result.action}) on {module_result.host} did not "
+            "arrive whole, so what it returned is unknown")

@@ -21,7 +21,7 @@ import threading
 from contextlib import suppress
 
 from ansible_collections.infrakt.backup.plugins.module_utils.masking import mask_secrets
-from ansible_collections.infrakt.backup.plugins.module_utils.names import SIDECAR_SUFFIX, validate_endpoint_url
+from ansible_collections.infrakt.backup.plugins.module_utils.names import validate_endpoint_url
 from ansible_collections.infrakt.backup.plugins.module_utils.s3.presets import CONFIG_FILE, CREDENTIALS_FILE
 
 DEFAULT_AWS_BIN = "/opt/infrakt/awscli/bin/aws"
@@ -118,15 +118,6 @@ def put_stdin_args(bucket, key):
 def get_stdout_args(bucket, key):
     """Return the arguments writing key's content to standard output."""
     return ["s3", "cp", "--only-show-errors", s3_url(bucket, key), "-"]
-
-
-def download_sidecars_args(bucket, prefix, dest_dir):
-    """Return the arguments downloading every `*.sha256` object under prefix into dest_dir in
-    one command."""
-    return [
-        "s3", "cp", "--only-show-errors", "--recursive", "--exclude=*", "--include=*" + SIDECAR_SUFFIX,
-        s3_url(bucket, prefix), dest_dir,
-    ]
 
 
 def list_multipart_uploads_args(bucket, key):
@@ -378,10 +369,6 @@ class AwsCli:
     def download_file(self, bucket, key, dest):
         """Download key to local path dest."""
         self.run(download_args(bucket, key, dest), bucket)
-
-    def download_sidecars(self, bucket, prefix, dest_dir):
-        """Download every sidecar under prefix into dest_dir (one command)."""
-        self.run(download_sidecars_args(bucket, prefix, dest_dir), bucket)
 
     def abort_multipart_uploads(self, bucket, key):
         """Abort every multipart upload in progress of exactly key."""

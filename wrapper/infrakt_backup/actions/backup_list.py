@@ -17,8 +17,11 @@ def merge_locations(db_name: str, local: list[dict], remote: list[dict]) -> list
     of db_name by filename, newest first.
 
     Each item: filename, size, created (ISO-8601 UTC from the filename), location
-    ("local", "s3" or "both"), sha256 (None when neither side recorded one). Objects that are
-    not backups of db_name (sidecars, strangers under the prefix) are left out.
+    ("local", "s3" or "both"), sha256 (what the server's local sidecar records; None without a
+    local copy or sidecar) and s3_sidecar (whether S3 holds the backup's `.sha256` sidecar; None
+    without an S3 copy). A listing does not read the S3 sidecars, one request per backup; a
+    restore from S3 checks against it. Objects that are not backups of db_name (sidecars,
+    strangers under the prefix) are left out.
     """
     merged: dict[str, dict] = {}
     for where, entries in (("local", local), ("s3", remote)):
@@ -31,11 +34,14 @@ def merge_locations(db_name: str, local: list[dict], remote: list[dict]) -> list
             item = merged.setdefault(
                 filename,
                 {"filename": filename, "size": entry.get("size"), "created": created, "location": where,
-                 "sha256": None},
+                 "sha256": None, "s3_sidecar": None},
             )
             if item["location"] != where:
                 item["location"] = "both"
-            item["sha256"] = item["sha256"] or entry.get("sha256")
+            if where == "local":
+                item["sha256"] = entry.get("sha256")
+            else:
+                item["s3_sidecar"] = bool(entry.get("sidecar"))
     ordered = sorted(merged.values(), key=lambda item: (item["created"], item["filename"]), reverse=True)
     return [{**item, "created": iso_utc(item["created"])} for item in ordered]
 
@@ -44,7 +50,7 @@ def list_backups(store: Store, db_name: str, *, progress: Progress | None = None
     """Return {"backups": the merged backup list of database `db_name` (see merge_locations),
     "s3_error": None, or why S3 could not be listed, when only the server's local backups are
     in "backups"}. Raises BadInput for an invalid or unknown name, InfraktError when the server
-    cannot be listed."""
+    cannot be listed or a listing did not arrive whole."""
     validated(names.validate_name, db_name, "database name")
     play = database_play(store, db_name)
     run = play.run("backups_list.yml", progress=progress, verbosity=verbosity)
@@ -53,6 +59,7 @@ def list_backups(store: Store, db_name: str, *, progress: Progress | None = None
     s3_failed = local is not None and failed is not None and failed.action in (S3_OBJECT, S3_CREDENTIALS)
     if not s3_failed:
         run.raise_for_failure(f"Listing the backups of {db_name}")
-    remote = (run.result_of(S3_OBJECT) or {}).get("objects", []) if play.settings is not None else []
-    backups = merge_locations(db_name, local.get("backups", []), remote)
+    listed_s3 = play.settings is not None and not s3_failed
+    remote = run.required_result(S3_OBJECT, "objects") if listed_s3 else []
+    backups = merge_locations(db_name, run.required_result(BACKUP_INFO, "backups"), remote)
     return {"backups": backups, "s3_error": run.failure if s3_failed else None}

@@ -31,8 +31,9 @@ def status(store: Store, max_age_hours: float = DEFAULT_MAX_AGE_HOURS, *, progre
     run = run_on_servers(store, servers, "status.yml", {"infrakt_status_databases": wanted},
                          progress=progress, verbosity=verbosity)
     failures = host_failures(run, servers)
+    # a result the run lost (runner: complete False) counts as not read, never as "no status"
     read = {result.host: result.result for result in run.results
-            if result.action == BACKUP_STATUS and not result.failed}
+            if result.action == BACKUP_STATUS and not result.failed and result.complete}
     rows = []
     for database in databases:
         schedule = schedules.get(database.name)

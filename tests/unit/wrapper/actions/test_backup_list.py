@@ -16,12 +16,13 @@ NEW = "shop_postgres_20261124T210509Z.dump"
 def test_merged_by_filename_newest_first():
     local = [{"filename": NEW, "size": 30, "sha256": "c" * 64}, {"filename": MID, "size": 20, "sha256": None}]
     remote = [
-        {"filename": MID, "size": 20, "sha256": "b" * 64, "last_modified": "2026-11-10T00:00:05Z"},
-        {"filename": OLD, "size": 10, "sha256": "a" * 64, "last_modified": "2026-11-01T00:00:05Z"},
+        {"filename": MID, "size": 20, "sidecar": True, "last_modified": "2026-11-10T00:00:05Z"},
+        {"filename": OLD, "size": 10, "sidecar": False, "last_modified": "2026-11-01T00:00:05Z"},
     ]
     merged = merge_locations("shop", local, remote)
     assert [(item["filename"], item["location"]) for item in merged] == [(NEW, "local"), (MID, "both"), (OLD, "s3")]
-    assert merged[1]["sha256"] == "b" * 64
+    # sha256 is what the local sidecar records; S3 sidecars are only said to exist
+    assert [(item["sha256"], item["s3_sidecar"]) for item in merged] == [("c" * 64, None), (None, True), (None, False)]
     assert merged[0]["created"] == "2026-11-24T21:05:09Z"
 
 

@@ -118,9 +118,6 @@ def test_command_lines():
     ]
     assert awscli.put_stdin_args("b", "k") == ["s3", "cp", "--only-show-errors", "-", "s3://b/k"]
     assert awscli.get_stdout_args("b", "k") == ["s3", "cp", "--only-show-errors", "s3://b/k", "-"]
-    assert awscli.download_sidecars_args("b", "p/db/", "/tmp/s") == [
-        "s3", "cp", "--only-show-errors", "--recursive", "--exclude=*", "--include=*.sha256", "s3://b/p/db/", "/tmp/s",
-    ]
     assert awscli.delete_args("b", "k") == ["s3", "rm", "--only-show-errors", "s3://b/k"]
     assert awscli.head_object_args("b", "k") == ["s3api", "head-object", "--bucket=b", "--key=k", "--output=json"]
 

@@ -34,10 +34,11 @@ LISTING = json.loads(
 def test_split_listing_folds_sidecars_and_sorts():
     objects, sidecars = operations.split_listing(LISTING, "p/shop/")
     assert [entry["filename"] for entry in objects] == ["notes.txt", "shop_postgres_20261123T010000Z.dump", FILENAME]
+    assert [entry["sidecar"] for entry in objects] == [False, False, True]
     assert sidecars == [FILENAME + ".sha256"]
     assert objects[2] == {
         "filename": FILENAME, "key": "p/shop/" + FILENAME, "size": 67108864,
-        "last_modified": "2026-11-24T21:55:28Z", "sha256": None,
+        "last_modified": "2026-11-24T21:55:28Z", "sidecar": True,
     }
     assert objects[0]["last_modified"] == "2026-11-22T10:00:00Z"
 
