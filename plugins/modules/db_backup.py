@@ -13,14 +13,17 @@ short_description: Dump a database into the server's local backup directory
 description:
   - Dumps one PostgreSQL, MySQL, MariaDB, Redis or MongoDB database, running natively on the
     server or in a container on it, to C(<backup_dir>/<db_name>/<filename>) with the filename
-    C(<db_name>_<engine>_<YYYYMMDDTHHMMSSZ>.<format>[.<compression>]), that is C(.dump) for
+    C(<db_name>_<engine>_<YYYYMMDDTHHMMSSZ>.<format>[.<compression>]) as O(compression) says
+    (zstd C(.dump.zst), C(.sql.zst), C(.rdb.zst), C(.archive.zst)); without it C(.dump) for
     PostgreSQL, C(.sql.gz) for MySQL/MariaDB, C(.rdb) for Redis and C(.archive.gz) for MongoDB.
   - The dump is written as C(<filename>.partial) while its sha256 is computed from the same
     stream, renamed when every dump process exited 0, and a C(<filename>.sha256) sidecar in
     C(sha256sum) format is written next to it. A failed dump leaves no file behind.
-  - "PostgreSQL: C(pg_dump --format=custom). MySQL/MariaDB: C(mysqldump)/C(mariadb-dump)
-    C(--single-transaction --routines --triggers), gzip-compressed. Redis: C(BGSAVE), wait until
-    C(LASTSAVE) moves, copy C(dir)/C(dbfilename). MongoDB: C(mongodump --archive --gzip)."
+  - "PostgreSQL: C(pg_dump --format=custom) (C(--compress=0) unless gzip). MySQL/MariaDB:
+    C(mysqldump)/C(mariadb-dump) C(--single-transaction --routines --triggers). Redis: C(BGSAVE),
+    wait until C(LASTSAVE) moves, copy C(dir)/C(dbfilename). MongoDB: C(mongodump --archive)
+    (C(--gzip) for gzip). The rest of the compression is done while the dump streams (zstd by
+    the server's C(zstd) program)."
   - Passwords never reach a command line. Natively they go through a 0600 file on tmpfs
     (C(PGPASSFILE), C(--defaults-extra-file), mongo C(--config)) removed after use, or the
     client's environment (C(REDISCLI_AUTH)). In a container they go through
@@ -31,7 +34,7 @@ description:
     sidecar follows once the dump succeeded and the object is complete. A dump that fails
     leaves no object (a multipart upload is aborted). A failed upload fails the task and keeps
     the local backup (RV(path) and the other fields are returned).
-  - With O(local_copy=false) (and O(bucket)) nothing is written to the server's disk: the
+  - With O(local_copy=false) (and O(bucket)) nothing is written to the server's disk; the
     backup only goes to S3, and a failed upload means no backup.
   - Runs under the database's lock (C(<state_dir>/<db_name>.lock)), the one scheduled runs of
     the infrakt.backup.backup_schedule role take, and records the outcome in the database's status
@@ -85,7 +88,7 @@ EXAMPLES = r"""
     password: "{{ shop_db_password }}"
   register: backup
 
-- name: Dump a MariaDB running in a container
+- name: Dump a MariaDB running in a container, zstd-compressed (blog_mariadb_<time>.sql.zst)
   infrakt.backup.db_backup:
     engine: mariadb
     db_name: blog
@@ -93,6 +96,7 @@ EXAMPLES = r"""
     container: blog-db
     user: root
     password: "{{ blog_db_password }}"
+    compression: zstd
 """
 
 RETURN = r"""
