@@ -65,6 +65,18 @@ options:
       - V(true) writes it to C(/dev/shm/infrakt) even when that is not a tmpfs.
     type: bool
     default: false
+  compression:
+    description:
+      - How backups are compressed, recorded in the filename. V(zstd) (C(zstd -3), the C(zstd)
+        program on the server's PATH) gives C(.dump.zst) (PostgreSQL C(pg_dump --compress=0)
+        piped through zstd), C(.sql.zst), C(.rdb.zst), C(.archive.zst); V(gzip) gives C(.dump)
+        (pg_dump's own compression), C(.sql.gz), C(.rdb.gz), C(.archive.gz) (C(mongodump --gzip));
+        V(none) gives C(.dump) (C(--compress=0)), C(.sql), C(.rdb), C(.archive).
+      - When omitted, the engine's default, V(gzip) and V(none) for Redis (C(.dump), C(.sql.gz),
+        C(.rdb), C(.archive.gz)).
+      - A restore ignores it and decodes what the backup's filename says.
+    type: str
+    choices: [gzip, none, zstd]
   timeout:
     description:
       - Seconds the dump or restore client (C(pg_dump), C(pg_restore), C(mysqldump), C(mysql), C(mongodump),

@@ -39,19 +39,20 @@ PARTIAL_SUFFIX = ".partial"
 BACKUP_FORMATS = ("archive", "dump", "rdb", "sql")
 COMPRESSIONS = ("gz", "zst")
 ENCRYPTED_SUFFIX = ".age"
-# engine -> the extension of the backups it writes: its format and default compression
-ENGINE_EXTENSIONS = {
-    "postgres": ".dump",
-    "mysql": ".sql.gz",
-    "mariadb": ".sql.gz",
-    "redis": ".rdb",
-    "mongo": ".archive.gz",
-}
+# the compression a database's backups get (module option compression, `db add --compression`)
+# -> the suffix it puts in their filenames (None: none)
+COMPRESSION_SUFFIXES = {"gzip": "gz", "none": None, "zstd": "zst"}
+# engine -> the format of its backups and the compression it gets when none is chosen
+ENGINE_FORMATS = {"postgres": "dump", "mysql": "sql", "mariadb": "sql", "redis": "rdb", "mongo": "archive"}
+DEFAULT_COMPRESSIONS = {"postgres": "gzip", "mysql": "gzip", "mariadb": "gzip", "redis": "none", "mongo": "gzip"}
+# formats that hold their gzip compression inside (pg_dump's custom format): no `.gz` in the name
+SELF_COMPRESSED_FORMATS = ("dump",)
+
 BACKUP_FILENAME_RE = re.compile(
     r"^(?P<db_name>.+)_(?P<engine>%s)_(?P<timestamp>\d{8}T\d{6}Z)\.(?P<format>%s)(?:\.(?P<compression>%s))?"
     r"(?P<encrypted>%s)?\Z"
     % (
-        "|".join(sorted(ENGINE_EXTENSIONS)),
+        "|".join(sorted(ENGINE_FORMATS)),
         "|".join(BACKUP_FORMATS),
         "|".join(COMPRESSIONS),
         re.escape(ENCRYPTED_SUFFIX),
@@ -122,20 +123,55 @@ def validate_region(region):
 
 
 def validate_engine(engine):
-    """Return engine if it is one of ENGINE_EXTENSIONS; raise ValueError otherwise."""
-    if engine not in ENGINE_EXTENSIONS:
-        raise ValueError("engine %r is not one of %s" % (engine, ", ".join(sorted(ENGINE_EXTENSIONS))))
+    """Return engine if it is one of ENGINE_FORMATS; raise ValueError otherwise."""
+    if engine not in ENGINE_FORMATS:
+        raise ValueError("engine %r is not one of %s" % (engine, ", ".join(sorted(ENGINE_FORMATS))))
     return engine
 
 
-def backup_filename(db_name, engine, when=None):
-    """Return `<db_name>_<engine>_<YYYYMMDDTHHMMSSZ><ext>` (ENGINE_EXTENSIONS: the engine's format
-    and default compression) for a backup taken at `when` (an aware datetime; now in UTC by
-    default)."""
-    validate_name(db_name, "database name")
+def backup_extension(engine, compression=None):
+    """Return the extension of engine's backups compressed with compression (a key of
+    COMPRESSION_SUFFIXES; None: the engine's default): its format, then the compression's
+    suffix unless the format holds that compression inside (`.dump`, `.dump.zst`, `.sql.gz`,
+    `.rdb`). Raise ValueError for an unknown engine or compression."""
     validate_engine(engine)
+    compression = validate_compression(compression or DEFAULT_COMPRESSIONS[engine])
+    backup_format = ENGINE_FORMATS[engine]
+    suffix = COMPRESSION_SUFFIXES[compression]
+    if suffix is None or (compression == "gzip" and backup_format in SELF_COMPRESSED_FORMATS):
+        return "." + backup_format
+    return ".%s.%s" % (backup_format, suffix)
+
+
+def validate_compression(compression):
+    """Return compression if it is one of COMPRESSION_SUFFIXES; raise ValueError otherwise."""
+    if compression not in COMPRESSION_SUFFIXES:
+        raise ValueError("compression %r is not one of %s" % (compression, ", ".join(sorted(COMPRESSION_SUFFIXES))))
+    return compression
+
+
+def written_compression(parts):
+    """Return the compression (a key of COMPRESSION_SUFFIXES) a backup named with parts (a
+    BackupName) was written with: what its suffix says, else gzip for a format that holds it
+    inside (its clients handle both), else none."""
+    for compression, suffix in COMPRESSION_SUFFIXES.items():
+        if suffix is not None and suffix == parts.compression:
+            return compression
+    return "gzip" if parts.format in SELF_COMPRESSED_FORMATS else "none"
+
+
+# engine -> the extension of its backups when no compression is chosen (backward compatible)
+ENGINE_EXTENSIONS = {engine: backup_extension(engine) for engine in ENGINE_FORMATS}
+
+
+def backup_filename(db_name, engine, when=None, compression=None):
+    """Return `<db_name>_<engine>_<YYYYMMDDTHHMMSSZ><ext>` (backup_extension: the engine's format
+    and compression, by default the engine's default one) for a backup taken at `when` (an
+    aware datetime; now in UTC by default)."""
+    validate_name(db_name, "database name")
+    extension = backup_extension(engine, compression)
     when = (when or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    return "%s_%s_%s%s" % (db_name, engine, when.strftime(TIMESTAMP_FORMAT), ENGINE_EXTENSIONS[engine])
+    return "%s_%s_%s%s" % (db_name, engine, when.strftime(TIMESTAMP_FORMAT), extension)
 
 
 def parse_backup_filename(filename, db_name=None):

@@ -27,7 +27,7 @@ import os
 import zlib
 from datetime import datetime, timezone
 
-from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, engines, names
+from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, engines, names, zstd
 from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import DEFAULT_TIMEOUT, EngineError
 from ansible_collections.infrakt.backup.plugins.module_utils.termination import cleanup_on_termination
 
@@ -64,6 +64,9 @@ class GzipWriter:
         """Pass on the end of the gzip stream."""
         self.sink(self._compressor.flush())
 
+    def abort(self):
+        """Nothing runs that would need stopping."""
+
 
 class UncompressedWriter:
     """Passes the bytes written to it to sink(chunk) as they are."""
@@ -73,6 +76,9 @@ class UncompressedWriter:
 
     def close(self):
         """Nothing is held back."""
+
+    def abort(self):
+        """Nothing runs that would need stopping."""
 
 
 def gunzip_chunks(path):
@@ -96,9 +102,10 @@ def gunzip_chunks(path):
         raise EngineError("the backup ends in the middle of its gzip stream")
 
 
-# compression of a filename (None: none) -> what writes it / what reads a file of it back
-WRITERS = {None: UncompressedWriter, "gz": GzipWriter}
-READERS = {None: backup_files.file_chunks, "gz": gunzip_chunks}
+# compression of a filename (None: none) -> what writes it (write, then close at the end or
+# abort when the dump failed) / what reads a file of it back
+WRITERS = {None: UncompressedWriter, "gz": GzipWriter, "zst": zstd.ZstdWriter}
+READERS = {None: backup_files.file_chunks, "gz": gunzip_chunks, "zst": zstd.zstd_chunks}
 
 
 def pipeline_compression(connection, compression):
@@ -137,7 +144,8 @@ class DigestOnly(object):
 
 def create_backup(connection, backup_dir, check_mode=False, now=None, upload=None, keep_local=True):
     """Dump the database of connection into `<backup_dir>/<db_name>/<filename>` (names.
-    backup_filename at now, default the current time), compressed as the filename says: the
+    backup_filename at now, default the current time, with connection.compression), compressed
+    as the filename says (zstd needs the zstd program, checked in check mode too): the
     sha256 is computed while writing, the file renamed and given its sidecar only when the dump
     succeeded. upload(filename), when given, opens the upload stream the same bytes go to while
     they are written (write(chunk), then finish(size, sha256) -> dict once the dump succeeded,
@@ -150,7 +158,7 @@ def create_backup(connection, backup_dir, check_mode=False, now=None, upload=Non
     EngineError or ValueError; a failed dump leaves no file behind. A failed upload raises
     UploadFailed, which carries the result of the local backup (kept), None without one."""
     when = (now or datetime.now(timezone.utc)).replace(microsecond=0)
-    filename = names.backup_filename(connection.db_name, connection.engine, when)
+    filename = names.backup_filename(connection.db_name, connection.engine, when, connection.compression)
     directory = backup_files.database_dir(backup_dir, connection.db_name)
     path = os.path.join(directory, filename)
     result = dict(
@@ -162,13 +170,15 @@ def create_backup(connection, backup_dir, check_mode=False, now=None, upload=Non
         size=None,
         sha256=None,
     )
+    compression = pipeline_compression(connection, names.parse_backup_filename(filename).compression)
+    if compression == "zst":
+        zstd.zstd_bin()  # a missing zstd fails before anything starts
     if check_mode:
         result["msg"] = "would dump %s database %s to %s" % (
             connection.engine, connection.database, path if keep_local else "S3 only")
         return result
     if upload is None and not keep_local:
         raise ValueError("a backup without a local copy needs an upload (S3 configured)")
-    compression = pipeline_compression(connection, names.parse_backup_filename(filename).compression)
     if keep_local:
         backup_files.ensure_private_dirs(directory)
         backup_files.sweep_stale_partials(directory, stale_partial_age(connection))
@@ -177,9 +187,7 @@ def create_backup(connection, backup_dir, check_mode=False, now=None, upload=Non
             local = local or DigestOnly()
             stream = upload(filename) if upload is not None else None
             try:
-                writer = WRITERS[compression](_tee(local, stream, stop_on_upload_failure=not keep_local))
-                engines.dump(connection, writer.write)
-                writer.close()
+                _dump(connection, WRITERS[compression](_tee(local, stream, stop_on_upload_failure=not keep_local)))
                 result["size"], result["sha256"] = local.commit()
             except BaseException as error:
                 if stream is not None:
@@ -193,6 +201,17 @@ def create_backup(connection, backup_dir, check_mode=False, now=None, upload=Non
             except Exception as error:  # whatever the upload raised, a local backup stands
                 raise UploadFailed(result if keep_local else None, error) from None
     return result
+
+
+def _dump(connection, writer):
+    """Dump the database of connection into writer (one of WRITERS): closed at the end, aborted
+    when anything failed."""
+    try:
+        engines.dump(connection, writer.write)
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close()
 
 
 def _tee(local, stream, stop_on_upload_failure):
@@ -223,6 +242,7 @@ def restore_backup(connection, backup_dir, filename, check_mode=False, fetch=Non
     too: verifying needs the file) and its answer becomes the result's `fetch`. Then the sha256
     is checked against the sidecar: a mismatch, a backup this pipeline cannot decode, or a file
     that is not in the engine's own format raises ValueError before the database is touched.
+    The engine's clients get the compression the filename says (names.written_compression).
 
     Return {path, filename, engine, sha256}; in check mode only the checks run."""
     names.validate_backup_filename(connection.db_name, filename)
@@ -249,7 +269,7 @@ def restore_backup(connection, backup_dir, filename, check_mode=False, fetch=Non
                     path,
                 )
                 return result
-            engines.restore(connection, chunks)
+            engines.restore(connection._replace(compression=names.written_compression(parts)), chunks)
         finally:
             decoded.close()  # the backup file is closed whatever happened
     return result
@@ -279,10 +299,4 @@ def _reader(connection, parts, filename):
     decode (the database was not touched)."""
     if parts.encrypted:
         raise ValueError("%s is encrypted and cannot be decrypted here; the database was not touched" % filename)
-    compression = pipeline_compression(connection, parts.compression)
-    if compression not in READERS:
-        raise ValueError(
-            "%s is %s-compressed and cannot be decompressed here; the database was not touched"
-            % (filename, compression)
-        )
-    return READERS[compression]
+    return READERS[pipeline_compression(connection, parts.compression)]

@@ -13,14 +13,17 @@ short_description: Dump a database into the server's local backup directory
 description:
   - Dumps one PostgreSQL, MySQL, MariaDB, Redis or MongoDB database, running natively on the
     server or in a container on it, to C(<backup_dir>/<db_name>/<filename>) with the filename
-    C(<db_name>_<engine>_<YYYYMMDDTHHMMSSZ>.<format>[.<compression>]), that is C(.dump) for
+    C(<db_name>_<engine>_<YYYYMMDDTHHMMSSZ>.<format>[.<compression>]) as O(compression) says
+    (zstd C(.dump.zst), C(.sql.zst), C(.rdb.zst), C(.archive.zst)); without it C(.dump) for
     PostgreSQL, C(.sql.gz) for MySQL/MariaDB, C(.rdb) for Redis and C(.archive.gz) for MongoDB.
   - The dump is written as C(<filename>.partial) while its sha256 is computed from the same
     stream, renamed when every dump process exited 0, and a C(<filename>.sha256) sidecar in
     C(sha256sum) format is written next to it. A failed dump leaves no file behind.
-  - "PostgreSQL: C(pg_dump --format=custom). MySQL/MariaDB: C(mysqldump)/C(mariadb-dump)
-    C(--single-transaction --routines --triggers), gzip-compressed. Redis: C(BGSAVE), wait until
-    C(LASTSAVE) moves, copy C(dir)/C(dbfilename). MongoDB: C(mongodump --archive --gzip)."
+  - "PostgreSQL: C(pg_dump --format=custom) (C(--compress=0) unless gzip). MySQL/MariaDB:
+    C(mysqldump)/C(mariadb-dump) C(--single-transaction --routines --triggers). Redis: C(BGSAVE),
+    wait until C(LASTSAVE) moves, copy C(dir)/C(dbfilename). MongoDB: C(mongodump --archive)
+    (C(--gzip) for gzip). The rest of the compression is done while the dump streams (zstd by
+    the server's C(zstd) program)."
   - Passwords never reach a command line. Natively they go through a 0600 file on tmpfs
     (C(PGPASSFILE), C(--defaults-extra-file), mongo C(--config)) removed after use, or the
     client's environment (C(REDISCLI_AUTH)). In a container they go through
@@ -85,7 +88,7 @@ EXAMPLES = r"""
     password: "{{ shop_db_password }}"
   register: backup
 
-- name: Dump a MariaDB running in a container
+- name: Dump a MariaDB running in a container, zstd-compressed (blog_mariadb_<time>.sql.zst)
   infrakt.backup.db_backup:
     engine: mariadb
     db_name: blog
@@ -93,6 +96,7 @@ EXAMPLES = r"""
     container: blog-db
     user: root
     password: "{{ blog_db_password }}"
+    compression: zstd
 """
 
 RETURN = r"""

@@ -23,7 +23,9 @@ description:
     because C(psql) would run its C(\\!) shell escapes on the server.
     MySQL/MariaDB: the decompressed SQL through C(mysql)/C(mariadb) with C(--binary-mode), which
     keeps the client's own commands (C(\\!), C(system)) from running; not atomic.
-    MongoDB: C(mongorestore --archive --gzip --drop)."
+    MongoDB: C(mongorestore --archive --drop) (C(--gzip) for a C(.archive.gz))."
+  - The backup is decoded by its filename (C(.zst) through the server's C(zstd -dc), C(.gz)
+    unless the engine's clients read it themselves); O(compression) is not used.
   - "Redis (native only): the RDB is staged next to the live one, the server is stopped with
     C(SHUTDOWN NOSAVE), the file swapped in (owner and mode kept) and O(restart_command) starts it
     again. The previous RDB is kept aside in the same directory until the server answers with the

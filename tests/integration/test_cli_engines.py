@@ -42,7 +42,7 @@ def redis_db(wrapper, tmp_path):
 
 def test_mariadb_round_trip_through_s3(wrapper, mariadb_db, testbed):
     created = s3_round_trip(wrapper, mariadb_db.name, mariadb_db.fingerprint, mariadb_db.damage)
-    assert created["filename"].endswith(".sql.gz")
+    assert created["filename"].endswith(".sql.zst")  # db add's default compression
     assert not wrapper.said(testbed.env["MYSQL_PASSWORD"])
 
 
@@ -50,6 +50,6 @@ def test_redis_round_trip_through_s3(wrapper, redis_db):
     name, server = redis_db
     server_pid = (server.directory / "redis.pid").read_text().strip()
     created = s3_round_trip(wrapper, name, server.contents, server.change)
-    assert created["filename"].endswith(".rdb")
+    assert created["filename"].endswith(".rdb.zst")
     assert (server.directory / "redis.pid").read_text().strip() != server_pid  # stopped and started again
     assert not wrapper.said(server.password)

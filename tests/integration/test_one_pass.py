@@ -20,12 +20,15 @@ NOISE_MIB = 96  # incompressible rows: the dump streams for seconds, in several 
 
 @pytest.fixture
 def noisy(wrapper, testbed):
-    """A registered scratch PostgreSQL database with NOISE_MIB MiB of random bytes."""
+    """A registered scratch PostgreSQL database with NOISE_MIB MiB of random bytes, compressed
+    with gzip: pg_dump's gzip keeps its dump going for seconds (with zstd it may be done in less
+    than the 2 seconds a test gives it)."""
     env = testbed.env
     with scratch_database(Postgres(env, unique("onepass"))) as scratch:
         scratch.add_noise(NOISE_MIB)
         with registered(wrapper, scratch.name, env["PG_PASSWORD"], "--engine", "postgres", "--database",
-                        scratch.name, "--host", env["PG_HOST"], "--port", env["PG_PORT"], "--user", env["PG_USER"]):
+                        scratch.name, "--host", env["PG_HOST"], "--port", env["PG_PORT"], "--user", env["PG_USER"],
+                        "--compression", "gzip"):
             yield scratch
 
 

@@ -61,6 +61,8 @@ def sidecar_for_another_file(bucket, key, filename, archive, marker):
 
 def plant_plain_sql(bucket, key, filename, archive, marker):
     planted = f"\\! touch {marker}\nSELECT 1;\n".encode()
+    if filename.endswith(".zst"):  # what the restore decodes is the plain SQL
+        planted = subprocess.run(["zstd", "-c"], input=planted, capture_output=True, check=True).stdout
     bucket.put(key, planted)
     bucket.put(key + ".sha256", sidecar(planted, filename))
 

@@ -49,7 +49,8 @@ LOCATION_LABELS = {"local": "local", "both": "local + ☁ S3", "s3": "☁ S3 onl
 SERVER_COLUMNS = {"NAME": "name", "HOST": "host", "PORT": "port", "USER": "user", "SSH KEY": "ssh_key_path",
                   "BACKUP DIR": "backup_dir", "AWS CLI": "aws_bin"}
 DATABASE_COLUMNS = {"NAME": "name", "SERVER": "server", "ENGINE": "engine", "DATABASE": "database", "USER": "user",
-                    "HOST": "host", "PORT": "port", "CONTAINER": "container", "PASSWORD": "password"}
+                    "HOST": "host", "PORT": "port", "CONTAINER": "container", "COMPRESSION": "compression",
+                    "PASSWORD": "password"}
 
 
 @dataclass
@@ -447,12 +448,14 @@ def db() -> None:
 @click.option("--data-dir", help="redis only: its data dir (absolute); a restore writes nowhere else.")
 @click.option("--no-local-copy", is_flag=True,
               help="Stream backups to S3 only, keeping nothing on the server (a failed upload is no backup).")
+@click.option("--compression", type=click.Choice(sorted(names.COMPRESSION_SUFFIXES)), default="zstd",
+              show_default=True, help="How backups are compressed; the filename says it (.zst, .gz, nothing).")
 @click.option("--password-stdin", is_flag=True,
               help=f"Read the password from stdin (else ${DB_PASSWORD_ENV}, else a hidden prompt on a terminal).")
 @pass_app
 def db_add(app: App, name: str, server_name: str, engine: str, database: str | None, user: str | None,
            host: str | None, port: int | None, container: str | None, restart_command: str | None,
-           data_dir: str | None, no_local_copy: bool, password_stdin: bool) -> None:
+           data_dir: str | None, no_local_copy: bool, compression: str, password_stdin: bool) -> None:
     """Register database NAME on a server.
 
     The password is never a flag: it comes from stdin (--password-stdin), from
@@ -472,7 +475,7 @@ def db_add(app: App, name: str, server_name: str, engine: str, database: str | N
     added = db_actions.add(
         app.store, name, server=server_name, engine=engine, database=database, user=user, host=host, port=port,
         container=container, password=password, restart_command=restart_command, data_dir=data_dir,
-        local_copy=not no_local_copy, ask_password=ask_password,
+        local_copy=not no_local_copy, compression=compression, ask_password=ask_password,
     )
     click.echo(f"Database {added['name']} added: {added['engine']} on server {added['server']}.")
 

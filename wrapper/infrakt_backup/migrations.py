@@ -115,9 +115,15 @@ def _add_database_local_copy(connection: Connection) -> None:
     connection.execute(text("ALTER TABLE databases ADD COLUMN local_copy BOOLEAN NOT NULL DEFAULT 1"))
 
 
+def _add_database_compression(connection: Connection) -> None:
+    """Version 7: how a database's backups are compressed (`db add --compression`); NULL, the
+    value of databases registered before, is the engine's default (what they wrote so far)."""
+    connection.execute(text("ALTER TABLE databases ADD COLUMN compression VARCHAR"))
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _create_s3_config, _create_servers, _create_databases, _add_database_data_dir, _create_schedules,
-    _add_database_local_copy,
+    _add_database_local_copy, _add_database_compression,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -57,6 +57,7 @@ def database_variables(database: DatabaseEntry | None) -> dict:
             "infrakt_db_restart_command": database.restart_command,
             "infrakt_db_data_dir": database.data_dir,
             "infrakt_db_local_copy": database.local_copy,
+            "infrakt_db_compression": database.compression,
         }
     )
 
@@ -76,5 +77,6 @@ def connection_parameters(database: DatabaseEntry) -> dict:
             "password": database.password,
             "container": database.container,
             "data_dir": database.data_dir,
+            "compression": database.compression,
         }
     )

@@ -108,6 +108,7 @@ class DatabaseEntry(_MaskedRepr):
     restart_command: str | None
     data_dir: str | None
     local_copy: bool
+    compression: str | None
     created_at: datetime
 
 
@@ -194,6 +195,7 @@ class DatabaseRow(Base):
     restart_command: Mapped[str | None]
     data_dir: Mapped[str | None]
     local_copy: Mapped[bool] = mapped_column(server_default="1")
+    compression: Mapped[str | None]
     created_at: Mapped[datetime]
 
 
@@ -477,7 +479,7 @@ class Store:
         self, name: str, *, server: str, engine: str, database: str | None = None, user: str | None = None,
         host: str | None = None, port: int | None = None, container: str | None = None,
         password: str | None = None, restart_command: str | None = None, data_dir: str | None = None,
-        local_copy: bool = True,
+        local_copy: bool = True, compression: str | None = None,
     ) -> DatabaseEntry:
         """Register database `name` on server `server` (values already validated; a password of
         None or '' means none) and return it. Raise BadInput when the name is taken or the
@@ -490,7 +492,8 @@ class Store:
             row = DatabaseRow(
                 name=name, server_name=server, engine=engine, database=database, user=user, host=host, port=port,
                 container=container, password_encrypted=cipher.encrypt(password) if cipher else None,
-                restart_command=restart_command, data_dir=data_dir, local_copy=local_copy, created_at=datetime.now(UTC),
+                restart_command=restart_command, data_dir=data_dir, local_copy=local_copy, compression=compression,
+                created_at=datetime.now(UTC),
             )
             session.add(row)
             return self._database_entry(row, cipher)

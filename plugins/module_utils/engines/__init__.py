@@ -3,9 +3,10 @@
 """Database engines, one file each (adding an engine is adding a file and a line to ENGINES).
 
 Every engine file exposes the same few names (borgmatic's hooks/data_source is the model):
-- `CLIENT_COMPRESSION`: the compression its clients write and read themselves (mongodump
-  `--gzip`: "gz"), which the backup pipeline leaves alone; None when the pipeline applies the
-  compression its filename says (names.ENGINE_EXTENSIONS);
+- `CLIENT_COMPRESSION`: the filename compression its clients write and read themselves
+  (mongodump `--gzip`: "gz"), which the backup pipeline leaves alone; None when the pipeline
+  applies whatever compression its filename says (names.backup_extension). The commands
+  follow `connection.compression` (pg_dump `--compress=0`, mongodump `--gzip`);
 - `check_backup(first_bytes, filename)`: raise ValueError unless first_bytes, the start of
   backup filename as its clients get it (decoded by the pipeline), are in the format the engine
   writes (run before anything touches the database, in check mode too: restore restores only

@@ -38,13 +38,16 @@ DEFAULT_LOCK_TIMEOUT = 60  # seconds a statement may wait for a lock, where the 
 Connection = collections.namedtuple(
     "Connection",
     "engine db_name database host port user password socket container docker_bin restart_command"
-    " timeout lock_timeout data_dir allow_secrets_on_disk",
+    " timeout lock_timeout data_dir allow_secrets_on_disk compression",
 )
 Connection.__doc__ = """Where a database is, how to reach it and how long to wait for it (validated by
 connection_from_params). `database` is the server-side name, `db_name` the registry name used in
 file names; `restart_command` is an argv list (Redis restores) or None, `data_dir` the
 registered Redis data dir (an absolute path) or None; `timeout` bounds a whole
-dump or restore client run, `lock_timeout` a statement's wait for a lock (seconds)."""
+dump or restore client run, `lock_timeout` a statement's wait for a lock (seconds);
+`compression` is what a dump is compressed with (a key of names.COMPRESSION_SUFFIXES, the
+engine's default when none was given), and for a restore what its backup was written with
+(the pipeline sets it from the filename)."""
 
 # A client to run: argv, and the extra environment variables (passwords) it gets.
 Command = collections.namedtuple("Command", "argv env")
@@ -62,8 +65,8 @@ class EngineError(Exception):
 
 def connection_argument_spec():
     """Return the argument_spec options shared by the modules that reach a database
-    (db_backup, db_restore): the connection, the Redis restart command and data dir, the timeouts
-    and backup_dir."""
+    (db_backup, db_restore): the connection, the Redis restart command and data dir, the timeouts,
+    the compression of backups (none given: the engine's default) and backup_dir."""
     return dict(
         engine=dict(type="str", required=True, choices=sorted(names.ENGINE_EXTENSIONS)),
         db_name=dict(type="str", required=True),
@@ -80,6 +83,7 @@ def connection_argument_spec():
         timeout=dict(type="int", default=DEFAULT_TIMEOUT),
         lock_timeout=dict(type="int", default=DEFAULT_LOCK_TIMEOUT),
         allow_secrets_on_disk=dict(type="bool", default=False),
+        compression=dict(type="str", choices=sorted(names.COMPRESSION_SUFFIXES)),
         backup_dir=dict(type="path", default=backup_files.DEFAULT_BACKUP_DIR),
     )
 
@@ -119,6 +123,7 @@ def connection_from_params(params):
         data_dir = names.validate_absolute_path(data_dir, "data_dir")
     timeout = _positive_seconds(params.get("timeout"), DEFAULT_TIMEOUT, "timeout")
     lock_timeout = _positive_seconds(params.get("lock_timeout"), DEFAULT_LOCK_TIMEOUT, "lock_timeout")
+    compression = names.validate_compression(params.get("compression") or names.DEFAULT_COMPRESSIONS[engine])
     return Connection(
         engine=engine,
         db_name=db_name,
@@ -135,6 +140,7 @@ def connection_from_params(params):
         lock_timeout=lock_timeout,
         data_dir=data_dir,
         allow_secrets_on_disk=bool(params.get("allow_secrets_on_disk")),
+        compression=compression,
     )
 
 
@@ -203,11 +209,11 @@ def failure_message(what, returncode, complaint, secret=None):
     return "%s failed: %s" % (what, summary)
 
 
-class _TailReader(threading.Thread):
+class TailReader(threading.Thread):
     """Reads a pipe to its end in the background, keeping the last OUTPUT_LIMIT bytes."""
 
     def __init__(self, pipe):
-        super(_TailReader, self).__init__(daemon=True)
+        super(TailReader, self).__init__(daemon=True)
         self.pipe = pipe
         self.data = b""
 
@@ -243,7 +249,7 @@ def run_client(command, what, secret=None, stdin_chunks=None, stdout_sink=None, 
         deadline = threading.Timer(timeout, _expire, (process, expired))
         deadline.daemon = True
         deadline.start()
-    stderr = _TailReader(process.stderr)
+    stderr = TailReader(process.stderr)
     stderr.start()
     stdout = None
     try:
@@ -251,7 +257,7 @@ def run_client(command, what, secret=None, stdin_chunks=None, stdout_sink=None, 
             for chunk in iter(lambda: process.stdout.read(backup_files.CHUNK_SIZE), b""):
                 stdout_sink(chunk)
         else:
-            stdout = _TailReader(process.stdout)
+            stdout = TailReader(process.stdout)
             stdout.start()
             if stdin_chunks is not None:
                 _feed(process, stdin_chunks)
@@ -260,7 +266,7 @@ def run_client(command, what, secret=None, stdin_chunks=None, stdout_sink=None, 
         if deadline is not None:
             deadline.cancel()
         if process.poll() is None:
-            _kill_group(process)
+            kill_group(process)
             process.wait()
         stderr.join()
         if stdout is not None:
@@ -280,7 +286,7 @@ def run_client(command, what, secret=None, stdin_chunks=None, stdout_sink=None, 
     return output
 
 
-def _kill_group(process):
+def kill_group(process):
     """SIGKILL the process group of process (a client started in a session of its own)."""
     with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
         os.killpg(process.pid, signal.SIGKILL)
@@ -290,7 +296,7 @@ def _expire(process, expired):
     """Timer callback of run_client: the client ran out of time; note it in expired (an Event) and kill it."""
     expired.set()
     if process.poll() is None:
-        _kill_group(process)
+        kill_group(process)
 
 
 def _feed(process, chunks):

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """MySQL and MariaDB: `mysqldump`/`mariadb-dump --single-transaction --routines --triggers`
-(the backup pipeline gzip-compresses the SQL while it streams); restored by feeding the
+(the backup pipeline compresses the SQL while it streams, zstd or gzip); restored by feeding the
 decompressed SQL to `mysql`/`mariadb`. Each engine prefers its own client programs and falls
 back to the other's. A restore is not atomic: the statements before a failing one stay applied.
 

@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""PostgreSQL: `pg_dump --format=custom` out; `pg_restore --clean --if-exists --no-owner
+"""PostgreSQL: `pg_dump --format=custom` out (its own gzip compression for compression gzip,
+`--compress=0` otherwise: zstd is applied by the pipeline, as PostgreSQL 15's pg_dump knows
+only gzip levels); `pg_restore --clean --if-exists --no-owner
 --single-transaction` in, so a failed restore leaves the database as it was. Only custom-format
 archives are restored: plain SQL would go through psql, whose `\\!` meta-command runs shell
 commands on the server, so a planted `.dump` (object and matching sidecar) could run anything.
@@ -21,7 +23,7 @@ __metaclass__ = type
 from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import client_command, require_magic
 
 PASSFILE = "pgpass"
-CLIENT_COMPRESSION = None  # the archive is written as pg_dump writes it
+CLIENT_COMPRESSION = None  # the archive's own gzip is inside the format (`.dump`); `.dump.zst` is the pipeline's
 CUSTOM_FORMAT_MAGIC = b"PGDMP"  # first bytes of a pg_dump --format=custom archive
 
 
@@ -78,9 +80,12 @@ def restore_client(connection):
 
 def dump_command(connection, client, password_paths):
     """Return the Command that writes a custom-format dump of the database to stdout with
-    client (dump_client), waiting at most connection.lock_timeout for each table's lock;
-    password_paths are the {name: path} of the password_files()."""
+    client (dump_client), compressed by pg_dump itself only for connection.compression gzip,
+    waiting at most connection.lock_timeout for each table's lock; password_paths are the
+    {name: path} of the password_files()."""
     argv = [client, "--format=custom", "--lock-wait-timeout=%d" % (connection.lock_timeout * 1000)]  # milliseconds
+    if connection.compression != "gzip":
+        argv.append("--compress=0")
     argv += connection_options(connection)
     return client_command(connection, argv, _password_env(connection, password_paths))
 

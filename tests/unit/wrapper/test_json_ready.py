@@ -47,7 +47,7 @@ def test_entry_dicts_follow_the_entry_fields(store):
     assert settings["secret_key"] == "****abcd" and settings["created_at"].endswith("Z")
     database = entry_dict(store.database("shop"))
     assert list(database) == ["name", "server", "engine", "database", "user", "host", "port", "container",
-                              "password_set", "restart_command", "data_dir", "local_copy", "created_at"]
+                              "password_set", "restart_command", "data_dir", "local_copy", "compression", "created_at"]
     assert database["password_set"] is True and "pw" not in database.values()
     assert list(entry_dict(store.server("web1"))) == ["name", "host", "port", "user", "ssh_key_path",
                                                       "python_interpreter", "aws_bin", "backup_dir", "created_at"]

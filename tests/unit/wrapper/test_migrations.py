@@ -23,10 +23,10 @@ def test_each_version_adds_its_table(tmp_path):
             assert migrations.migrate(connection, target=version) == version
         assert table in tables(tmp_path / "x.db")
     with engine.begin() as connection:
-        assert migrations.migrate(connection) == 6  # the schedules table, the local_copy column
-        assert migrations.migrate(connection) == 6  # nothing left to do
+        assert migrations.migrate(connection) == 7  # the schedules table, the local_copy and compression columns
+        assert migrations.migrate(connection) == 7  # nothing left to do
         assert connection.execute(text("SELECT version FROM schema_version ORDER BY version")).scalars().all() == [
-            1, 2, 3, 4, 5, 6]
+            1, 2, 3, 4, 5, 6, 7]
     assert "schedules" in tables(tmp_path / "x.db")
 
 
@@ -41,6 +41,8 @@ def test_a_version_3_database_gets_data_dir_and_keeps_its_databases(tmp_path):
     with engine.begin() as connection:
         assert migrations.migrate(connection) == migrations.LATEST_VERSION
         assert connection.execute(text("SELECT name, data_dir FROM databases")).all() == [("cache", None)]
+        # registered before compression was a choice: the engine's default, what it wrote so far
+        assert connection.execute(text("SELECT compression FROM databases")).scalars().all() == [None]
 
 
 def test_migrated_schema_is_what_the_models_describe(tmp_path):

@@ -4,8 +4,10 @@ real bench in tests/integration)."""
 
 import pytest
 
+from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import connection_from_params
 from infrakt_backup import runner
 from infrakt_backup.errors import BadInput
+from infrakt_backup.playbook_vars import connection_parameters
 from infrakt_backup.remote import database_play, known_hosts_path, s3_play, server_play
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -27,6 +29,7 @@ def test_a_database_play_has_the_database_its_server_and_s3(configured):
     assert (play.database.name, play.server.name, play.settings.bucket) == ("shop", "web1", "bkt")
     assert variables["infrakt_db_password"] == "pw" and variables["infrakt_s3_secret_key"] == SECRET
     assert variables["infrakt_backup_dir"] == "/srv/backups"
+    assert "infrakt_db_compression" not in variables  # added without one: the engine's default
     without_s3 = play.without_s3().variables()
     assert not any(name.startswith("infrakt_s3_") for name in without_s3)
     assert without_s3["infrakt_backup_dir"] == "/srv/backups" and without_s3["infrakt_db_name"] == "shop"
@@ -87,3 +90,11 @@ def test_plays_check_host_keys_strictly_against_the_pinned_ones(configured):
     # each host's master socket in the run's own control directory, whatever an ansible.cfg says
     assert inventory["all"]["children"]["infrakt_servers"]["hosts"]["web1"]["ansible_control_path"] == (
         "%(directory)s/0")
+
+
+def test_the_compression_reaches_the_playbook_and_a_schedules_connection(configured):
+    configured.add_database("blog", server="web1", engine="mariadb", compression="zstd")
+    assert database_play(configured, "blog").variables()["infrakt_db_compression"] == "zstd"
+    parameters = connection_parameters(configured.database("blog"))
+    assert connection_from_params(dict(parameters, db_name="blog")).compression == "zstd"  # what the cron run reads
+    assert "compression" not in connection_parameters(configured.database("shop"))

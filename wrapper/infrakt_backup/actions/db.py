@@ -44,17 +44,19 @@ def add(
     store: Store, name: str, *, server: str, engine: str, database: str | None = None, user: str | None = None,
     host: str | None = None, port: int | None = None, container: str | None = None, password: str | None = None,
     restart_command: str | None = None, data_dir: str | None = None, local_copy: bool = True,
-    ask_password: Callable[[], str | None] | None = None,
+    compression: str = "zstd", ask_password: Callable[[], str | None] | None = None,
 ) -> dict:
     """Validate and register database `name` on server `server`; return it as entry_dict
     (the password only as "password_set"). Values left None use the engine's defaults on the
-    server; an empty password means none; local_copy False keeps its backups in S3 only.
+    server; an empty password means none; local_copy False keeps its backups in S3 only;
+    compression is how its backups are compressed (names.COMPRESSION_SUFFIXES).
     `ask_password()`, when given, is called when no
     password is given (after every other value was checked) and returns it, '' or None.
     Raise BadInput for invalid values, an unknown server or a name already taken."""
     validated(names.validate_name, name, "database name")
     validated(names.validate_name, server, "server name")
     validated(names.validate_engine, engine)
+    validated(names.validate_compression, compression)
     if database is not None:
         validated(names.validate_name, database, "database")
     if user is not None:
@@ -80,6 +82,7 @@ def add(
     entry = store.add_database(
         name, server=server, engine=engine, database=database, user=user, host=host, port=port, container=container,
         password=password or None, restart_command=restart_command, data_dir=data_dir, local_copy=local_copy,
+        compression=compression,
     )
     return entry_dict(entry)
 

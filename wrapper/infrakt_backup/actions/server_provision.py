@@ -1,4 +1,4 @@
-"""`infrakt-backup server provision NAME`: install the AWS CLI on a server (the awscli role)
+"""`infrakt-backup server provision NAME`: install the AWS CLI (the awscli role) and zstd on a server
 and remember the absolute path of the `aws` it settled on, for later operations and cron."""
 
 from ansible_collections.infrakt.backup.plugins.module_utils import names

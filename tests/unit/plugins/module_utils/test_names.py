@@ -88,6 +88,37 @@ def test_what_each_engine_writes_is_a_name_of_the_grammar(engine):
 
 
 @pytest.mark.parametrize(
+    ("engine", "extensions"),
+    [
+        ("postgres", (".dump.zst", ".dump", ".dump")),  # gzip is inside pg_dump's custom format
+        ("mysql", (".sql.zst", ".sql.gz", ".sql")),
+        ("mariadb", (".sql.zst", ".sql.gz", ".sql")),
+        ("redis", (".rdb.zst", ".rdb.gz", ".rdb")),
+        ("mongo", (".archive.zst", ".archive.gz", ".archive")),
+    ],
+)
+def test_the_compression_is_in_the_filename(engine, extensions):
+    for compression, extension in zip(("zstd", "gzip", "none"), extensions, strict=True):
+        filename = names.backup_filename("shop", engine, WHEN, compression)
+        assert filename == f"shop_{engine}_20261124T210509Z{extension}"
+        parsed = names.parse_backup_filename(filename)
+        expected = "gzip" if engine == "postgres" and compression == "none" else compression  # pg_restore reads both
+        assert names.written_compression(parsed) == expected
+
+
+def test_no_compression_chosen_is_the_engines_default_as_before():
+    assert names.ENGINE_EXTENSIONS == {
+        "postgres": ".dump", "mysql": ".sql.gz", "mariadb": ".sql.gz", "redis": ".rdb", "mongo": ".archive.gz",
+    }
+    assert names.backup_filename("shop", "redis", WHEN) == "shop_redis_20261124T210509Z.rdb"
+
+
+def test_an_unknown_compression_is_refused():
+    with pytest.raises(ValueError, match="^compression 'xz' is not one of gzip, none, zstd$"):
+        names.backup_filename("shop", "postgres", WHEN, "xz")
+
+
+@pytest.mark.parametrize(
     "filename",
     [
         "shop_postgres_20261124T210509Z",

@@ -5,6 +5,7 @@ mariadb-dump on PATH (the real client is exercised in tests/integration)."""
 import gzip
 import hashlib
 import os
+import subprocess
 from datetime import UTC, datetime
 
 import pytest
@@ -63,7 +64,9 @@ def test_gunzip_chunks_refuses_damaged_data(tmp_path):
 def test_the_clients_own_compression_is_left_to_them(make_connection):
     assert pipeline.pipeline_compression(make_connection(engine="mariadb"), "gz") == "gz"
     assert pipeline.pipeline_compression(make_connection(engine="mongo"), "gz") is None
+    assert pipeline.pipeline_compression(make_connection(engine="mongo"), "zst") == "zst"
     assert pipeline.pipeline_compression(make_connection(engine="postgres"), None) is None
+    assert pipeline.pipeline_compression(make_connection(engine="postgres"), "zst") == "zst"
 
 
 class RecordingStream:
@@ -114,6 +117,46 @@ def test_backup_is_compressed_and_streamed_in_one_pass(make_connection, fake_mar
     }
     (stream,) = streams
     assert stream.data == data and stream.finished == (len(data), result["sha256"]) and not stream.aborted
+
+
+@pytest.mark.parametrize("keep_local", [True, False])
+def test_a_zstd_backup_is_streamed_and_restored(make_connection, fake_mariadb, keep_local):
+    streams = []
+    connection = make_connection(engine="mariadb", db_name="blog", compression="zstd")
+    backup_dir = str(fake_mariadb / "b")
+    result = pipeline.create_backup(connection, backup_dir, now=WHEN, keep_local=keep_local,
+                                    upload=lambda name: streams.append(RecordingStream(name)) or streams[-1])
+    filename = "blog_mariadb_20261124T210509Z.sql.zst"
+    (stream,) = streams
+    assert result["filename"] == stream.filename == filename and stream.finished == (result["size"], result["sha256"])
+    assert subprocess.run(["zstd", "-dc"], input=stream.data, capture_output=True, check=True).stdout == SQL
+    assert hashlib.sha256(stream.data).hexdigest() == result["sha256"]
+    if keep_local:
+        assert (fake_mariadb / "b" / "blog" / filename).read_bytes() == stream.data
+        pipeline.restore_backup(connection, backup_dir, filename)
+        assert (fake_mariadb / "restored.sql").read_bytes() == SQL
+
+
+def test_an_upload_failing_behind_zstd_ends_a_backup_without_local_copy(make_connection, fake_mariadb):
+    (fake_mariadb / "dump.sql").write_bytes(os.urandom(8 << 20))  # zstd passes on several chunks
+    streams = []
+    with pytest.raises(pipeline.UploadFailed) as failure:
+        pipeline.create_backup(make_connection(engine="mariadb", db_name="blog", compression="zstd"),
+                               str(fake_mariadb / "b"), now=WHEN, keep_local=False,
+                               upload=lambda name: streams.append(RecordingStream(name, fail_after=1)) or streams[-1])
+    assert failure.value.backup is None and failure.value.error is streams[0].failed and streams[0].aborted
+
+
+def test_a_failing_dump_stops_zstd_and_leaves_nothing(make_connection, fake_mariadb, stand_in):
+    stand_in("mariadb-dump",
+             "head -c 300000 /dev/urandom; echo 'mariadb-dump: Got error: 2013: Lost connection' >&2; exit 2\n")
+    streams = []
+    with pytest.raises(EngineError, match="Lost connection"):
+        pipeline.create_backup(make_connection(engine="mariadb", db_name="blog", compression="zstd"),
+                               str(fake_mariadb / "b"), now=WHEN,
+                               upload=lambda name: streams.append(RecordingStream(name)) or streams[-1])
+    assert streams[0].aborted and streams[0].finished is None
+    assert os.listdir(fake_mariadb / "b" / "blog") == []
 
 
 def test_no_local_copy_streams_only(make_connection, fake_mariadb):
@@ -209,7 +252,7 @@ def test_restore_fetches_verifies_decodes_and_restores(make_connection, fake_mar
     ("filename", "message"),
     [
         ("blog_mariadb_20261124T210509Z.sql.gz.age", "is encrypted and cannot be decrypted here"),
-        ("blog_mariadb_20261124T210509Z.sql.zst", "is zst-compressed and cannot be decompressed here"),
+        ("blog_mariadb_20261124T210509Z.sql.zst", "cannot be decoded: zstd failed: unknown header"),
     ],
 )
 @pytest.mark.parametrize("check_mode", [False, True])

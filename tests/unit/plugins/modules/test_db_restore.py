@@ -3,6 +3,7 @@ own format before any client runs: the connection points at a closed port and a 
 does not exist, so reaching the database would fail differently."""
 
 import hashlib
+import subprocess
 
 import pytest
 
@@ -57,18 +58,26 @@ def test_another_engines_backup_is_refused(run_module, backup_dir):
 @pytest.mark.parametrize(
     ("filename", "message"),
     [
-        ("shop_postgres_20261124T210509Z.dump.zst", "is zst-compressed and cannot be decompressed here"),
+        ("shop_postgres_20261124T210509Z.dump.zst", "cannot be decoded: zstd failed: unsupported format"),
         ("shop_postgres_20261124T210509Z.dump.age", "is encrypted and cannot be decrypted here"),
     ],
 )
 def test_a_name_of_a_later_version_is_accepted_and_refused_before_the_database(run_module, backup_dir, filename,
                                                                                message):
-    # the grammar admits these names (zstd, age), so restore finds and verifies them; this
-    # version cannot decode them yet
+    # the grammar admits these names, so restore finds and verifies them; this version cannot
+    # decrypt them yet, and a .zst that is no zstd data cannot be decoded
     write_backup(backup_dir, filename, ARCHIVE)
     result = run_module(db_restore, args(backup_dir, filename, container="db", docker_bin="/nonexistent/docker"))
     assert result["failed"] and result["database_touched"] is False
     assert result["msg"] == f"{filename} {message}; the database was not touched"
+
+
+def test_a_zstd_archive_is_decoded_for_the_check(run_module, backup_dir):
+    filename = "shop_postgres_20261124T210509Z.dump.zst"
+    write_backup(backup_dir, filename, subprocess.run(["zstd", "-c"], input=ARCHIVE, capture_output=True).stdout)
+    result = run_module(db_restore, args(backup_dir, filename, container="db", docker_bin="/nonexistent/docker"),
+                        check_mode=True)
+    assert not result.get("failed") and result["msg"].startswith("checksum verified; would restore"), result
 
 
 def test_a_corrupted_backup_is_refused_before_the_database(run_module, backup_dir):

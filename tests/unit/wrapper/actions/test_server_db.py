@@ -58,6 +58,9 @@ def test_db_add_list_remove(store):
     assert store.database("cache").data_dir == "/var/lib/redis"
     assert not cache["password_set"] and store.database("cache").password is None
     assert [entry["name"] for entry in db.list_databases(store)] == ["cache", "shop"]
+    assert store.database("shop").compression == "zstd"  # the default of db add
+    db.add(store, "blog", server="web1", engine="mariadb", compression="gzip")
+    assert store.database("blog").compression == "gzip"
     db.remove(store, "cache")
     with pytest.raises(BadInput, match="unknown database 'cache'"):
         db.remove(store, "cache")
@@ -79,6 +82,7 @@ def test_db_add_list_remove(store):
     ({"data_dir": "/var/lib/redis"}, "only used for redis"),
     ({"engine": "redis", "data_dir": "var/lib/redis"}, "data dir 'var/lib/redis' must be an absolute path"),
     ({"password": "line1\nline2"}, "newlines"),
+    ({"compression": "xz"}, "compression 'xz' is not one of gzip, none, zstd"),
 ])
 def test_db_add_refuses_bad_values(store, values, complaint):
     store.add_server("web1", host="10.0.0.1")

@@ -71,3 +71,26 @@ def test_container_transport_hands_the_config_over_unchanged(make_connection, tm
     seen = json.loads(result.stdout)
     assert yaml.safe_load(seen["config"]) == {"password": password}
     assert seen["argv"] == ["--config=/dev/fd/3", "--archive", "--gzip", "--db=shop"]
+
+
+@pytest.mark.parametrize(("compression", "gzip"), [(None, True), ("gzip", True), ("zstd", False), ("none", False)])
+def test_the_tools_gzip_only_for_gzip(make_connection, compression, gzip):
+    connection = make_connection(engine="mongo", compression=compression)
+    commands = (mongo.dump_command(connection, "mongodump", {}), mongo.restore_command(connection, "mongorestore", {}))
+    for command in commands:
+        assert command.argv[1] == "--archive" and ("--gzip" in command.argv) is gzip
+
+
+@pytest.mark.parametrize(
+    ("filename", "first_bytes"),
+    [
+        ("shop_mongo_20261124T210509Z.archive.gz", b"\x1f\x8b\x08\x00"),  # the tools decode it themselves
+        ("shop_mongo_20261124T210509Z.archive.zst", mongo.ARCHIVE_MAGIC + b"\x00"),  # decoded by the pipeline
+        ("shop_mongo_20261124T210509Z.archive", mongo.ARCHIVE_MAGIC + b"\x00"),
+    ],
+)
+def test_the_check_expects_what_the_tools_get(filename, first_bytes):
+    mongo.check_backup(first_bytes, filename)
+    other = b"\x1f\x8b\x08\x00" if first_bytes.startswith(mongo.ARCHIVE_MAGIC) else mongo.ARCHIVE_MAGIC
+    with pytest.raises(ValueError, match="the database was not touched"):
+        mongo.check_backup(other, filename)

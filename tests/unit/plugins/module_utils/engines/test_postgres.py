@@ -77,3 +77,12 @@ def test_passfile_refuses_line_breaks():
 def test_dump_waits_for_table_locks_at_most_lock_timeout(make_connection):
     command = postgres.dump_command(make_connection(lock_timeout=5), "pg_dump", {})
     assert "--lock-wait-timeout=5000" in command.argv
+
+
+@pytest.mark.parametrize(("compression", "own"), [(None, True), ("gzip", True), ("zstd", False), ("none", False)])
+def test_pg_dump_compresses_only_for_gzip(make_connection, compression, own):
+    # PostgreSQL 15's pg_dump knows gzip levels only: zstd is the pipeline's, on an uncompressed archive
+    argv = postgres.dump_command(make_connection(compression=compression), "pg_dump", {}).argv
+    assert ("--compress=0" not in argv) is own
+    assert postgres.restore_command(make_connection(compression=compression), "pg_restore", {}).argv == \
+        postgres.restore_command(make_connection(), "pg_restore", {}).argv  # pg_restore reads either
