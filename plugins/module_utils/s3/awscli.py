@@ -274,9 +274,13 @@ class UploadStream(object):
         """Give up the upload: interrupt the aws CLI before it completes the object (on SIGINT it
         aborts its multipart upload), then abort a multipart upload of the key it left (killed
         before it could: a busy server) and remove any object of the key."""
-        stop_aws(self._process)
+        # SIGINT, then the end of input: with its stdin still open the aws CLI may not get to
+        # its abort (seen: killed after the grace time, the multipart upload left pending)
+        if self._process.poll() is None:
+            self._process.send_signal(signal.SIGINT)
         with suppress(OSError):
             self._process.stdin.close()
+        stop_aws(self._process)
         with suppress(AwsError, ValueError):
             self.cli.abort_multipart_uploads(self.bucket, self.key)
         with suppress(AwsError):
