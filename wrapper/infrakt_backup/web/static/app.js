@@ -291,7 +291,7 @@ function ageText(seconds) {
 function showStatus(node, row) {
   const success = row.last_success
     ? `last success ${utcText(row.last_success)} UTC (${ageText(row.age_seconds)} ago)` : "no backup recorded";
-  node.textContent = row.ok ? `OK · ${success}` : `Not OK · ${row.error} · ${success}`;
+  node.textContent = row.ok ? `OK · ${success}` : `Not OK · ${row.error}${row.last_success ? ` · ${success}` : ""}`;
   node.dataset.ok = row.ok;
 }
 
@@ -338,6 +338,7 @@ function countValue(text) {
 function setUpSchedule(section) {
   const database = section.dataset.database;
   const path = `/api/databases/${encodeURIComponent(database)}/schedule`;
+  const edit = document.getElementById("schedule-edit");
   const form = document.getElementById("schedule-form");
   const field = (name) => form.elements[name];
   const counts = [...form.elements].filter((input) => input.name.startsWith("keep_"));
@@ -347,7 +348,7 @@ function setUpSchedule(section) {
   const statusLine = document.getElementById("status-line");
   const jobBox = document.getElementById("schedule-job");
 
-  // Show `schedule` (GET …/schedule; null: none) and fill the form with it; the ping URL is never filled back.
+  // Show `schedule` (GET …/schedule; null: none) above the form.
   function show(schedule) {
     const facts = schedule ? [
       ["Cron", element("code", {}, schedule.cron)],
@@ -358,16 +359,20 @@ function setUpSchedule(section) {
     ] : [["Scheduled backups", "none"]];
     document.getElementById("schedule-summary").replaceChildren(
       ...facts.flatMap(([term, value]) => [element("dt", {}, term), element("dd", {}, value)]));
-    field("cron").value = schedule ? schedule.cron : "";
-    for (const input of counts) input.value = schedule && schedule[input.name] !== null ? schedule[input.name] : "";
-    field("notify_url").value = "";
-    field("notify_remove").checked = false;
     field("notify_remove").disabled = !schedule?.notify_url;
     document.getElementById("notify-note").textContent = schedule?.notify_url
       ? `Stored (${schedule.notify_url}); leave empty to keep it.`
       : "Optional: a healthchecks.io-compatible URL, pinged at the start, success and failure of each run.";
-    removeButton.disabled = !schedule;
-    section.dataset.scheduled = schedule ? "yes" : "no";
+    removeButton.hidden = !schedule;
+    edit.querySelector("summary").textContent = schedule ? "Change the schedule" : "Set a schedule";
+  }
+
+  // Fill the form with `schedule` (null: empty it); the ping URL is never filled back.
+  function fill(schedule) {
+    field("cron").value = schedule ? schedule.cron : "";
+    for (const input of counts) input.value = schedule && schedule[input.name] !== null ? schedule[input.name] : "";
+    field("notify_url").value = "";
+    field("notify_remove").checked = false;
   }
 
   async function stored() {
@@ -383,7 +388,10 @@ function setUpSchedule(section) {
     return operate({
       box: jobBox, what, method, path, body, succeeded,
       setRunning: (value) => { saveButton.disabled = removeButton.disabled = value; },
-      after: async () => show(await stored()),
+      after: async () => {
+        show(await stored());
+        refreshStatus();  // the status judges a scheduled database by its schedule
+      },
     });
   }
 
@@ -393,19 +401,30 @@ function setUpSchedule(section) {
     for (const input of counts) body[input.name] = countValue(input.value);
     if (field("notify_remove").checked) body.notify_url = null;
     else if (field("notify_url").value) body.notify_url = field("notify_url").value;
-    change("Saving the schedule", "PUT", body, (saved) =>
-      `Scheduled backups of ${database} installed on ${saved.server}: ${saved.cron}, ${retentionText(saved)}.`);
+    change("Saving the schedule", "PUT", body, (saved) => {
+      fill(saved);
+      edit.open = false;  // saved: the summary shows it (a refused form stays as it is, open, to be fixed)
+      return `Scheduled backups of ${database} installed on ${saved.server}: ${saved.cron}, ${retentionText(saved)}.`;
+    });
   });
 
   removeButton.addEventListener("click", () => {
     const question = `Remove the scheduled backups of ${database} from server ${section.dataset.server}? ` +
       "Backups already made stay.";
     if (!confirm(question)) return;
-    change("Removing the schedule", "DELETE", undefined, (removed) =>
-      `Scheduled backups of ${database} removed from ${removed.server}.`);
+    change("Removing the schedule", "DELETE", undefined, (removed) => {
+      fill(null);
+      return `Scheduled backups of ${database} removed from ${removed.server}.`;
+    });
   });
 
-  async function refreshStatus() {
+  // One status job at a time: a refresh asked for while one runs follows it.
+  let checking = Promise.resolve();
+  function refreshStatus() {
+    checking = checking.then(checkStatus);
+  }
+
+  async function checkStatus() {
     const done = busy(refreshButton, "Checking…");
     statusLine.textContent = "Checking the last backup…";
     delete statusLine.dataset.ok;
@@ -419,7 +438,9 @@ function setUpSchedule(section) {
   }
 
   refreshButton.addEventListener("click", refreshStatus);
-  show(JSON.parse(section.dataset.schedule));
+  const initial = JSON.parse(section.dataset.schedule);
+  show(initial);
+  fill(initial);
   refreshStatus();
 }
 
