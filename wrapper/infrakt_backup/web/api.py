@@ -167,6 +167,8 @@ async def database_schedule_set(request: Request) -> JSONResponse:
     retention value left out or null stays as stored; notify_url is write-only: left out it
     stays, null removes it (--no-notify)."""
     name = request.path_params["name"]
+    # notify_url left out is not passed at all: set_schedule's default, store.KEEP, keeps it (that
+    # sentinel would not survive the trip to the job's child process)
     given = await json_object(request, SCHEDULE_FIELDS, omitted=("notify_url",))
     if (given.get("notify_url") or "").endswith(MASKED_PING_PATH):
         # what GET shows: saved, it would replace the real ping URL
