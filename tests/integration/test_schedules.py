@@ -20,14 +20,20 @@ import pytest
 
 from tests.integration.plays import plant_backup, sha256_of
 from tests.integration.scratch import free_port, postgres_table_locked, unique
-from tests.integration.wrapper_cli import SERVER_BACKUPS, Wrapper, registered, registered_scratch_postgres
+from tests.integration.wrapper_cli import (
+    CONFIG_DIR,
+    SCRIPT_DIR,
+    SERVER_BACKUPS,
+    Wrapper,
+    crontab_entries,
+    registered,
+    registered_scratch_postgres,
+)
 
 pytestmark = pytest.mark.integration
 
 STATE_DIR = Path("/var/lib/infrakt-backup")
 LOG_DIR = Path("/var/log/infrakt-backup")
-SCRIPT_DIR = Path("/opt/infrakt/schedules")
-CONFIG_DIR = Path("/etc/infrakt/schedules")
 S3_DIR = Path("/etc/infrakt/s3")
 CRON_PATH = "/usr/bin:/bin"  # what cron gives a job
 CRON_WAIT = 150  # seconds: a `* * * * *` entry runs within a minute of being installed (plus the run)
@@ -43,12 +49,6 @@ def run_as_cron(db_name: str) -> subprocess.CompletedProcess:
     return subprocess.run(["env", "-i", f"PATH={CRON_PATH}", "HOME=/root", "SHELL=/bin/sh",
                            str(SCRIPT_DIR / f"{db_name}.sh")],
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
-
-
-def crontab_entries(db_name: str) -> list[str]:
-    """Return the lines of root's crontab that run db_name's script."""
-    listed = subprocess.run(["crontab", "-l"], capture_output=True, text=True).stdout
-    return [line for line in listed.splitlines() if f"{SCRIPT_DIR}/{db_name}.sh" in line]
 
 
 def s3_keys(testbed, prefix: str) -> list[str]:

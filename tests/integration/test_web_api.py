@@ -1,7 +1,7 @@
 """The REST API of `infrakt-backup web` against the real bench (moto with IAM auth, sshd,
-PostgreSQL): each endpoint's success and error paths, the token on every call, the Host check,
-the CSRF rule for the session cookie, long operations as jobs (one per database at a time), and
-no secret in any answer."""
+PostgreSQL, root's crontab): each endpoint's success and error paths, the token on every call,
+the Host check, the CSRF rule for the session cookie, long operations as jobs (one per database
+at a time), and no secret (the ping URL included) in any answer."""
 
 import glob
 import os
@@ -11,13 +11,16 @@ from contextlib import contextmanager
 
 import pytest
 
+from ansible_collections.infrakt.backup.plugins.module_utils.cron_expression import validate_cron
 from tests.integration.scratch import free_port, postgres_table_locked, unique, wait_for
 from tests.integration.web_server import TOKEN, web_server
-from tests.integration.wrapper_cli import SERVER_BACKUPS, remove_local_copy
+from tests.integration.wrapper_cli import CONFIG_DIR, SCRIPT_DIR, SERVER_BACKUPS, crontab_entries, remove_local_copy
 
 pytestmark = pytest.mark.integration
 
 WRONG_SECRET = "wrong-secret-wrong-secret-wrong-secret-1111"  # noqa: S105
+PING_URL = f"http://127.0.0.1:9/ping/{unique('ping-token')}"  # never pinged: the schedules are @yearly
+BAD_CRON = "61 * * * *"
 S3_KEYS = ("provider", "endpoint_url", "bucket", "region", "prefix", "access_key")
 # Where a run directory goes (runner.TMPFS_CANDIDATES).
 RUN_DIR_BASES = [base for base in (os.environ.get("XDG_RUNTIME_DIR"), "/dev/shm") if base]
@@ -25,7 +28,9 @@ ROUTES = [
     ("GET", "/api/settings/s3"), ("PUT", "/api/settings/s3"), ("DELETE", "/api/settings/s3"),
     ("POST", "/api/settings/s3/test"), ("GET", "/api/servers"), ("GET", "/api/databases"),
     ("GET", "/api/databases/sample/backups"), ("POST", "/api/databases/sample/backup"),
-    ("POST", "/api/databases/sample/restore"), ("GET", "/api/jobs/0123456789abcdef"),
+    ("POST", "/api/databases/sample/restore"), ("POST", "/api/databases/sample/prune"), ("GET", "/api/schedules"),
+    ("GET", "/api/databases/sample/schedule"), ("PUT", "/api/databases/sample/schedule"),
+    ("DELETE", "/api/databases/sample/schedule"), ("POST", "/api/status"), ("GET", "/api/jobs/0123456789abcdef"),
 ]
 
 
@@ -80,7 +85,8 @@ def test_the_session_cookie_alone_changes_nothing(server):
     assert server.request("GET", "/api/settings/s3", token=None, headers=cookie).json()["bucket"] == before["bucket"]
     for method, path, body in (("PUT", "/api/settings/s3", {**before, "region": "eu-west-3"}),
                                ("DELETE", "/api/settings/s3", None), ("POST", "/api/settings/s3/test", {}),
-                               ("POST", "/api/databases/sample/backup", {})):
+                               ("POST", "/api/databases/sample/backup", {}), ("POST", "/api/status", {}),
+                               ("PUT", "/api/databases/sample/schedule", {"cron": "@yearly"})):
         refused = server.request(method, path, token=None, headers=cookie, json=body)
         assert refused.status_code == 403 and "CSRF" in refused.json()["error"], (method, path)
         wrong_token = server.request(method, path, token=None, headers={**cookie, "X-CSRF-Token": "0" * 64},
@@ -238,12 +244,15 @@ def test_backup_list_and_restore_from_s3(server, database):
 
 
 def test_one_job_per_database_at_a_time(server, database):
+    path = f"/api/databases/{database.name}"
     with postgres_table_locked(database, "orders"):  # the dump waits for the lock: the job keeps running
-        first = server.request("POST", f"/api/databases/{database.name}/backup")
+        first = server.request("POST", f"{path}/backup")
         assert first.status_code == 202
         never_made = f"{database.name}_postgres_20260101T000000Z.dump"
-        for action, body in (("backup", {}), ("restore", {"filename": never_made})):
-            busy = server.request("POST", f"/api/databases/{database.name}/{action}", json=body)
+        for method, action, body in (("POST", "backup", {}), ("POST", "restore", {"filename": never_made}),
+                                     ("POST", "prune", {"dry_run": True}), ("PUT", "schedule", {"cron": "@yearly"}),
+                                     ("DELETE", "schedule", None)):
+            busy = server.request(method, f"{path}/{action}", json=body)
             assert busy.status_code == 409, busy.text
             assert busy.json() == {"error": f"database {database.name} already has a backup running "
                                             f"(job {first.json()['job']})"}
@@ -253,6 +262,10 @@ def test_one_job_per_database_at_a_time(server, database):
 
 def test_bad_input_and_unknown_names(server, database):
     never_made = f"{database.name}_postgres_20260101T000000Z.dump"
+    schedule = f"/api/databases/{database.name}/schedule"
+    no_schedule = f"database {database.name!r} has no scheduled backups"
+    with pytest.raises(ValueError) as bad_cron:
+        validate_cron(BAD_CRON)
     for method, path, body, status, error in (
         ("GET", "/api/databases/nope/backups", None, 404, "unknown database 'nope'"),
         ("POST", "/api/databases/nope/backup", {}, 404, "unknown database 'nope'"),
@@ -265,17 +278,88 @@ def test_bad_input_and_unknown_names(server, database):
          "upload_to_s3 must be true or false"),
         ("POST", f"/api/databases/{database.name}/backup", {"upload": True}, 400,
          "unknown field(s): upload; expected: upload_to_s3"),
+        ("PUT", schedule, {"cron": BAD_CRON}, 400, str(bad_cron.value)),
+        ("PUT", schedule, {}, 400, "the cron expression must be text, not None"),
+        ("PUT", schedule, {"cron": "@yearly", "keep_local": "7"}, 400, "keep_local must be a whole number"),
+        ("PUT", schedule, {"cron": "@yearly", "keep_daily": -1}, 400,
+         "keep-daily must be a whole number, at least 0 (not -1)"),
+        ("PUT", schedule, {"cron": "@yearly", "notify_url": "ftp://example.org/x"}, 400,
+         "the ping URL must start with http:// or https:// and name a host"),
+        ("PUT", schedule, {"cron": "@yearly", "notify_url": "https://hc-ping.com/****"}, 400,
+         "notify_url is the masked value GET shows: send the ping URL itself, leave it out to keep it, or null to "
+         "remove it"),
+        ("PUT", schedule, {"cron": "@yearly", "notify": True}, 400, "unknown field(s): notify; expected: cron, "
+         "keep_local, keep_last, keep_daily, keep_weekly, keep_monthly, notify_url"),
+        ("PUT", "/api/databases/nope/schedule", {"cron": "@yearly"}, 404, "unknown database 'nope'"),
+        ("GET", "/api/databases/nope/schedule", None, 404, "unknown database 'nope'"),
+        ("GET", schedule, None, 404, no_schedule),
+        ("DELETE", schedule, None, 404, no_schedule),
+        ("DELETE", "/api/databases/nope/schedule", None, 404, "unknown database 'nope'"),
+        ("POST", "/api/databases/nope/prune", {}, 404, "unknown database 'nope'"),
+        ("POST", f"/api/databases/{database.name}/prune", {"dry_run": "yes"}, 400, "dry_run must be true or false"),
+        ("POST", "/api/status", {"max_age": 0}, 400, "the max age must be a positive number of hours, not 0"),
+        ("POST", "/api/status", {"max_age": "26"}, 400, "max_age must be a number"),
         ("GET", "/api/nothing", None, 404, "not found"),
         ("PATCH", "/api/settings/s3", None, 405, "method not allowed"),
     ):
         answer = server.request(method, path, json=body)
         assert (answer.status_code, answer.json()) == (status, {"error": error}), (method, path)
+    assert crontab_entries(database.name) == []
 
     missing = server.job(server.request("POST", f"/api/databases/{database.name}/restore",
                                         json={"filename": never_made}))
     assert missing["state"] == "failed" and never_made in missing["error"], missing
     page = server.request("GET", "/databases/nope", token=None, headers={"Cookie": session_cookie(server)})
     assert page.status_code == 404 and "unknown database" in page.text
+
+
+def test_a_schedule_is_set_listed_checked_pruned_and_removed(server, wrapper, database):
+    """@yearly: the machine's cron daemon never runs it during the tests."""
+    path = f"/api/databases/{database.name}/schedule"
+    config = CONFIG_DIR / f"{database.name}.json"
+    try:
+        saved = server.job(server.request("PUT", path, json={"cron": " @yearly ", "keep_local": 3, "keep_daily": 7,
+                                                               "notify_url": PING_URL}))
+        assert saved["state"] == "succeeded" and saved["kind"] == "schedule_set", saved
+        shown = saved["result"]
+        assert (shown["cron"], shown["keep_local"], shown["keep_daily"], shown["keep_last"]) == ("@yearly", 3, 7, None)
+        assert shown["installed"] is True and shown["notify_url"] == "http://127.0.0.1:9/****"
+        assert crontab_entries(database.name) == [f"@yearly {SCRIPT_DIR}/{database.name}.sh"]
+        assert (config.stat().st_uid, config.stat().st_mode & 0o777) == (0, 0o600)
+        assert PING_URL in config.read_text()
+        assert server.request("GET", path).json() == shown
+        assert [item for item in server.request("GET", "/api/schedules").json()
+                if item["database"] == database.name] == [shown]
+
+        # left out: the retention and the ping URL stay; null removes the ping URL
+        kept = server.job(server.request("PUT", path, json={"cron": "@yearly"}))["result"]
+        assert (kept["keep_local"], kept["keep_daily"], kept["notify_url"]) == (3, 7, shown["notify_url"])
+        unpinged = server.job(server.request("PUT", path, json={"cron": "@yearly", "notify_url": None}))["result"]
+        assert unpinged["notify_url"] is None and PING_URL not in config.read_text()
+
+        checked = server.job(server.request("POST", "/api/status", json={"max_age": 1}))
+        assert checked["state"] == "succeeded" and checked["kind"] == "status", checked
+        row = next(row for row in checked["result"]["databases"] if row["database"] == database.name)
+        assert (row["schedule"], row["installed"], row["ok"]) == ("@yearly", True, False)
+        assert row["error"] == "scheduled, but no backup has succeeded yet" and checked["result"]["ok"] is False
+
+        filename = server.job(server.request("POST", f"/api/databases/{database.name}/backup"))["result"]["filename"]
+        row = next(row for row in server.job(server.request("POST", "/api/status"))["result"]["databases"]
+                   if row["database"] == database.name)
+        assert row["ok"] is True and row["filename"] == filename and row["age_seconds"] < 600
+        pruned = server.job(server.request("POST", f"/api/databases/{database.name}/prune", json={"dry_run": True}))
+        assert pruned["state"] == "succeeded" and pruned["kind"] == "prune", pruned
+        assert pruned["result"]["dry_run"] is True
+        assert pruned["result"]["local"] == {"deleted": [], "kept": [filename]}
+        assert pruned["result"]["s3"]["kept"] == [filename]
+
+        removed = server.job(server.request("DELETE", path))
+        assert removed["state"] == "succeeded" and removed["kind"] == "schedule_remove", removed
+        assert removed["result"] == {"database": database.name, "server": "bench", "removed": True}
+        assert crontab_entries(database.name) == [] and not config.exists()
+        assert server.request("GET", path).status_code == 404
+    finally:
+        wrapper.run("schedule", "remove", database.name, check=False)  # gone already unless the test failed
 
 
 def test_a_server_that_cannot_be_reached_is_502(server, wrapper):
@@ -342,7 +426,8 @@ def test_no_answer_and_no_output_carries_a_secret(server, testbed):
     """Runs last: every answer of this module's calls, and all the web server printed (the
     login URL, with the token, is printed on purpose)."""
     env = testbed.env
-    secrets = {"S3 secret": env["S3_SECRET_KEY"], "wrong S3 secret": WRONG_SECRET, "PG password": env["PG_PASSWORD"]}
+    secrets = {"S3 secret": env["S3_SECRET_KEY"], "wrong S3 secret": WRONG_SECRET, "PG password": env["PG_PASSWORD"],
+               "ping URL": PING_URL}
     assert len(server.answers) > 50
     for what, secret in {**secrets, "login token": TOKEN}.items():
         assert not [answer for answer in server.answers if secret in answer], f"the {what} was in an answer"

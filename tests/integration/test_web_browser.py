@@ -1,15 +1,22 @@
 """The pages of `infrakt-backup web` in a real browser (Debian's chromium driven by Playwright)
 against the real bench: save the S3 settings, Test Connection (success, then the error of a
-wrong secret), delete them; create a backup and see the cloud mark; remove the server's copy
-and see "S3 only"; restore from the page and find the data back in PostgreSQL. Screenshots of
-both pages, wide and narrow, go to the test's artifacts directory."""
+wrong secret), delete them; see a database's status; set its schedule (root's crontab has it);
+create a backup and see the cloud mark; remove the server's copy and see "S3 only"; restore
+from the page and find the data back in PostgreSQL; remove the schedule. Screenshots of both
+pages, wide and narrow, and of the databases list go to the test's artifacts directory."""
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from tests.integration.scratch import unique
 from tests.integration.web_server import TOKEN, web_server
-from tests.integration.wrapper_cli import registered_scratch_postgres, remove_local_copy, wrapper_with_bench_server
+from tests.integration.wrapper_cli import (
+    SCRIPT_DIR,
+    crontab_entries,
+    registered_scratch_postgres,
+    remove_local_copy,
+    wrapper_with_bench_server,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -19,6 +26,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 WIDE = {"width": 1280, "height": 800}
 NARROW = {"width": 390, "height": 844}
 WRONG_SECRET = "wrong-secret-wrong-secret-wrong-secret-2222"  # noqa: S105
+PING_URL = f"http://127.0.0.1:9/ping/{unique('ping-token')}"  # never pinged: the schedule is @yearly
 JOB_TIMEOUT_MS = 300_000  # a bound for a job seen through the page, not a timing
 
 
@@ -91,7 +99,7 @@ def row(page, filename):
 def test_settings_and_backups_through_the_pages(page, home, testbed, artifacts):
     env = testbed.env
     server = page.server
-    secrets = (env["S3_SECRET_KEY"], WRONG_SECRET, env["PG_PASSWORD"], TOKEN)
+    secrets = (env["S3_SECRET_KEY"], WRONG_SECRET, env["PG_PASSWORD"], PING_URL, TOKEN)
     prefix = unique("web")
 
     # Log in: the token leaves the address at once.
@@ -140,49 +148,96 @@ def test_settings_and_backups_through_the_pages(page, home, testbed, artifacts):
     assert not [secret for secret in secrets if secret in page.content()]
 
     with registered_scratch_postgres(home, "sample_web") as database:
-        page.goto(f"{server.base_url}/")
-        page.get_by_role("link", name=database.name).click()
-        expect(page.get_by_role("heading", name=database.name)).to_be_visible()
-        expect(page.locator("#backups-state")).to_have_text("No backups yet.", timeout=JOB_TIMEOUT_MS)
+        try:
+            through_the_database_page(page, database, artifacts, secrets)
+        finally:
+            home.run("schedule", "remove", database.name, check=False)  # gone already unless the test failed
 
-        # Create Backup: the job's state shows while it runs, then the backup has its cloud mark.
-        page.click("#create-backup")
-        created = toast(page, "success", "Backup created")
-        assert "uploaded to S3" in created
-        first = created.split("Backup created: ")[1].split(",")[0]
-        expect(page.locator("#job")).to_have_attribute("data-state", "succeeded")
-        expect(row(page, first).locator(".cloud")).to_be_visible(timeout=JOB_TIMEOUT_MS)
-        expect(row(page, first)).to_have_attribute("data-location", "both")
-        expect(row(page, first).locator(".badge")).to_have_count(0)
-
-        # The server's copy removed: "S3 only". A second backup shows beside it.
-        remove_local_copy(database.name, first)
-        page.click("#create-backup")
-        second = toast(page, "success", "Backup created").split("Backup created: ")[1].split(",")[0]
-        expect(row(page, second)).to_have_attribute("data-location", "both", timeout=JOB_TIMEOUT_MS)
-        expect(row(page, first)).to_have_attribute("data-location", "s3")
-        expect(row(page, first).locator(".badge")).to_have_text("S3 only")
-        expect(row(page, first).locator(".cloud")).to_be_visible()
-        page.screenshot(path=str(artifacts / "database.png"))
-        page.set_viewport_size(NARROW)
-        assert fits_the_window(page)
-        page.screenshot(path=str(artifacts / "database-narrow.png"), full_page=True)
-        page.set_viewport_size(WIDE)
-
-        # Restore the S3-only backup from the page, after a confirmation naming the database.
-        before = database.fingerprint()
-        database.damage()
-        asked = accept_next_dialog(page)
-        row(page, first).get_by_role("button", name=f"Restore {first}").click()
-        restored = toast(page, "success", "Restored")
-        assert f"into database {database.name}" in asked[0]
-        assert f"Restored {database.name} from {first} (downloaded from S3)." in restored
-        assert database.fingerprint() == before
-        expect(row(page, first)).to_have_attribute("data-location", "both", timeout=JOB_TIMEOUT_MS)
-        assert not [secret for secret in secrets if secret in page.content()]
-
-    for secret in secrets[:3]:
+    for secret in secrets[:4]:
         assert secret not in server.output()
+
+
+def through_the_database_page(page, database, artifacts, secrets):
+    """The rest of test_settings_and_backups_through_the_pages, from the databases list, with
+    database registered."""
+    server = page.server
+    page.goto(f"{server.base_url}/")
+    listed = page.locator(f'#databases-table tr[data-database="{database.name}"]')
+    expect(listed.locator("td.schedule")).to_have_text("-")
+    expect(listed.locator("td.status")).to_have_text("OK · no backup recorded", timeout=JOB_TIMEOUT_MS)
+    page.screenshot(path=str(artifacts / "databases.png"))
+    page.get_by_role("link", name=database.name).click()
+    expect(page.get_by_role("heading", name=database.name)).to_be_visible()
+    expect(page.locator("#backups-state")).to_have_text("No backups yet.", timeout=JOB_TIMEOUT_MS)
+
+    # Set the schedule: shown with the ping URL masked, never filled back; installed in root's crontab;
+    # the status, checked again, wants a backup now.
+    expect(page.locator("#status-line")).to_have_text("OK · no backup recorded", timeout=JOB_TIMEOUT_MS)
+    expect(page.locator("#schedule-summary")).to_contain_text("none")
+    page.get_by_text("Set a schedule").press("Enter")
+    page.fill("#cron", "@never")
+    page.fill("#keep_local", "3")
+    page.fill("#notify_url", PING_URL)
+    page.press("#notify_url", "Enter")
+    assert "'@never' is not a cron special" in toast(page, "error", "Saving the schedule failed")
+    expect(page.locator("#keep_local")).to_have_value("3")  # a refused form keeps what was typed
+    page.fill("#cron", "@yearly")
+    page.press("#cron", "Enter")
+    assert toast(page, "success", "Scheduled backups of") == (
+        f"Scheduled backups of {database.name} installed on bench: @yearly, keep 3 on the server, in S3 everything.")
+    summary = page.locator("#schedule-summary")
+    expect(summary).to_contain_text("@yearly")
+    expect(summary).to_contain_text("http://127.0.0.1:9/****")
+    expect(page.locator("#notify_url")).to_have_value("")
+    assert crontab_entries(database.name) == [f"@yearly {SCRIPT_DIR}/{database.name}.sh"]
+    expect(page.locator("#status-line")).to_have_text(
+        "Not OK · scheduled, but no backup has succeeded yet", timeout=JOB_TIMEOUT_MS)
+
+    # Create Backup: the job's state shows while it runs, then the backup has its cloud mark.
+    page.click("#create-backup")
+    created = toast(page, "success", "Backup created")
+    assert "uploaded to S3" in created
+    first = created.split("Backup created: ")[1].split(",")[0]
+    expect(page.locator("#job")).to_have_attribute("data-state", "succeeded")
+    expect(row(page, first).locator(".cloud")).to_be_visible(timeout=JOB_TIMEOUT_MS)
+    expect(row(page, first)).to_have_attribute("data-location", "both")
+    expect(row(page, first).locator(".badge")).to_have_count(0)
+
+    # The server's copy removed: "S3 only". A second backup shows beside it.
+    remove_local_copy(database.name, first)
+    page.click("#create-backup")
+    second = toast(page, "success", "Backup created").split("Backup created: ")[1].split(",")[0]
+    expect(row(page, second)).to_have_attribute("data-location", "both", timeout=JOB_TIMEOUT_MS)
+    expect(row(page, first)).to_have_attribute("data-location", "s3")
+    expect(row(page, first).locator(".badge")).to_have_text("S3 only")
+    expect(row(page, first).locator(".cloud")).to_be_visible()
+    page.screenshot(path=str(artifacts / "database.png"))
+    page.set_viewport_size(NARROW)
+    assert fits_the_window(page)
+    page.screenshot(path=str(artifacts / "database-narrow.png"), full_page=True)
+    page.set_viewport_size(WIDE)
+
+    # Restore the S3-only backup from the page, after a confirmation naming the database.
+    before = database.fingerprint()
+    database.damage()
+    asked = accept_next_dialog(page)
+    row(page, first).get_by_role("button", name=f"Restore {first}").click()
+    restored = toast(page, "success", "Restored")
+    assert f"into database {database.name}" in asked[0]
+    assert f"Restored {database.name} from {first} (downloaded from S3)." in restored
+    assert database.fingerprint() == before
+    expect(row(page, first)).to_have_attribute("data-location", "both", timeout=JOB_TIMEOUT_MS)
+
+    # The status after the backups, then the schedule removed after a confirmation.
+    page.click("#status-refresh")
+    expect(page.locator("#status-line")).to_contain_text("OK · last success", timeout=JOB_TIMEOUT_MS)
+    asked = accept_next_dialog(page)
+    page.click("#schedule-remove")
+    assert toast(page, "success", "removed from") == f"Scheduled backups of {database.name} removed from bench."
+    assert f"Remove the scheduled backups of {database.name} from server bench?" in asked[0]
+    expect(summary).to_contain_text("none")
+    assert crontab_entries(database.name) == []
+    assert not [secret for secret in secrets if secret in page.content()]
 
 
 def test_a_declined_restore_changes_nothing(page, home, testbed):

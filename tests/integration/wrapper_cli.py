@@ -1,6 +1,7 @@
 """The infrakt-backup CLI as a user runs it, for integration tests: a subprocess with its own
 INFRAKT_HOME; a home with the bench server registered and provisioned (and the bench S3
-server set); and the main job through it, the S3 round trip of one registered database."""
+server set); the main job through it, the S3 round trip of one registered database; and
+where scheduled backups are installed on the server (this machine)."""
 
 import json
 import os
@@ -16,6 +17,9 @@ from tests.integration.scratch import Postgres, scratch_database, unique
 CLI = str(Path(sys.executable).parent / "infrakt-backup")
 # The default backup_dir of `server add`; the bench server is this machine.
 SERVER_BACKUPS = Path("/opt/infrakt/backups")
+# Where `schedule set` puts a database's script and its 0600 config on the server.
+SCRIPT_DIR = Path("/opt/infrakt/schedules")
+CONFIG_DIR = Path("/etc/infrakt/schedules")
 
 
 class Wrapper:
@@ -131,3 +135,9 @@ def s3_round_trip(cli: Wrapper, db_name: str, snapshot, change) -> dict:
     assert snapshot() == before
     assert sha256_of(local) == created["sha256"]
     return created
+
+
+def crontab_entries(db_name: str) -> list[str]:
+    """Return the lines of root's crontab (on the server, this machine) that run db_name's script."""
+    listed = subprocess.run(["crontab", "-l"], capture_output=True, text=True).stdout
+    return [line for line in listed.splitlines() if f"{SCRIPT_DIR}/{db_name}.sh" in line]

@@ -9,11 +9,11 @@ re-applying converges whatever happened before, and the role knows when the last
 
 from ansible_collections.infrakt.backup.plugins.module_utils import cron_expression, names, notify, retention
 from infrakt_backup.actions import validated
-from infrakt_backup.errors import BadInput, InfraktError
+from infrakt_backup.errors import InfraktError, NotFound
 from infrakt_backup.json_ready import entry_dict
 from infrakt_backup.playbook_vars import connection_parameters
 from infrakt_backup.remote import Progress, host_failures, run_on_servers
-from infrakt_backup.store import KEEP, ScheduleEntry, ServerEntry, Store
+from infrakt_backup.store import KEEP, DatabaseEntry, ScheduleEntry, ServerEntry, Store
 
 DEFAULT_KEEP_LOCAL = retention.DEFAULT_KEEP_LOCAL
 S3_RULES = tuple("keep_" + rule for rule in retention.RULES)  # the schedule fields of the S3 rules
@@ -30,6 +30,23 @@ def schedule_dict(store: Store, schedule: ScheduleEntry) -> dict:
 def list_schedules(store: Store) -> list[dict]:
     """Return every schedule (schedule_dict), by database."""
     return [schedule_dict(store, schedule) for schedule in store.schedules()]
+
+
+def show_schedule(store: Store, db_name: str) -> dict:
+    """Return schedule_dict of the schedule of database `db_name`; raise BadInput for a bad name,
+    NotFound for an unknown database or one without a schedule."""
+    return schedule_dict(store, _stored_schedule(store, db_name)[1])
+
+
+def _stored_schedule(store: Store, db_name: str) -> tuple[DatabaseEntry, ScheduleEntry]:
+    """Return database `db_name` and its schedule; raise BadInput for a bad name, NotFound for an
+    unknown database or one without a schedule."""
+    validated(names.validate_name, db_name, "database name")
+    database = store.database(db_name)
+    schedule = store.schedule(db_name)
+    if schedule is None:
+        raise NotFound(f"database {db_name!r} has no scheduled backups")
+    return database, schedule
 
 
 def set_schedule(
@@ -70,12 +87,9 @@ def set_schedule(
 def remove_schedule(store: Store, db_name: str, *, progress: Progress | None = None, verbosity: int = 0) -> dict:
     """Remove the scheduled backups of `db_name` from its server (cron entry, script, config;
     the server's S3 files when no schedule is left there), then forget them. Return
-    {"database", "server", "removed"}; raise BadInput for a database without a schedule,
-    InfraktError when the server could not be updated (the schedule stays stored)."""
-    validated(names.validate_name, db_name, "database name")
-    database = store.database(db_name)
-    if store.schedule(db_name) is None:
-        raise BadInput(f"database {db_name!r} has no scheduled backups")
+    {"database", "server", "removed"}; raise NotFound for an unknown database or one without a
+    schedule, InfraktError when the server could not be updated (the schedule stays stored)."""
+    database, _ = _stored_schedule(store, db_name)
     server = store.server(database.server)
     failures = apply_schedules(store, [server], absent=[db_name], progress=progress, verbosity=verbosity)
     if failures:

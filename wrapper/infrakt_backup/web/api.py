@@ -1,9 +1,10 @@
 """The REST API under /api: each route parses its request, calls one action (the same the CLI
-calls) and sends what it returns as JSON. Long operations run as jobs (`202 {"job": id}`,
-then GET /api/jobs/{id}), and so do the S3 settings' PUT and DELETE when they update
-scheduled backups on servers (else they answer at once); errors are `{"error": "<one sentence>"}` with the status of
-ERROR_STATUS. Validation is the actions' own: a job's input is refused before the POST
-answers, because a job is answered only once it is under way (jobs.JobRegistry.start).
+calls) and sends what it returns as JSON. Long operations (the S3 test, backup, restore, prune,
+schedule set and remove, status) run as jobs (`202 {"job": id}`, then GET /api/jobs/{id}), and
+so do the S3 settings' PUT and DELETE when they update scheduled backups on servers (else they
+answer at once); errors are `{"error": "<one sentence>"}` with the status of ERROR_STATUS.
+Validation is the actions' own: a job's input is refused before the POST answers, because a
+job is answered only once it is under way (jobs.JobRegistry.start).
 """
 
 from starlette.concurrency import run_in_threadpool
@@ -11,9 +12,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from infrakt_backup.actions import backup_create, backup_list, backup_restore, s3_test, settings_s3
+from infrakt_backup.actions import backup_create, backup_list, backup_prune, backup_restore, s3_test, settings_s3
 from infrakt_backup.actions import db as db_actions
+from infrakt_backup.actions import schedule as schedule_actions
 from infrakt_backup.actions import server as server_actions
+from infrakt_backup.actions import status as status_actions
 from infrakt_backup.errors import BadInput, InfraktError, NotFound
 from infrakt_backup.json_ready import mask_secret
 from infrakt_backup.web.jobs import Busy, UnexpectedError, call_isolated
@@ -22,6 +25,10 @@ from infrakt_backup.web.jobs import Busy, UnexpectedError, call_isolated
 ERROR_STATUS = {NotFound: 404, Busy: 409, BadInput: 400, UnexpectedError: 500, InfraktError: 502}
 S3_FIELDS = ("provider", "endpoint_url", "bucket", "region", "prefix", "access_key", "secret_key")
 MASK = mask_secret("")  # how every masked secret starts
+MASKED_PING_PATH = "/****"  # how notify.masked ends a ping URL
+# PUT /api/databases/{name}/schedule: the options of `schedule set`
+SCHEDULE_FIELDS = {"cron": str, **dict.fromkeys(("keep_local", *schedule_actions.S3_RULES), int), "notify_url": str}
+TYPE_NAMES = {bool: "true or false", str: "a string", int: "a whole number", (int, float): "a number"}
 
 
 def error_status(error: InfraktError) -> int:
@@ -33,15 +40,14 @@ def error_response(error: InfraktError) -> JSONResponse:
     return JSONResponse({"error": error.message}, status_code=error_status(error))
 
 
-async def json_object(request: Request, fields: dict[str, type | tuple]) -> dict:
+async def json_object(request: Request, fields: dict[str, type | tuple], omitted: tuple[str, ...] = ()) -> dict:
     """Return the request's JSON object (an empty body: {}) with every key of `fields` (None
-    where it was left out). Raise BadInput for a body that is not a JSON object, a key not in
-    `fields`, or a value that is neither null nor of the type `fields` gives it."""
+    where it was left out), but the keys of `omitted` only where given (left out, the action's
+    default applies). Raise BadInput for a body that is not a JSON object, a key not in
+    `fields`, or a value that is neither null nor of the type `fields` gives it (TYPE_NAMES)."""
     body = await request.body()
-    if not body.strip():
-        return dict.fromkeys(fields)
     try:
-        given = await request.json()
+        given = await request.json() if body.strip() else {}
     except ValueError:
         raise BadInput("the request body is not JSON") from None
     if not isinstance(given, dict):
@@ -51,8 +57,8 @@ async def json_object(request: Request, fields: dict[str, type | tuple]) -> dict
         raise BadInput(f"unknown field(s): {', '.join(unknown)}; expected: {', '.join(fields)}")
     for key, value in given.items():
         if value is not None and not isinstance(value, fields[key]):
-            raise BadInput(f"{key} must be {'true or false' if fields[key] is bool else 'a string'}")
-    return {key: given.get(key) for key in fields}
+            raise BadInput(f"{key} must be {TYPE_NAMES[fields[key]]}")
+    return {key: given.get(key) for key in fields if key in given or key not in omitted}
 
 
 def _store(request: Request):
@@ -136,6 +142,55 @@ async def database_restore(request: Request) -> JSONResponse:
                           filename=given["filename"])
 
 
+async def database_prune(request: Request) -> JSONResponse:
+    """POST {"dry_run": bool}: as `backup prune` (false by default: the backups the retention does
+    not keep are deleted)."""
+    name = request.path_params["name"]
+    given = await json_object(request, {"dry_run": bool})
+    return await _answered(request, "prune", name, backup_prune.prune, db_name=name, dry_run=given["dry_run"] is True)
+
+
+async def schedules(request: Request) -> JSONResponse:
+    """GET: every schedule as `schedule list --json` shows it (the ping URL masked)."""
+    return JSONResponse(await run_in_threadpool(schedule_actions.list_schedules, _store(request)))
+
+
+async def database_schedule(request: Request) -> JSONResponse:
+    """GET: the database's schedule as GET /api/schedules shows it; 404 when it has none."""
+    return JSONResponse(await run_in_threadpool(schedule_actions.show_schedule, _store(request),
+                                                request.path_params["name"]))
+
+
+async def database_schedule_set(request: Request) -> JSONResponse:
+    """PUT {"cron", "keep_local", "keep_last", "keep_daily", "keep_weekly", "keep_monthly",
+    "notify_url"}: as `schedule set`, a job whose result is the schedule as GET shows it. A
+    retention value left out or null stays as stored; notify_url is write-only: left out it
+    stays, null removes it (--no-notify)."""
+    name = request.path_params["name"]
+    # notify_url left out is not passed at all: set_schedule's default, store.KEEP, keeps it (that
+    # sentinel would not survive the trip to the job's child process)
+    given = await json_object(request, SCHEDULE_FIELDS, omitted=("notify_url",))
+    if (given.get("notify_url") or "").endswith(MASKED_PING_PATH):
+        # what GET shows: saved, it would replace the real ping URL
+        raise BadInput("notify_url is the masked value GET shows: send the ping URL itself, leave it out to keep "
+                       "it, or null to remove it")
+    return await _answered(request, "schedule_set", name, schedule_actions.set_schedule, db_name=name, **given)
+
+
+async def database_schedule_remove(request: Request) -> JSONResponse:
+    """DELETE: as `schedule remove`, a job whose result is {"database", "server", "removed"}."""
+    name = request.path_params["name"]
+    return await _answered(request, "schedule_remove", name, schedule_actions.remove_schedule, db_name=name)
+
+
+async def status(request: Request) -> JSONResponse:
+    """POST {"max_age": hours (26 by default)}: as `status`, a job whose result is {"ok",
+    "databases": one row per database}."""
+    given = await json_object(request, {"max_age": (int, float)})
+    max_age = status_actions.DEFAULT_MAX_AGE_HOURS if given["max_age"] is None else given["max_age"]
+    return await _answered(request, "status", None, status_actions.status, max_age_hours=max_age)
+
+
 async def job(request: Request) -> JSONResponse:
     """GET: {"id", "kind", "database", "state", "progress", "result", "error", "started_at", "ended_at"}."""
     found = request.app.state.jobs.get(request.path_params["job_id"])
@@ -154,5 +209,11 @@ routes = [
     Route("/api/databases/{name}/backups", database_backups, methods=["GET"]),
     Route("/api/databases/{name}/backup", database_backup, methods=["POST"]),
     Route("/api/databases/{name}/restore", database_restore, methods=["POST"]),
+    Route("/api/databases/{name}/prune", database_prune, methods=["POST"]),
+    Route("/api/schedules", schedules, methods=["GET"]),
+    Route("/api/databases/{name}/schedule", database_schedule, methods=["GET"]),
+    Route("/api/databases/{name}/schedule", database_schedule_set, methods=["PUT"]),
+    Route("/api/databases/{name}/schedule", database_schedule_remove, methods=["DELETE"]),
+    Route("/api/status", status, methods=["POST"]),
     Route("/api/jobs/{job_id}", job, methods=["GET"]),
 ]

@@ -1,6 +1,6 @@
-"""The web server's jobs: long operations (S3 test, backup, restore, S3 settings changes that
-update scheduled servers) run in the background, one per database at a time, and are looked up
-by id while they run and after.
+"""The web server's jobs: long operations (S3 test, backup, restore, prune, schedule set and
+remove, status, S3 settings changes that update scheduled servers) run in the background, one
+per database at a time, and are looked up by id while they run and after.
 
 An action that runs a play is called in a child process of its own (`call_isolated`), never in
 a thread of the web server: the runner narrows os.environ for the whole of a run (so that

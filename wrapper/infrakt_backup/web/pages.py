@@ -1,6 +1,7 @@
-"""The HTML pages: `/` (databases and servers), `/settings` (S3 Backup Storage) and
-`/databases/{name}` (its Backups tab). Rendered from what the actions return; what takes a
-play (the backup list, the jobs) the pages' JavaScript fetches from the API."""
+"""The HTML pages: `/` (databases with their schedules, and servers), `/settings` (S3 Backup
+Storage) and `/databases/{name}` (its schedule and Backups tab). Rendered from what the actions
+return; what takes a play (the backup list, the status, the jobs) the pages' JavaScript fetches
+from the API."""
 
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from starlette.templating import Jinja2Templates
 
 from ansible_collections.infrakt.backup.plugins.module_utils.s3 import presets
 from infrakt_backup.actions import db as db_actions
+from infrakt_backup.actions import schedule as schedule_actions
 from infrakt_backup.actions import server as server_actions
 from infrakt_backup.actions import settings_s3
 from infrakt_backup.errors import NotFound
@@ -28,7 +30,9 @@ def render(request: Request, template: str, status_code: int = 200, **context) -
 
 async def index(request: Request) -> Response:
     store = request.app.state.store
+    scheduled = await run_in_threadpool(schedule_actions.list_schedules, store)
     return render(request, "index.html", databases=await run_in_threadpool(db_actions.list_databases, store),
+                  schedules={schedule["database"]: schedule for schedule in scheduled},
                   servers=await run_in_threadpool(server_actions.list_servers, store),
                   s3=await run_in_threadpool(settings_s3.show, store))
 
@@ -46,7 +50,10 @@ async def database(request: Request) -> Response:
     found = [entry for entry in await run_in_threadpool(db_actions.list_databases, store) if entry["name"] == name]
     if not found:
         raise NotFound(f"unknown database {name!r}")
+    scheduled = await run_in_threadpool(schedule_actions.list_schedules, store)
     return render(request, "database.html", database=found[0],
+                  schedule=next((schedule for schedule in scheduled if schedule["database"] == name), None),
+                  s3_rules=schedule_actions.S3_RULES,
                   s3=await run_in_threadpool(settings_s3.show, store))
 
 

@@ -5,7 +5,8 @@
 const CSRF = document.querySelector('meta[name="csrf-token"]').content;
 const POLL_MS = 700;
 
-// Send one call; return {status, data}, or throw the API's one-line error.
+// Send one call; return {status, data}, or throw the API's one-line error (its HTTP status as
+// the error's `status`).
 async function call(method, path, body) {
   const options = { method, headers: { "X-CSRF-Token": CSRF }, credentials: "same-origin" };
   if (body !== undefined) {
@@ -14,7 +15,10 @@ async function call(method, path, body) {
   }
   const response = await fetch(path, options);
   const data = await response.json().catch(() => ({ error: `${response.status} ${response.statusText}` }));
-  if (!response.ok) throw new Error(data.error || `${response.status} ${response.statusText}`);
+  if (!response.ok) {
+    throw Object.assign(new Error(data.error || `${response.status} ${response.statusText}`),
+      { status: response.status });
+  }
   return { status: response.status, data };
 }
 
@@ -52,6 +56,35 @@ async function operation(method, path, body, onProgress = () => {}) {
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
+}
+
+// Return a progress callback for operation() that shows the job's state in `box`.
+function showJob(box, what) {
+  return (job) => {
+    const last = job.progress.length ? job.progress[job.progress.length - 1].replace(/^… /, "") : "starting";
+    box.textContent = job.state === "running" ? `${what}: ${last}…` : `${what}: ${job.state}.`;
+    box.dataset.state = job.state;
+  };
+}
+
+// Run an operation that may be a job, its state shown in `box`: setRunning(true) while it runs,
+// then setRunning(false), `after()` (a reload), and a toast of succeeded(result) or the error.
+async function operate({ box, what, method, path, body, setRunning, succeeded, after }) {
+  setRunning(true);
+  box.hidden = false;
+  box.dataset.state = "running";
+  box.textContent = `${what}: starting…`;
+  let said;
+  try {
+    said = [succeeded(await operation(method, path, body, showJob(box, what))), "success"];
+  } catch (error) {
+    box.textContent = `${what}: failed.`;
+    box.dataset.state = "failed";
+    said = [`${what} failed: ${error.message}`, "error"];
+  }
+  setRunning(false);
+  await after();
+  toast(...said);
 }
 
 function busy(button, text) {
@@ -152,6 +185,11 @@ function humanSize(size) {
   return unit === 0 ? `${size} B` : `${value.toFixed(1)} ${SIZE_UNITS[unit]}`;
 }
 
+// An ISO-8601 UTC time as "2026-11-24 21:05:09".
+function utcText(moment) {
+  return moment.replace("T", " ").replace("Z", "");
+}
+
 function element(tag, attributes, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attributes || {})) node.setAttribute(key, value);
@@ -170,11 +208,11 @@ function locationCell(backup) {
 }
 
 // The Backups tab's columns: a heading and what a backup shows under it. A later column
-// (status, schedule, verification) is one more entry.
+// (verification) is one more entry.
 const BACKUP_COLUMNS = [
   { heading: "Filename", cell: (backup) => element("code", {}, backup.filename) },
   { heading: "Size", cell: (backup) => humanSize(backup.size) },
-  { heading: "Created (UTC)", cell: (backup) => backup.created.replace("T", " ").replace("Z", "") },
+  { heading: "Created (UTC)", cell: (backup) => utcText(backup.created) },
   { heading: "Location", cell: locationCell },
 ];
 
@@ -221,50 +259,198 @@ function setUpBackups(section) {
     for (const button of table.querySelectorAll("button.restore")) button.disabled = value;
   }
 
-  function showJob(what) {
-    return (job) => {
-      jobBox.hidden = false;
-      const last = job.progress.length ? job.progress[job.progress.length - 1].replace(/^… /, "") : "starting";
-      jobBox.textContent = job.state === "running" ? `${what}: ${last}…` : `${what}: ${job.state}.`;
-      jobBox.dataset.state = job.state;
-    };
-  }
-
-  async function operate(what, action, body, succeeded) {
-    setRunning(true);
-    jobBox.hidden = false;
-    jobBox.dataset.state = "running";
-    jobBox.textContent = `${what}: starting…`;
-    let said;
-    try {
-      said = [succeeded(await operation("POST", `${path}/${action}`, body, showJob(what))), "success"];
-    } catch (error) {
-      jobBox.textContent = `${what}: failed.`;
-      jobBox.dataset.state = "failed";
-      said = [`${what} failed: ${error.message}`, "error"];
-    }
-    setRunning(false);
-    await load();
-    toast(...said);
+  function operateOn(what, action, body, succeeded) {
+    return operate({ box: jobBox, what, method: "POST", path: `${path}/${action}`, body, succeeded, setRunning,
+      after: load });
   }
 
   function restoreFrom(filename) {
     const question = `Restore ${filename} into database ${database} (${section.dataset.engine} on server ` +
       `${section.dataset.server})? Its current data will be replaced.`;
     if (!confirm(question)) return;
-    operate("Restore", "restore", { filename }, (result) =>
+    operateOn("Restore", "restore", { filename }, (result) =>
       `Restored ${database} from ${filename}${result.downloaded ? " (downloaded from S3)" : ""}.`);
   }
 
   createButton.addEventListener("click", () =>
-    operate("Backup", "backup", {}, (result) =>
+    operateOn("Backup", "backup", {}, (result) =>
       `Backup created: ${result.filename}${result.location === "local+s3" ? ", uploaded to S3" : ""}.`));
   load();
+}
+
+// ---------------------------------------------------------------- status and schedules
+
+// A number of seconds as `status` prints an age: "26h03m".
+function ageText(seconds) {
+  const minutes = Math.floor(Math.max(seconds, 0) / 60);
+  return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, "0")}m`;
+}
+
+// Show a database's status row (from `status`) in `node`: ok or not, the last error, the last
+// success and its age; data-ok says which.
+function showStatus(node, row) {
+  const success = row.last_success
+    ? `last success ${utcText(row.last_success)} UTC (${ageText(row.age_seconds)} ago)` : "no backup recorded";
+  node.textContent = row.ok ? `OK · ${success}` : `Not OK · ${row.error}${row.last_success ? ` · ${success}` : ""}`;
+  node.dataset.ok = row.ok;
+}
+
+// Run the status job (every server in one run); return its rows by database.
+async function statusRows() {
+  const report = await operation("POST", "/api/status", {});
+  return new Map(report.databases.map((row) => [row.database, row]));
+}
+
+// The databases list's Status column, from one status job for all of them.
+async function setUpStatusColumn(table) {
+  const state = document.getElementById("status-state");
+  try {
+    const rows = await statusRows();
+    for (const tr of table.querySelectorAll("tbody tr")) {
+      const row = rows.get(tr.dataset.database);
+      if (row) showStatus(tr.querySelector("td.status"), row);
+    }
+    state.textContent = "";
+  } catch (error) {
+    for (const cell of table.querySelectorAll("td.status")) cell.textContent = "unknown";
+    state.textContent = `The status could not be read: ${error.message}`;
+  }
+}
+
+// What a schedule keeps, as `schedule list` says it.
+function retentionText(schedule) {
+  const rules = Object.entries(schedule)
+    .filter(([key, value]) => key.startsWith("keep_") && key !== "keep_local" && value !== null)
+    .map(([key, value]) => `${key.slice("keep_".length)} ${value}`);
+  return `keep ${schedule.keep_local} on the server, in S3 ${rules.length ? rules.join(", ") : "everything"}`;
+}
+
+// A count field's value for the API: null when empty, a number when it is one; else the text,
+// which the API refuses with its own message.
+function countValue(text) {
+  const trimmed = text.trim();
+  if (!trimmed) return null;
+  return /^\d+$/.test(trimmed) ? Number(trimmed) : trimmed;
+}
+
+// A database's Schedule section: what is scheduled, the form that sets it, Remove, and the
+// status line with its refresh.
+function setUpSchedule(section) {
+  const database = section.dataset.database;
+  const path = `/api/databases/${encodeURIComponent(database)}/schedule`;
+  const edit = document.getElementById("schedule-edit");
+  const form = document.getElementById("schedule-form");
+  const field = (name) => form.elements[name];
+  const counts = [...form.elements].filter((input) => input.name.startsWith("keep_"));
+  const saveButton = document.getElementById("schedule-save");
+  const removeButton = document.getElementById("schedule-remove");
+  const refreshButton = document.getElementById("status-refresh");
+  const statusLine = document.getElementById("status-line");
+  const jobBox = document.getElementById("schedule-job");
+
+  // Show `schedule` (GET …/schedule; null: none) above the form.
+  function show(schedule) {
+    const facts = schedule ? [
+      ["Cron", element("code", {}, schedule.cron)],
+      ["Retention", retentionText(schedule)],
+      ["Ping URL", schedule.notify_url || "none"],
+      ["Installed", schedule.installed ? `yes, on server ${schedule.server}`
+        : `no: save it again once server ${schedule.server} can be reached`],
+    ] : [["Scheduled backups", "none"]];
+    document.getElementById("schedule-summary").replaceChildren(
+      ...facts.flatMap(([term, value]) => [element("dt", {}, term), element("dd", {}, value)]));
+    field("notify_remove").disabled = !schedule?.notify_url;
+    document.getElementById("notify-note").textContent = schedule?.notify_url
+      ? `Stored (${schedule.notify_url}); leave empty to keep it.`
+      : "Optional: a healthchecks.io-compatible URL, pinged at the start, success and failure of each run.";
+    removeButton.hidden = !schedule;
+    edit.querySelector("summary").textContent = schedule ? "Change the schedule" : "Set a schedule";
+  }
+
+  // Fill the form with `schedule` (null: empty it); the ping URL is never filled back.
+  function fill(schedule) {
+    field("cron").value = schedule ? schedule.cron : "";
+    for (const input of counts) input.value = schedule && schedule[input.name] !== null ? schedule[input.name] : "";
+    field("notify_url").value = "";
+    field("notify_remove").checked = false;
+  }
+
+  async function stored() {
+    try {
+      return await api("GET", path);
+    } catch (error) {
+      if (error.status === 404) return null;  // no schedule
+      throw error;
+    }
+  }
+
+  function change(what, method, body, succeeded) {
+    return operate({
+      box: jobBox, what, method, path, body, succeeded,
+      setRunning: (value) => { saveButton.disabled = removeButton.disabled = value; },
+      after: async () => {
+        show(await stored());
+        refreshStatus();  // the status judges a scheduled database by its schedule
+      },
+    });
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const body = { cron: field("cron").value };
+    for (const input of counts) body[input.name] = countValue(input.value);
+    if (field("notify_remove").checked) body.notify_url = null;
+    else if (field("notify_url").value) body.notify_url = field("notify_url").value;
+    change("Saving the schedule", "PUT", body, (saved) => {
+      fill(saved);
+      edit.open = false;  // saved: the summary shows it (a refused form stays as it is, open, to be fixed)
+      return `Scheduled backups of ${database} installed on ${saved.server}: ${saved.cron}, ${retentionText(saved)}.`;
+    });
+  });
+
+  removeButton.addEventListener("click", () => {
+    const question = `Remove the scheduled backups of ${database} from server ${section.dataset.server}? ` +
+      "Backups already made stay.";
+    if (!confirm(question)) return;
+    change("Removing the schedule", "DELETE", undefined, (removed) => {
+      fill(null);
+      return `Scheduled backups of ${database} removed from ${removed.server}.`;
+    });
+  });
+
+  // One status job at a time: a refresh asked for while one runs follows it.
+  let checking = Promise.resolve();
+  function refreshStatus() {
+    checking = checking.then(checkStatus);
+  }
+
+  async function checkStatus() {
+    const done = busy(refreshButton, "Checking…");
+    statusLine.textContent = "Checking the last backup…";
+    delete statusLine.dataset.ok;
+    try {
+      showStatus(statusLine, (await statusRows()).get(database));
+    } catch (error) {
+      statusLine.textContent = `The status could not be read: ${error.message}`;
+    } finally {
+      done();
+    }
+  }
+
+  refreshButton.addEventListener("click", refreshStatus);
+  const initial = JSON.parse(section.dataset.schedule);
+  show(initial);
+  fill(initial);
+  refreshStatus();
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("s3-form");
   if (form) setUpSettings(form);
+  const databases = document.getElementById("databases-table");
+  if (databases) setUpStatusColumn(databases);
+  const schedule = document.getElementById("schedule");
+  if (schedule) setUpSchedule(schedule);
   const backups = document.getElementById("backups");
   if (backups) setUpBackups(backups);
 });
