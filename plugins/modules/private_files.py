@@ -62,7 +62,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 written:
-  description: The files (absolute paths) whose content changed, sorted.
+  description: The files (absolute paths) whose content or mode changed, and directories made 0700, sorted.
   returned: always
   type: list
   elements: str
@@ -76,6 +76,7 @@ removed:
 """
 
 import os
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -89,6 +90,24 @@ def target_path(dest, relative):
     if relative.startswith("/") or any(part in ("", ".", "..") for part in parts):
         raise ValueError("%r is not a plain relative path under %s" % (relative, dest))
     return os.path.join(dest, *parts)
+
+
+def needs_writing(path, text):
+    """Return True when the file at path is missing, holds other text, or is not 0600."""
+    return current_content(path) != text or stat.S_IMODE(os.lstat(path).st_mode) != 0o600
+
+
+def loose_directories(dest, paths):
+    """Return the existing directories from dest down to the given paths' parents that are not
+    0700, sorted."""
+    directories = set()
+    for path in paths:
+        directory = os.path.dirname(path)
+        while directory.startswith(dest):
+            directories.add(directory)
+            directory = os.path.dirname(directory)
+    return sorted(path for path in directories
+                  if os.path.isdir(path) and stat.S_IMODE(os.stat(path).st_mode) != 0o700)
 
 
 def current_content(path):
@@ -117,13 +136,17 @@ def sync(params, check_mode):
     given = dict(params["files"])
     given.update(params["secret_files"])
     paths = dict((target_path(dest, relative), text) for relative, text in given.items())
-    written = sorted(path for path, text in paths.items() if current_content(path) != text)
+    written = sorted(path for path, text in paths.items() if needs_writing(path, text))
+    tightened = loose_directories(dest, paths)
     removed = strangers(dest, paths) if params["exclusive"] and os.path.isdir(dest) else []
     if check_mode:
-        return written, removed
+        return sorted(written + tightened), removed
+    for directory in tightened:
+        os.chmod(directory, 0o700)
     for path in written:
         backup_files.ensure_private_dirs(os.path.dirname(path))
-        backup_files.write_private_atomically(path, paths[path])
+        if not backup_files.write_private_atomically(path, paths[path]):
+            os.chmod(path, 0o600)  # the same text with a looser mode (an older install)
     for path in removed:
         os.unlink(path)
     return written, removed

@@ -42,3 +42,14 @@ def test_paths_leaving_dest_are_refused(run_module, tmp_path):
     os.symlink(tmp_path / "elsewhere", tmp_path / "d" / "link")
     result = run_module(private_files, {"dest": str(tmp_path / "d"), "files": {"link": "1"}})
     assert result["failed"] and "symlink" in result["msg"]
+
+
+def test_an_older_install_with_looser_modes_is_tightened(run_module, tmp_path):
+    dest = tmp_path / "runtime"
+    (dest / "pkg").mkdir(parents=True, mode=0o755)
+    (dest / "pkg").chmod(0o755)
+    (dest / "pkg" / "a.py").write_text("A = 1\n")
+    (dest / "pkg" / "a.py").chmod(0o644)
+    result = run_module(private_files, {"dest": str(dest), "files": {"pkg/a.py": "A = 1\n"}})
+    assert result["changed"] and (mode(dest / "pkg"), mode(dest / "pkg" / "a.py")) == (0o700, 0o600)
+    assert run_module(private_files, {"dest": str(dest), "files": {"pkg/a.py": "A = 1\n"}})["changed"] is False
