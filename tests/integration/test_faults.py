@@ -289,9 +289,10 @@ def backup_pair_collided(cli: Wrapper, db_name: str, env: dict) -> bool:
         assert len(made) == 2 - len(refused)
         for path in made:
             assert f"{sha256_of(path)}  {path.name}\n" == path.with_name(path.name + ".sha256").read_text()
-            listed = subprocess.run([env["PG_BIN_DIR"] + "/pg_restore", "--list", str(path)],
-                                    capture_output=True, text=True)
-            assert listed.returncode == 0 and "TABLE DATA public customers" in listed.stdout, listed.stderr
+            # the database's backups are zstd-compressed (`.dump.zst`): pg_restore reads the archive on stdin
+            archive = subprocess.run(["zstd", "-dc", str(path)], capture_output=True, check=True).stdout
+            listed = subprocess.run([env["PG_BIN_DIR"] + "/pg_restore", "--list"], input=archive, capture_output=True)
+            assert listed.returncode == 0 and b"TABLE DATA public customers" in listed.stdout, listed.stderr
         assert not list((SERVER_BACKUPS / db_name).glob("*.partial"))
     finally:
         for path in made:
