@@ -18,7 +18,8 @@ from infrakt_backup.runner import unsafe_vars_yaml
 from tests.integration.plays import bench_s3_variables, run_playbook
 from tests.integration.scratch import unique
 
-pytestmark = pytest.mark.integration
+# root's crontab, /etc/infrakt and the status files are this machine's: one xdist worker runs these
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("server_global")]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
