@@ -151,7 +151,7 @@ def _progress(as_json: bool) -> Iterator[Callable[[str], None]]:
     running task, its elapsed time and a fleet run's count, ended when the block ends, before
     the command prints its answer. Otherwise each message (`… Dump the database`) as a line on
     stderr, and nothing with --json."""
-    stderr = click.get_text_stream("stderr")
+    stderr = sys.stderr
     if stderr.isatty():
         ticker = Ticker(stderr)
         try:
