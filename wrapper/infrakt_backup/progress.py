@@ -3,6 +3,7 @@ fleet run from fleet_count) and, for cli.py on a terminal, one status line rewri
 second with the running task's elapsed time (Ticker). Elsewhere (a pipe, a log, the web page)
 the same lines are plain lines, one each, and nothing is rewritten."""
 
+import os
 import re
 import shutil
 import threading
@@ -83,7 +84,11 @@ class Ticker:
     def _draw(self) -> None:
         if self.task is None and self.count is None:
             return
-        width = shutil.get_terminal_size().columns - 1
+        try:  # the terminal stderr is on: stdout may be a pipe (--json | jq)
+            columns = os.get_terminal_size(self.stream.fileno()).columns
+        except (OSError, ValueError):
+            columns = shutil.get_terminal_size().columns
+        width = (columns or 80) - 1
         self.stream.write(CLEAR_LINE + status_line(self.task, self.clock() - self.started, self.count, width))
         self.stream.flush()
 
