@@ -322,3 +322,13 @@ def test_backup_create_of_several_databases_is_a_table_and_fails_when_one_failed
     assert as_json.exit_code == 1 and json.loads(as_json.stdout) == FLEET["backups"] and as_json.stderr == ""
     assert recorded[-1] == (["shop", "crm"], {"all_databases": False, "server_name": "web1", "upload": False,
                                               "timeout": None, "lock_timeout": None, "forks": 10})
+
+
+def test_status_passes_forks_and_refuses_zero(run, registered, monkeypatch):
+    from infrakt_backup.actions import status
+
+    assert_error(run("status", "--forks", "0"), 2, "forks")  # refused before any server is asked
+    recorded = []
+    monkeypatch.setattr(status, "status", lambda store, max_age, **kwargs: recorded.append(kwargs["forks"])
+                        or {"ok": True, "databases": []})
+    assert run("status", "--forks", "3").exit_code == 0 and recorded == [3]
