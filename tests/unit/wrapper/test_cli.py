@@ -288,3 +288,47 @@ def test_unexpected_errors_are_one_line_and_a_traceback_only_at_vvv(run, monkeyp
     assert_error(run("settings", "s3", "show"), 1, "unexpected RuntimeError: something odd (-vvv shows the traceback)")
     verbose = run("-vvv", "settings", "s3", "show")
     assert verbose.exit_code == 1 and "Traceback" in verbose.stderr
+
+
+FLEET = {"ok": False, "backups": [
+    {**CREATED, "duration_s": 2.5, "error": None},
+    {**dict.fromkeys(CREATED), "duration_s": None, "database": "crm", "server": "web2",
+     "error": "Backup of crm failed: cannot reach server web2: the SSH connection failed"},
+]}
+
+
+def test_backup_create_of_several_databases_is_a_table_and_fails_when_one_failed(run, registered, monkeypatch):
+    recorded = []
+
+    def create_backups(store, db_names, *, progress, verbosity, **kwargs):
+        progress("… Dump the databases")
+        progress("1/2 done, 1 failed, 0 running")
+        recorded.append((db_names, kwargs))
+        return FLEET
+
+    monkeypatch.setattr(backup_create, "create_backups", create_backups)
+    result = run("backup", "create", "--all", "--forks", "3")
+    assert result.exit_code == 1
+    assert recorded == [([], {"all_databases": True, "server_name": None, "upload": True, "timeout": None,
+                              "lock_timeout": None, "forks": 3})]
+    assert result.stderr == "… Dump the databases\n1/2 done, 1 failed, 0 running\n"  # no terminal: plain lines
+    assert result.stdout.splitlines() == [
+        "DATABASE  SERVER  FILE                                 SIZE     LOCATION  DURATION  ERROR",
+        "shop      web1    shop_postgres_20261124T210509Z.dump  1.5 KiB  local+s3  2.5 s     -",
+        "crm       web2    -                                    -        -         -         Backup of crm failed: "
+        "cannot reach server web2: the SSH connection failed",
+    ]
+    as_json = run("backup", "create", "shop", "crm", "--server", "web1", "--json", "--no-upload")
+    assert as_json.exit_code == 1 and json.loads(as_json.stdout) == FLEET["backups"] and as_json.stderr == ""
+    assert recorded[-1] == (["shop", "crm"], {"all_databases": False, "server_name": "web1", "upload": False,
+                                              "timeout": None, "lock_timeout": None, "forks": 10})
+
+
+def test_status_passes_forks_and_refuses_zero(run, registered, monkeypatch):
+    from infrakt_backup.actions import status
+
+    assert_error(run("status", "--forks", "0"), 2, "forks")  # refused before any server is asked
+    recorded = []
+    monkeypatch.setattr(status, "status", lambda store, max_age, **kwargs: recorded.append(kwargs["forks"])
+                        or {"ok": True, "databases": []})
+    assert run("status", "--forks", "3").exit_code == 0 and recorded == [3]
