@@ -3,6 +3,7 @@ input, rendering, JSON, exit codes and error lines. tests/integration/test_cli_s
 the installed command in subprocesses."""
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -179,11 +180,11 @@ CREATED = {"database": "shop", "server": "web1", "filename": "shop_postgres_2026
            "sha256": "a" * 64, "location": "local+s3", "s3_key": "prod/shop/shop_postgres_20261124T210509Z.dump"}
 LISTED = [
     {"filename": "shop_postgres_20261101T000000Z.dump", "size": 10, "created": "2026-11-01T00:00:00Z",
-     "location": "s3", "sha256": None},
+     "location": "s3", "encrypted": False, "sha256": None},
     {"filename": "shop_postgres_20261124T210509Z.dump", "size": 3 * 1024**2, "created": "2026-11-24T21:05:09Z",
-     "location": "both", "sha256": "b" * 64},
-    {"filename": "shop_postgres_20261110T000000Z.dump", "size": 20, "created": "2026-11-10T00:00:00Z",
-     "location": "local", "sha256": "c" * 64},
+     "location": "both", "encrypted": False, "sha256": "b" * 64},
+    {"filename": "shop_postgres_20261110T000000Z.dump.zst.age", "size": 20, "created": "2026-11-10T00:00:00Z",
+     "location": "local", "encrypted": True, "sha256": "c" * 64},
 ]
 
 
@@ -229,10 +230,10 @@ def test_backup_list_is_a_table_newest_first(run, registered, calls):
     result = run("backup", "list", "shop")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        "FILENAME                             SIZE     CREATED (UTC)        LOCATION",
-        "shop_postgres_20261124T210509Z.dump  3.0 MiB  2026-11-24 21:05:09  local + ☁ S3",
-        "shop_postgres_20261110T000000Z.dump  20 B     2026-11-10 00:00:00  local",
-        "shop_postgres_20261101T000000Z.dump  10 B     2026-11-01 00:00:00  ☁ S3 only",
+        "FILENAME                                     SIZE     CREATED (UTC)        LOCATION      ENCRYPTED",
+        "shop_postgres_20261124T210509Z.dump          3.0 MiB  2026-11-24 21:05:09  local + ☁ S3  -",
+        "shop_postgres_20261110T000000Z.dump.zst.age  20 B     2026-11-10 00:00:00  local         🔒 age",
+        "shop_postgres_20261101T000000Z.dump          10 B     2026-11-01 00:00:00  ☁ S3 only     -",
     ]
     listed = json.loads(run("backup", "list", "shop", "--json").stdout)
     assert [item["filename"] for item in listed] == [LISTED[1]["filename"], LISTED[2]["filename"],
@@ -245,7 +246,7 @@ def test_backup_list_without_s3_shows_the_local_backups_a_warning_and_fails(run,
                         lambda *args, **kwargs: {"backups": local, "s3_error": "cannot reach the S3 endpoint x"})
     result = run("backup", "list", "shop")
     assert result.exit_code == 1
-    assert "shop_postgres_20261110T000000Z.dump" in result.stdout
+    assert "shop_postgres_20261110T000000Z.dump.zst.age" in result.stdout
     assert result.stderr == ("infrakt-backup: warning: S3 could not be listed, only the server's local backups are "
                              "shown: cannot reach the S3 endpoint x\n")
     as_json = run("backup", "list", "shop", "--json")
@@ -259,7 +260,10 @@ def test_backup_restore_with_yes(run, registered, calls):
     assert result.stdout == (f"Restored shop on server web1 from {LISTED[1]['filename']} "
                              "(downloaded from S3, sha256 verified).\n")
     # --yes: nothing asks
-    assert calls == [(("shop", LISTED[1]["filename"]), {"confirm": None, "timeout": None, "lock_timeout": None}, 0)]
+    assert calls == [(("shop", LISTED[1]["filename"]),
+                      {"confirm": None, "timeout": None, "lock_timeout": None, "identity_file": None}, 0)]
+    run("backup", "restore", "shop", LISTED[2]["filename"], "--yes", "--identity-file", "/x/identity.txt")
+    assert calls[-1][1]["identity_file"] == Path("/x/identity.txt")
 
 
 # ---------------------------------------------------------------- errors

@@ -3,6 +3,7 @@ server, then upload from the server when S3 is configured. The local copy is alw
 
 from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup.actions import timeout_variables, validated
+from infrakt_backup.actions.settings_encryption import backup_recipients
 from infrakt_backup.errors import BadInput, InfraktError
 from infrakt_backup.remote import Progress, database_play
 from infrakt_backup.store import Store
@@ -17,7 +18,9 @@ def create_backup(
     """Back up database `db_name`; upload to S3 when `upload` and S3 is configured (the
     db_backup module does both on the server, under the lock scheduled runs take, and records
     the outcome in the status file they write). `timeout` bounds the whole dump and
-    `lock_timeout` its wait for a locked table (seconds; None: the modules' defaults).
+    `lock_timeout` its wait for a locked table (seconds; None: the modules' defaults). With
+    encryption on (`settings encryption`), the server encrypts it to the recipients in the
+    stream (its filename ends in `.age`).
 
     Returns {"database", "server", "filename", "path", "size", "sha256", "location", "s3_key",
     "duration_s"} with location "local" or "local+s3". Raises BadInput for an invalid or unknown
@@ -31,8 +34,12 @@ def create_backup(
     if not upload_to_s3 and not play.database.local_copy:
         raise BadInput(f"{db_name} keeps no local copy, so its backups must go to S3: "
                        + ("S3 is not configured" if play.settings is None else "leave out --no-upload"))
+    variables = {"infrakt_upload_to_s3": upload_to_s3, **timeouts}
+    recipients = backup_recipients(store)
+    if recipients:
+        variables["infrakt_age_recipients"] = recipients  # public keys: the identity stays here
     run = (play if upload_to_s3 else play.without_s3()).run(
-        "backup.yml", {"infrakt_upload_to_s3": upload_to_s3, **timeouts}, progress=progress, verbosity=verbosity
+        "backup.yml", variables, progress=progress, verbosity=verbosity
     )
     dump = run.result_of(DB_BACKUP)
     if dump is None:
