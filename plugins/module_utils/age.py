@@ -66,8 +66,7 @@ def decrypted_chunks(path, identity_path, decode):
     with open(path, "rb") as source:
         process, stderr = process_stream.start(argv, source)
     try:
-        for chunk in decode(process.stdout):
-            yield chunk
+        yield from decode(process.stdout)
         process.wait()  # the reader saw the end of age's output: age ended, or is ending
     except EngineError:
         process.stdout.close()  # an age blocked on a full pipe ends (SIGPIPE)

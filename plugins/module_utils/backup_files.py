@@ -68,8 +68,7 @@ def ensure_private_dirs(path):
 def file_chunks(path):
     """Yield the bytes of the file at path in CHUNK_SIZE pieces."""
     with open(path, "rb") as source:
-        for chunk in read_chunks(source):
-            yield chunk
+        yield from read_chunks(source)
 
 
 def read_chunks(source):

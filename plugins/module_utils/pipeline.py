@@ -371,5 +371,4 @@ def _decoded(connection, parts, path, identity_path):
 def _file_decoded(path, decode):
     """Yield what decode (one of READERS) yields for the file at path."""
     with open(path, "rb") as source:
-        for chunk in decode(source):
-            yield chunk
+        yield from decode(source)
