@@ -89,15 +89,13 @@ EXAMPLES = r"""
     password: "{{ shop_db_password }}"
     filename: shop_postgres_20261124T210509Z.dump
 
-- name: Restore the shop database from an encrypted backup
+- name: Restore a MariaDB from an encrypted backup (the identity from Ansible Vault)
   infrakt.backup.db_restore:
-    engine: postgres
-    db_name: shop
-    host: 127.0.0.1
-    user: shop
-    password: "{{ shop_db_password }}"
-    filename: shop_postgres_20261124T210509Z.dump.zst.age
-    identity: "{{ lookup('ansible.builtin.file', 'shop-identity.txt') }}"
+    engine: mariadb
+    db_name: blog
+    socket: /run/mysqld/mysqld.sock
+    filename: blog_mariadb_20261124T210509Z.sql.zst.age
+    identity: "{{ blog_age_identity }}"
 
 - name: Restore a native Redis
   infrakt.backup.db_restore:
