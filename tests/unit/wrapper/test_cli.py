@@ -292,3 +292,33 @@ def test_unexpected_errors_are_one_line_and_a_traceback_only_at_vvv(run, monkeyp
     assert_error(run("settings", "s3", "show"), 1, "unexpected RuntimeError: something odd (-vvv shows the traceback)")
     verbose = run("-vvv", "settings", "s3", "show")
     assert verbose.exit_code == 1 and "Traceback" in verbose.stderr
+
+
+# ---------------------------------------------------------------- settings encryption
+
+
+def test_settings_encryption_commands_print_one_line_each_and_never_the_identity(run, home, tmp_path):
+    assert run("settings", "encryption", "show").stdout == "Backups are not encrypted.\n"
+    made = run("settings", "encryption", "init")
+    assert made.exit_code == 0, made.output
+    recipient = json.loads(run("settings", "encryption", "show", "--json").stdout)["recipients"][0]
+    assert made.stdout.splitlines() == [
+        f"New age identity stored. Backups are now encrypted to {recipient}.",
+        "Keep a copy of the identity away from this machine: without it no encrypted backup can be restored. "
+        "Write it with: infrakt-backup settings encryption export-identity --output FILE",
+    ]
+    output = tmp_path / "identity.txt"
+    exported = run("settings", "encryption", "export-identity", "--output", str(output))
+    assert exported.stdout == f"Identity of {recipient} written to {output} (mode 0600).\n"
+    identity = Store(home).encryption().identity
+    assert identity in output.read_text()
+    assert_error(run("settings", "encryption", "export-identity", "--output", str(output)), 2,
+                 f"{output} exists: choose a new file (an identity file is never overwritten)")
+    assert "Stored identity:  yes, recipient " + recipient in run("settings", "encryption", "show").stdout
+    assert_error(run("settings", "encryption", "set", "--recipient", "age1typo"), 2, "age recipient 'age1typo'")
+    assert run("settings", "encryption", "disable").stdout == (
+        "New backups are no longer encrypted. The stored age identity is kept: encrypted backups still restore.\n")
+    everything = "".join(run(*command).output for command in (
+        ("settings", "encryption", "show"), ("settings", "encryption", "show", "--json"),
+        ("settings", "encryption", "init")))
+    assert identity not in everything and "AGE-SECRET-KEY" not in everything
