@@ -103,12 +103,14 @@ class S3Upload(object):
         self._stream.abort()
 
 
-def backup_and_record(connection, backup_dir, state_dir, trigger, s3=None, now=None, keep_local=True):
+def backup_and_record(connection, backup_dir, state_dir, trigger, s3=None, now=None, keep_local=True,
+                      recipients=None):
     """Back up connection's database into backup_dir and upload it to s3 (an S3Target) when
     given; record the outcome in its status file under state_dir (trigger: "schedule" or
     "manual"). The caller holds the database's lock.
 
-    With keep_local False the backup only goes to S3 (nothing on the server's disk).
+    With keep_local False the backup only goes to S3 (nothing on the server's disk). With
+    recipients (age public keys) it is encrypted to them in the stream (pipeline.create_backup).
 
     Return create_backup's result plus `location` ("local", "both" or "s3") and `duration_s`.
     Raise what the pipeline raised after recording it: UploadFailed (a local backup is kept and
@@ -118,7 +120,8 @@ def backup_and_record(connection, backup_dir, state_dir, trigger, s3=None, now=N
     run_state.record_status(state_dir, connection.db_name, trigger=trigger, result="running", last_attempt=attempt)
     upload = s3.uploader(connection.db_name) if s3 is not None else None
     try:
-        result = pipeline.create_backup(connection, backup_dir, now=now, upload=upload, keep_local=keep_local)
+        result = pipeline.create_backup(connection, backup_dir, now=now, upload=upload, keep_local=keep_local,
+                                        recipients=recipients)
     except pipeline.UploadFailed as failure:
         made = "upload failed" if failure.backup else "upload failed, no backup was made (no local copy is kept)"
         _record_failure(state_dir, connection.db_name, started, "%s: %s" % (made, failure), failure.backup)

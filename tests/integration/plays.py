@@ -123,6 +123,25 @@ def run_playbook(testbed, playbook: str, variables: dict, *, check: bool = False
     return PlaybookRun(completed.returncode, completed.stdout, completed.stderr)
 
 
+def run_molecule(scenario: str, inventory: str | Path, steps: tuple[str, ...]) -> None:
+    """Run `molecule test -s scenario` (extensions/molecule/<scenario>) with the inventory at
+    inventory; assert that it passed and that each of steps ran successfully."""
+    env = {
+        **os.environ,
+        "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
+        "ANSIBLE_COLLECTIONS_PATH": str(REPO_ROOT / "collections"),
+        "INFRAKT_MOLECULE_INVENTORY": str(inventory),
+        "NO_COLOR": "1",
+    }
+    run = subprocess.run([str(VENV_BIN / "molecule"), "test", "-s", scenario], cwd=REPO_ROOT, env=env,
+                         capture_output=True, text=True, timeout=600, check=False)
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-5000:]
+    for step in steps:
+        # molecule draws the arrow as ➜ on a terminal and as > otherwise
+        assert re.search(rf"{scenario} (?:➜|>) {step}: Executed: Successful", output), output[-5000:]
+
+
 def bench_s3_variables(env: dict, prefix: str, **extra) -> dict:
     """Return the infrakt_s3_* playbook variables of docs/design.md for the bench S3 of env
     (the bench settings, secret included) under prefix, with extra added over them."""

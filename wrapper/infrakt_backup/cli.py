@@ -49,6 +49,7 @@ DEFAULT_PYTHON = "/usr/bin/python3"
 DEFAULT_PROVIDER = "custom"
 # How `backup list` shows where a backup is (☁ marks an S3 copy).
 LOCATION_LABELS = {"local": "local", "both": "local + ☁ S3", "s3": "☁ S3 only"}
+ENCRYPTED_LABEL = "🔒 age"  # how `backup list` marks an encrypted backup
 # The `server list` and `db list` tables: column header → key of the action's dicts.
 SERVER_COLUMNS = {"NAME": "name", "HOST": "host", "PORT": "port", "USER": "user", "SSH KEY": "ssh_key_path",
                   "BACKUP DIR": "backup_dir", "AWS CLI": "aws_bin"}
@@ -325,6 +326,106 @@ def s3_test(app: App, server_name: str | None, as_json: bool) -> None:
     else:
         click.echo(f"Connection OK (list, write, read, delete): bucket {result['bucket']} at "
                    f"{result['endpoint_url']}, from server {result['server']}.")
+
+
+# ---------------------------------------------------------------- settings encryption
+
+
+@settings.group()
+def encryption() -> None:
+    """Encryption of backups with age, on the server, before they touch its disk or S3."""
+
+
+def _echo_encryption(shown: dict) -> None:
+    if not shown["enabled"]:
+        click.echo("Backups are not encrypted." + (
+            f" The stored age identity ({shown['identity_recipient']}) still decrypts the encrypted ones."
+            if shown.get("identity_set") else ""))
+        return
+    click.echo(labelled([
+        ("Encryption", "on (age)"),
+        ("Recipients", ", ".join(shown["recipients"])),
+        ("Stored identity", f"yes, recipient {shown['identity_recipient']}" if shown["identity_set"]
+         else "none (restores need --identity-file)"),
+        ("Updated", _readable(shown["updated_at"])),
+    ]))
+
+
+@encryption.command("init")
+@pass_app
+def encryption_init(app: App) -> None:
+    """Make an age identity, keep it in the store (encrypted with the master key) and encrypt
+    every new backup to its recipient; with an identity already stored, turn encryption on
+    with it again."""
+    from infrakt_backup.actions import settings_encryption
+
+    with _progress(False) as progress:
+        shown = settings_encryption.init(app.store, progress=progress)
+    if shown["created"]:
+        click.echo(f"New age identity stored. Backups are now encrypted to {shown['recipients'][0]}.")
+    else:
+        click.echo(f"Backups are now encrypted to the stored identity's recipient {shown['recipients'][0]}.")
+    click.echo("Keep a copy of the identity away from this machine: without it no encrypted backup can be "
+               "restored. Write it with: infrakt-backup settings encryption export-identity --output FILE")
+    _report_schedules(shown["schedules"], "encryption")
+
+
+@encryption.command("set")
+@click.option("--recipient", "recipients", multiple=True, required=True, metavar="age1…",
+              help="An age X25519 recipient (age-keygen -y prints it); repeat for several.")
+@pass_app
+def encryption_set(app: App, recipients: tuple[str, ...]) -> None:
+    """Encrypt every new backup to these recipients, whose identities you keep elsewhere (a
+    restore then needs --identity-file). A stored identity stays, for the backups made with it."""
+    from infrakt_backup.actions import settings_encryption
+
+    with _progress(False) as progress:
+        shown = settings_encryption.set_recipients(app.store, list(recipients), progress=progress)
+    click.echo(f"Backups are now encrypted to {', '.join(shown['recipients'])}.")
+    _report_schedules(shown["schedules"], "encryption")
+
+
+@encryption.command("show")
+@json_option
+@pass_app
+def encryption_show(app: App, as_json: bool) -> None:
+    """Show whether backups are encrypted, to which recipients, and whether an identity is stored."""
+    from infrakt_backup.actions import settings_encryption
+
+    shown = settings_encryption.show(app.store)
+    if as_json:
+        _echo_json(shown)
+    else:
+        _echo_encryption(shown)
+
+
+@encryption.command("disable")
+@pass_app
+def encryption_disable(app: App) -> None:
+    """Stop encrypting new backups; a stored identity is kept, so encrypted backups still restore."""
+    from infrakt_backup.actions import settings_encryption
+
+    with _progress(False) as progress:
+        disabled = settings_encryption.disable(app.store, progress=progress)
+    if not disabled["disabled"]:
+        click.echo("Backups were not encrypted; nothing changed.")
+        return
+    click.echo("New backups are no longer encrypted." + (
+        " The stored age identity is kept: encrypted backups still restore." if disabled["identity_kept"] else ""))
+    _report_schedules(disabled["schedules"], "unencrypted backups")
+
+
+@encryption.command("export-identity")
+@click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="New file to write (0600; an existing file is never overwritten).")
+@pass_app
+def encryption_export_identity(app: App, output: Path) -> None:
+    """Write the stored age identity to a new file, in age-keygen's format: `age -d -i FILE`
+    decrypts a downloaded backup with it. Keep it safe: it opens every encrypted backup."""
+    from infrakt_backup.actions import settings_encryption
+
+    exported = settings_encryption.export_identity(app.store, output)
+    click.echo(f"Identity of {exported['recipient']} written to {exported['path']} (mode 0600).")
 
 
 # ---------------------------------------------------------------- key
@@ -620,9 +721,10 @@ def backup_list(app: App, db_name: str, as_json: bool) -> None:
         click.echo(f"No backups of {db_name} yet.")
     else:
         click.echo(table(
-            ["FILENAME", "SIZE", "CREATED (UTC)", "LOCATION"],
+            ["FILENAME", "SIZE", "CREATED (UTC)", "LOCATION", "ENCRYPTED"],
             [[b["filename"], human_size(b["size"]), _readable(b["created"]).removesuffix(" UTC"),
-              LOCATION_LABELS.get(b["location"], b["location"])] for b in backups],
+              LOCATION_LABELS.get(b["location"], b["location"]), ENCRYPTED_LABEL if b["encrypted"] else None]
+             for b in backups],
         ))
     if listed["s3_error"]:
         # The local list is printed (--json too, so scripts keep working) and the exit code says
@@ -663,12 +765,16 @@ def backup_prune(app: App, db_name: str, dry_run: bool, as_json: bool) -> None:
 @click.argument("db_name", metavar="DB")
 @click.argument("filename")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--identity-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="age identity file that decrypts an encrypted backup (when the store holds none for it).")
 @timeout_options
 @json_option
 @pass_app
-def backup_restore(app: App, db_name: str, filename: str, yes: bool, timeout: int | None, lock_timeout: int | None,
-                   as_json: bool) -> None:
-    """Restore database DB from backup FILENAME (a name from `backup list`), replacing its data."""
+def backup_restore(app: App, db_name: str, filename: str, yes: bool, identity_file: Path | None, timeout: int | None,
+                   lock_timeout: int | None, as_json: bool) -> None:
+    """Restore database DB from backup FILENAME (a name from `backup list`), replacing its data.
+    An encrypted backup is decrypted on the server with the stored identity, or the one of
+    --identity-file, sent for this restore alone."""
     from infrakt_backup.actions import backup_restore as backup_restore_action
 
     def confirm(target: dict) -> bool:
@@ -680,7 +786,7 @@ def backup_restore(app: App, db_name: str, filename: str, yes: bool, timeout: in
     with _progress(as_json) as progress:
         restored = backup_restore_action.restore_backup(
             app.store, db_name, filename, confirm=None if yes else confirm, timeout=timeout, lock_timeout=lock_timeout,
-            progress=progress, verbosity=app.verbosity,
+            identity_file=identity_file, progress=progress, verbosity=app.verbosity,
         )
     if as_json:
         _echo_json(restored)

@@ -121,9 +121,31 @@ def _add_database_compression(connection: Connection) -> None:
     connection.execute(text("ALTER TABLE databases ADD COLUMN compression VARCHAR"))
 
 
+def _create_encryption(connection: Connection) -> None:
+    """Version 8: the encryption of backups with age (`settings encryption`; one row): the
+    recipients backups are encrypted to (one per line), the identity made by `init` (encrypted;
+    NULL for recipients whose identity is kept elsewhere) and its recipient, and whether new
+    backups are encrypted (`disable` keeps the identity for restores)."""
+    connection.execute(
+        text(
+            """
+            CREATE TABLE encryption (
+                id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+                recipients VARCHAR NOT NULL,
+                identity_encrypted VARCHAR,
+                identity_recipient VARCHAR,
+                enabled BOOLEAN NOT NULL,
+                created_at DATETIME NOT NULL,
+                updated_at DATETIME NOT NULL
+            )
+            """
+        )
+    )
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _create_s3_config, _create_servers, _create_databases, _add_database_data_dir, _create_schedules,
-    _add_database_local_copy, _add_database_compression,
+    _add_database_local_copy, _add_database_compression, _create_encryption,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -5,6 +5,7 @@ databases of one server one after another (a loop in backup.yml); one backup is 
 
 from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup.actions import DEFAULT_FORKS, timeout_variables, validate_forks, validated
+from infrakt_backup.actions.settings_encryption import backup_recipients
 from infrakt_backup.errors import BadInput, InfraktError
 from infrakt_backup.playbook_vars import backup_item
 from infrakt_backup.progress import fleet_count
@@ -45,8 +46,10 @@ def create_backups(
     when `upload` and S3 is configured (the db_backup module does both on the server, under the
     lock scheduled runs take, and records the outcome in the status file they write). `timeout`
     bounds each dump and `lock_timeout` its wait for a locked table (seconds; None: the
-    modules' defaults). While it runs, `progress` gets the task lines and, for more than one
-    database, a count line (progress.fleet_count) each time one ends.
+    modules' defaults). With encryption on (`settings encryption`), each server encrypts its
+    backups to the recipients in the stream (their filenames end in `.age`). While it runs,
+    `progress` gets the task lines and, for more than one database, a count line
+    (progress.fleet_count) each time one ends.
 
     Returns {"ok": bool, "backups": [row, …]} in the order selected, a row per database with
     ROW_KEYS: location "local+s3", "s3", "local" (also for a failed upload whose local copy is
@@ -73,6 +76,9 @@ def create_backups(
         "infrakt_upload_to_s3": upload_to_s3,
         **timeouts,
     }
+    recipients = backup_recipients(store)
+    if recipients:
+        extra["infrakt_age_recipients"] = recipients  # public keys: the identity stays here
     if len(databases) == 1:
         extra["infrakt_db_name"] = databases[0].name  # names the dump task in the progress lines
     tally = _Tally(databases, progress) if progress is not None and len(databases) > 1 else None

@@ -17,24 +17,25 @@ def merge_locations(db_name: str, local: list[dict], remote: list[dict]) -> list
     of db_name by filename, newest first.
 
     Each item: filename, size, created (ISO-8601 UTC from the filename), location
-    ("local", "s3" or "both"), sha256 (what the server's local sidecar records; None without a
-    local copy or sidecar) and s3_sidecar (whether S3 holds the backup's `.sha256` sidecar; None
-    without an S3 copy). A listing does not read the S3 sidecars, one request per backup; a
-    restore from S3 checks against it. Objects that are not backups of db_name (sidecars,
-    strangers under the prefix) are left out.
+    ("local", "s3" or "both"), encrypted (the filename ends in `.age`), sha256 (what the
+    server's local sidecar records; None without a local copy or sidecar) and s3_sidecar
+    (whether S3 holds the backup's `.sha256` sidecar; None without an S3 copy). A listing
+    does not read the S3 sidecars, one request per backup; a restore from S3 checks against
+    it. Objects that are not backups of db_name (sidecars, strangers under the prefix) are
+    left out.
     """
     merged: dict[str, dict] = {}
     for where, entries in (("local", local), ("s3", remote)):
         for entry in entries:
             filename = entry["filename"]
             try:
-                created = names.backup_created_at(db_name, filename)
+                parts = names.parse_backup_filename(filename, db_name)
             except ValueError:
                 continue
             item = merged.setdefault(
                 filename,
-                {"filename": filename, "size": entry.get("size"), "created": created, "location": where,
-                 "sha256": None, "s3_sidecar": None},
+                {"filename": filename, "size": entry.get("size"), "created": parts.created, "location": where,
+                 "encrypted": parts.encrypted, "sha256": None, "s3_sidecar": None},
             )
             if item["location"] != where:
                 item["location"] = "both"
