@@ -17,7 +17,7 @@ from tests.testbed.postgres import PostgresServer
 from tests.testbed.process import TestbedError, choose_port
 from tests.testbed.redis import RedisServer
 from tests.testbed.s3 import ALLOW_ALL, S3Server
-from tests.testbed.sshd import SshServer
+from tests.testbed.sshd import ExtraSshServer, SshServer
 
 DEFAULT_DIR = Path("/tmp/infrakt-testbed")
 COMPONENTS: tuple[type[Component], ...] = (S3Server, SshServer, PostgresServer, MariaDbServer, RedisServer)
@@ -190,10 +190,37 @@ class Testbed:
         with _locked(self.directory):
             if only_if_unused and self._used_by_others():
                 return []
+            self._stop_extra_ssh_servers()
             with ThreadPoolExecutor(max_workers=len(self.components)) as pool:
                 stopped = dict(zip(self.components, pool.map(lambda c: c.stop(), self.components.values()),
                                    strict=True))
         return [name for name, was_running in stopped.items() if was_running]
+
+    @contextmanager
+    def extra_ssh_servers(self, count: int) -> Iterator[list[ExtraSshServer]]:
+        """Start `count` more sshd "remote servers" (sshd-1 … sshd-<count>, each on a free port
+        with its own host and client keys; SshServer.known_hosts pins each) side by side, yield
+        them, and stop them after the with block."""
+        with _locked(self.directory):
+            taken = {c.port for c in self.components.values() if c.port_key in self.env}
+            servers = [ExtraSshServer(self.directory, number, choose_port(None, taken))
+                       for number in range(1, count + 1)]
+        try:
+            with ThreadPoolExecutor(max_workers=min(count, 8) or 1) as pool:
+                for server in servers:  # a leftover of an interrupted run holds its directory's pid file
+                    server.stop()
+                list(pool.map(lambda server: server.launch(), servers))
+            yield servers
+        finally:
+            for server in servers:
+                server.stop()
+
+    def _stop_extra_ssh_servers(self) -> None:
+        """Stop extra sshd servers an interrupted run left behind (found through their pid files)."""
+        for directory in self.directory.glob("sshd-*"):
+            number = directory.name.removeprefix("sshd-")
+            if number.isdigit():
+                ExtraSshServer(self.directory, int(number)).stop()
 
     def stop_s3(self) -> None:
         """Stop the S3 server (an outage); its objects are lost, as moto keeps them in memory."""
