@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from statistics import median
 
+from ansible_collections.infrakt.backup.plugins.module_utils.s3 import presets
 from infrakt_backup import runner
 from infrakt_backup.playbook_vars import s3_variables, server_variables
 from infrakt_backup.store import Store
@@ -21,6 +22,7 @@ from tests.testbed import Testbed
 
 CLI = str(Path(sys.executable).parent / "infrakt-backup")
 PLAYBOOKS = Path(__file__).parent / "playbooks"
+DEFAULT_CHUNKSIZE = "16MB"  # s3_credentials' default, which every CLI run gets
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -55,8 +57,10 @@ def paired(rounds: int, ours: Callable[[], object], baseline: Callable[[], objec
 
 class Bench:
     """The test bench plus a wrapper home in `work` set up for it: server `bench` (the bench
-    sshd, provisioned), the S3 settings under a prefix of this run, and an aws credentials
-    file for the hand-written baselines."""
+    sshd, provisioned), the S3 settings under a prefix of this run, and the aws credentials
+    and config files of the hand-written baselines. Their config is the one s3_credentials
+    writes for our runs, with the same transfer settings (`multipart_chunksize`), so that a
+    row compares our overhead, not two ways of tuning the aws CLI."""
 
     def __init__(self, work: Path):
         self.bed = Testbed.up()
@@ -116,15 +120,25 @@ class Bench:
             env={**os.environ, "PGPASSWORD": self.env["PG_PASSWORD"]}, capture_output=True, text=True, check=True,
         ).stdout.strip()
 
-    def aws_env(self) -> dict:
-        """The environment of a hand-typed aws command: the bench's keys from a file."""
-        return {**os.environ, "AWS_SHARED_CREDENTIALS_FILE": str(self.credentials),
-                "AWS_DEFAULT_REGION": self.env["S3_REGION"]}
+    def aws_config(self, multipart_chunksize: str = DEFAULT_CHUNKSIZE) -> Path:
+        """Return an aws config file as s3_credentials writes it for the bench S3 with this
+        multipart_chunksize (made on first use)."""
+        path = self.work / f"aws-config-{multipart_chunksize}"
+        if not path.exists():
+            settings = presets.resolve_provider("custom", self.env["S3_ENDPOINT_URL"], self.env["S3_REGION"])
+            path.write_text(presets.render_config(settings, multipart_chunksize=multipart_chunksize))
+        return path
 
-    def bare_aws(self, *args: str) -> None:
+    def aws_env(self, multipart_chunksize: str = DEFAULT_CHUNKSIZE) -> dict:
+        """The environment of a hand-typed aws command: the bench's keys and config from files."""
+        return {**os.environ, "AWS_SHARED_CREDENTIALS_FILE": str(self.credentials),
+                "AWS_CONFIG_FILE": str(self.aws_config(multipart_chunksize))}
+
+    def bare_aws(self, *args: str, multipart_chunksize: str = DEFAULT_CHUNKSIZE) -> None:
         """`aws s3 cp ARGS` with the aws binary the module uses, as one would type it on the server."""
         subprocess.run([self.server.aws_bin, "s3", "cp", "--only-show-errors", *args,
-                        "--endpoint-url", self.env["S3_ENDPOINT_URL"]], check=True, env=self.aws_env())
+                        "--endpoint-url", self.env["S3_ENDPOINT_URL"]], check=True,
+                       env=self.aws_env(multipart_chunksize))
 
     def hand_written_backup(self, database: str) -> str:
         """Return the shell line one would type on the server for a backup of `database` to
@@ -133,6 +147,7 @@ class Bench:
         return (
             f"PGPASSFILE={self.pgpass} {env['PG_BIN_DIR']}/pg_dump -Fc -h {env['PG_HOST']} -p {env['PG_PORT']} "
             f"-U {env['PG_USER']} {shlex.quote(database)} > {dump} && AWS_SHARED_CREDENTIALS_FILE={self.credentials} "
+            f"AWS_CONFIG_FILE={self.aws_config()} "
             f"{self.server.aws_bin} s3 cp --only-show-errors {dump} "
             f"s3://{env['S3_BUCKET']}/hand/{shlex.quote(database)}.dump "
             f"--endpoint-url {env['S3_ENDPOINT_URL']} --region {env['S3_REGION']}"

@@ -84,16 +84,13 @@ class Row:
 
 
 def spread(values: list[float], unit: str) -> str:
-    """Return `median unit (min-max)` of values ('-' for none, no range for one value)."""
+    """Return `median unit (min-max)` of values ('-' for none, no range for one value), with
+    two decimals, or none when a value reaches 100 (an RSS in MB, a long run)."""
     if not values:
         return "-"
-    text = f"{number(statistics.median(values))} {unit}"
-    return text if len(values) == 1 else f"{text} ({number(min(values))}-{number(max(values))})"
-
-
-def number(value: float) -> str:
-    """Return value with two decimals below 100, none from 100 on (an RSS in MB, a long run)."""
-    return f"{value:.2f}" if abs(value) < 100 else f"{value:.0f}"
+    decimals = 2 if max(abs(value) for value in values) < 100 else 0
+    text = f"{statistics.median(values):.{decimals}f} {unit}"
+    return text if len(values) == 1 else f"{text} ({min(values):.{decimals}f}-{max(values):.{decimals}f})"
 
 
 @dataclass
