@@ -7,12 +7,14 @@ P2 backs up the bench's small sample database: what is left is the fixed cost, p
 its parts. P3 backs up a ~1 GiB database, where our one pass (dump → zstd → file and S3 at
 once) should beat the sequential line; its gzip and none variants are printed next to it."""
 
+import os
 import shutil
+import subprocess
 from pathlib import Path
 from statistics import median
 
 from bench import bigdb
-from bench.harness import Bench, FixedCosts, paired, timings
+from bench.harness import Bench, FixedCosts, paired, play_stages, stages_text, timed, timings
 from bench.report import Goal, Report, Row
 
 BY_HAND = "ssh pg_dump -Fc > f && aws s3 cp f"
@@ -57,6 +59,8 @@ def measure_sample(bench: Bench, report: Report, rounds: int) -> None:
     report.note("P2", f"fixed overhead (ours - by hand) {row.ours_median - row.baseline_median:.2f} s; "
                       f"db_backup's own run on the server {backups.median_of('sample', 'duration_s'):.2f} s; "
                       f"{costs.text()}")
+    report.note("P2", f"one backup.yml through the runner, by stage: {stages_text(play_stages(bench, 'sample'))}")
+    backups.clean("sample")
 
 
 def measure_big(bench: Bench, report: Report, rounds: int, gib: float) -> None:
@@ -86,3 +90,34 @@ def measure_big(bench: Bench, report: Report, rounds: int, gib: float) -> None:
     report.note("P3", f"database {database}: {bigdb.size_text(bench, database)} on disk; backup sizes: {sizes}; "
                       f"by hand (pg_dump -Fc, gzip-6) {median(hand_sizes) / (1 << 20):.0f} MiB")
     hand_dump.unlink(missing_ok=True)
+    report.note("P3", f"each stage alone, once: {dump_stages(bench, database)}")
+
+
+def dump_stages(bench: Bench, database: str) -> str:
+    """Time the stages of both backups of `database` one by one, into files of the work dir
+    (removed after): pg_dump's custom format without compression (our dump stage) and with
+    its gzip-6 (the hand-written dump), zstd -3 of the first, and the upload of zstd's output
+    with aws s3 cp; return them as a note."""
+    env, raw, packed = bench.env, bench.work / "stage.dump", bench.work / "stage.dump.zst"
+    pg_dump = [f"{env['PG_BIN_DIR']}/pg_dump", "-Fc", "-h", env["PG_HOST"], "-p", env["PG_PORT"], "-U", env["PG_USER"],
+               database]
+    pg_env = {**os.environ, "PGPASSFILE": str(bench.pgpass)}
+
+    def run_into(argv: list[str], target: Path, source: Path | None = None) -> None:
+        with open(target, "wb") as out, open(source or os.devnull, "rb") as into:
+            subprocess.run(argv, stdin=into, stdout=out, env=pg_env, check=True)
+
+    try:
+        seconds = {
+            "pg_dump -Fc -Z0": timed(lambda: run_into([*pg_dump, "-Z0"], raw)),
+            "pg_dump -Fc (gzip-6)": timed(lambda: run_into(pg_dump, packed)),
+            "zstd -3 of the -Z0 dump": timed(lambda: run_into(["zstd", "-q", "-3", "--single-thread", "-c"], packed,
+                                                              raw)),
+        }
+        seconds[f"aws s3 cp of zstd's {packed.stat().st_size / (1 << 20):.0f} MiB"] = timed(
+            lambda: bench.bare_aws(str(packed), f"s3://{env['S3_BUCKET']}/hand/stage.dump.zst"))
+    finally:
+        raw.unlink(missing_ok=True)
+        packed.unlink(missing_ok=True)
+        bench.delete_s3("hand/")
+    return ", ".join(f"{stage} {value:.1f} s" for stage, value in seconds.items())

@@ -189,3 +189,40 @@ class FixedCosts:
         """Return the costs as a note."""
         return (f"CLI start with the store {self.cli:.2f} s; empty play through the runner {self.empty_play:.2f} s; "
                 f"one-module play (ssh + one Python start on the server) {self.one_module_play:.2f} s")
+
+
+def play_stages(bench: Bench, db_name: str) -> list[tuple[str, float]]:
+    """Run playbooks/backup.yml for database db_name through the wrapper's runner as
+    `backup create` does, and return where its wall time went: ("start", seconds until
+    the first task began: ansible-runner and ansible-playbook starting, the playbook
+    parsed), then (task name, seconds from its start to its result) for each task that ran
+    on the server or took 0.05 s or more, then ("end", seconds after the last result)."""
+    from infrakt_backup.playbook_vars import database_variables
+
+    database = bench.store.database(db_name)
+    server = bench.store.server(database.server)
+    variables = {**database_variables(database), **server_variables(server), **s3_variables(bench.store.s3_config())}
+    moments: list[tuple[str, str, float]] = []  # (event, task name, when)
+
+    def on_event(event: dict, _private_data_dir: Path) -> None:
+        moments.append((event.get("event", ""), (event.get("event_data") or {}).get("task", ""), time.perf_counter()))
+
+    started = time.perf_counter()
+    runner.run_playbook("backup.yml", runner.server_inventory([server], bench.store.home / "known_hosts"), variables,
+                        on_event=on_event).raise_for_failure("backup.yml")
+    ended = time.perf_counter()
+    stages, task_started = [], None
+    for kind, task, when in moments:
+        if kind == "playbook_on_task_start":
+            if task_started is None:
+                stages.append(("start", when - started))
+            task_started = when
+        elif kind in ("runner_on_ok", "runner_on_failed", "runner_on_skipped") and task_started is not None:
+            stages.append((task, when - task_started))
+    stages.append(("end", ended - moments[-1][2] if moments else 0.0))
+    return [(name, seconds) for name, seconds in stages if seconds >= 0.05 or name in ("start", "end")]
+
+
+def stages_text(stages: list[tuple[str, float]]) -> str:
+    """Return play_stages' list as a note: `start 1.20 s, Dump sample 2.10 s, …`."""
+    return ", ".join(f"{name} {seconds:.2f} s" for name, seconds in stages)
