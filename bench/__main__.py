@@ -6,8 +6,8 @@ measured on the local test bench (started here when it is not running), as one t
 
 Every row's baseline is measured in the same run, round for round next to ours: the machine
 is shared and noisy, so nothing is compared with numbers from another run. Small rows (P2,
-P4, P5) run --rounds rounds, the big ones (P1's 1 GiB file, P3's 1 GiB database)
---big-rounds, P6 one backup of each size. The big databases are made once per run (or
+P4) run --rounds rounds, the long ones (P1's 1 GiB file, P3's 1 GiB database, P5's 16
+backups one after another) --big-rounds, P6 one backup of each size. The big databases are made once per run (or
 found from an earlier run with --keep-databases) and dropped at the end.
 """
 
@@ -32,7 +32,7 @@ def run_rows(bench: Bench, report: Report, args: argparse.Namespace) -> list[str
         "P2": lambda: backup_create.measure_sample(bench, report, args.rounds),
         "P3": lambda: backup_create.measure_big(bench, report, args.big_rounds, args.big_gib),
         "P4": lambda: list_at_scale.measure(bench, report, args.rounds),
-        "P5": lambda: fleet.measure(bench, report, args.rounds),
+        "P5": lambda: fleet.measure(bench, report, args.big_rounds),
         "P6": lambda: memory.measure(bench, report, (args.big_gib, args.huge_gib)),
     }
     failures = []
@@ -52,7 +52,7 @@ def main() -> int:
     parser.add_argument("--rows", type=lambda text: text.upper().split(","), default=list(ROWS),
                         help="comma-separated rows to run (default: all)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the small rows")
-    parser.add_argument("--big-rounds", type=int, default=1, help="rounds of the 1 GiB rows (P1, P3)")
+    parser.add_argument("--big-rounds", type=int, default=1, help="rounds of the long rows (P1, P3, P5)")
     parser.add_argument("--file-mib", type=int, default=1024, help="P1's file size")
     parser.add_argument("--big-gib", type=float, default=1, help="P3's (and P6's small) database size")
     parser.add_argument("--huge-gib", type=float, default=4, help="P6's big database size")
@@ -73,9 +73,9 @@ def main() -> int:
                     bigdb.drop_database(bench, gib)
             bench.delete_s3(f"{bench.prefix}")
     print(report.render())
-    print(f"\n{len(report.rows)} rows in {time.monotonic() - started:.0f} s; rounds: {args.rounds} for the small rows, "
-          f"{args.big_rounds} for the {args.file_mib} MiB file and the {args.big_gib:g} GiB database, one backup each "
-          f"for P6.")
+    print(f"\n{len(report.rows)} rows in {time.monotonic() - started:.0f} s; rounds: {args.rounds} for P2 and P4, "
+          f"{args.big_rounds} for P1 ({args.file_mib} MiB file), P3 ({args.big_gib:g} GiB database) and P5, one "
+          f"backup of each size for P6.")
     for failure in failures:
         print(f"bench: row {failure}", file=sys.stderr)
     return 1 if failures else 0

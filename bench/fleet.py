@@ -50,7 +50,8 @@ def measure(bench: Bench, report: Report, rounds: int) -> None:
         one_after_another = [sum(runs[:count]) for runs in sequential]
         report.add(Row("P5", f"fleet backup create, {count} host{'s' if count > 1 else ''}", fleet[count],
                        one_after_another, "one after another", (GOAL,) if count == most else ()))
-        report.note("P5", f"{count} hosts in one fleet run: {median(fleet[count]) / one_host:.2f}x one host's")
+        if count > 1:
+            report.note("P5", f"{count} hosts in one fleet run: {median(fleet[count]) / one_host:.2f}x one host's run")
 
 
 def _register_host(bench: Bench, number: int, server) -> str:

@@ -112,12 +112,13 @@ class Bench:
                  db_password=self.env["PG_PASSWORD"])
 
     def psql(self, sql: str, database: str | None = None) -> str:
-        """Run sql in `database` (default: the sample) as the bench role; return its output."""
+        """Run sql (on psql's stdin: it may be long) in `database` (default: the sample) as the
+        bench role; return its output."""
         return subprocess.run(
             [f"{self.env['PG_BIN_DIR']}/psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", self.env["PG_HOST"],
-             "-p", self.env["PG_PORT"], "-U", self.env["PG_USER"], "-d", database or self.env["PG_DATABASE"],
-             "-c", sql],
-            env={**os.environ, "PGPASSWORD": self.env["PG_PASSWORD"]}, capture_output=True, text=True, check=True,
+             "-p", self.env["PG_PORT"], "-U", self.env["PG_USER"], "-d", database or self.env["PG_DATABASE"]],
+            input=sql, env={**os.environ, "PGPASSWORD": self.env["PG_PASSWORD"]}, capture_output=True, text=True,
+            check=True,
         ).stdout.strip()
 
     def aws_config(self, multipart_chunksize: str = DEFAULT_CHUNKSIZE) -> Path:
