@@ -4,6 +4,7 @@ the env file <TESTBED_DIR>/env (KEY=VALUE lines, mode 0600), which later runs re
 import fcntl
 import os
 import shlex
+import shutil
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -198,29 +199,27 @@ class Testbed:
 
     @contextmanager
     def extra_ssh_servers(self, count: int) -> Iterator[list[ExtraSshServer]]:
-        """Start `count` more sshd "remote servers" (sshd-1 … sshd-<count>, each on a free port
-        with its own host and client keys; SshServer.known_hosts pins each) side by side, yield
-        them, and stop them after the with block."""
+        """Start `count` more sshd "remote servers" side by side, each on a free port with its
+        own host and client keys (SshServer.known_hosts pins its host key), yield them, and
+        stop and remove them after the with block. Their directories are named after this
+        process (sshd-<pid>-<n>), so that parallel sessions on one bench never share one."""
         with _locked(self.directory):
             taken = {c.port for c in self.components.values() if c.port_key in self.env}
-            servers = [ExtraSshServer(self.directory, number, choose_port(None, taken))
+            servers = [ExtraSshServer(self.directory, f"{os.getpid()}-{number}", choose_port(None, taken))
                        for number in range(1, count + 1)]
         try:
             with ThreadPoolExecutor(max_workers=min(count, 8) or 1) as pool:
-                for server in servers:  # a leftover of an interrupted run holds its directory's pid file
-                    server.stop()
                 list(pool.map(lambda server: server.launch(), servers))
             yield servers
         finally:
             for server in servers:
                 server.stop()
+                shutil.rmtree(server.dir, ignore_errors=True)
 
     def _stop_extra_ssh_servers(self) -> None:
-        """Stop extra sshd servers an interrupted run left behind (found through their pid files)."""
+        """Stop extra sshd servers that interrupted runs left behind (found through their pid files)."""
         for directory in self.directory.glob("sshd-*"):
-            number = directory.name.removeprefix("sshd-")
-            if number.isdigit():
-                ExtraSshServer(self.directory, int(number)).stop()
+            ExtraSshServer(self.directory, directory.name.removeprefix("sshd-")).stop()
 
     def stop_s3(self) -> None:
         """Stop the S3 server (an outage); its objects are lost, as moto keeps them in memory."""

@@ -119,11 +119,11 @@ class SshServer(Component):
 
 class ExtraSshServer(SshServer):
     """One more "remote server" for runs across many hosts (bench row P5): an sshd of its own
-    (own port, host key and client key) under <bench>/sshd-<number>, kept out of the env file
+    (own port, host key and client key) under <bench>/sshd-<label>, kept out of the env file
     and the inventory. Testbed.extra_ssh_servers starts and stops them."""
 
-    def __init__(self, bench_dir: Path, number: int, port: int = 0):
-        self.name = f"sshd-{number}"
+    def __init__(self, bench_dir: Path, label: str, port: int = 0):
+        self.name = f"sshd-{label}"
         super().__init__(bench_dir, {self.port_key: str(port)})
 
     def start(self) -> None:
