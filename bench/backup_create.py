@@ -90,7 +90,8 @@ def measure_big(bench: Bench, report: Report, rounds: int, gib: float) -> None:
     report.note("P3", f"database {database}: {bigdb.size_text(bench, database)} on disk; backup sizes: {sizes}; "
                       f"by hand (pg_dump -Fc, gzip-6) {median(hand_sizes) / (1 << 20):.0f} MiB")
     hand_dump.unlink(missing_ok=True)
-    report.note("P3", f"each stage alone, once: {dump_stages(bench, database)}")
+    report.note("P3", f"zstd: db_backup's own run on the server {backups.median_of('big_zstd', 'duration_s'):.1f} s; "
+                      f"each stage alone, once: {dump_stages(bench, database)}")
 
 
 def dump_stages(bench: Bench, database: str) -> str:
