@@ -48,7 +48,7 @@ collection: bootstrap
 	$(BIN)/ansible-galaxy collection build --force --output-path dist .
 
 bench: bootstrap
-	$(BIN)/python -m bench.upload_overhead
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf dist build .pytest_cache .ruff_cache

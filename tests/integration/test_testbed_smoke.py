@@ -107,6 +107,26 @@ def test_ansible_pings_the_bench_host_over_ssh(testbed):
     assert '"ping": "pong"' in result.stdout
 
 
+def test_extra_ssh_servers_are_hosts_of_their_own_and_go_away(testbed):
+    with testbed.extra_ssh_servers(2) as servers:
+        ports = [server.port for server in servers]
+        for server in servers:  # each lets its own key in, checked against its own pinned host key
+            result = subprocess.run(
+                ["ssh", "-i", str(server.client_key), "-p", str(server.port), "-o", "BatchMode=yes",
+                 "-o", f"UserKnownHostsFile={server.known_hosts}", "-o", "StrictHostKeyChecking=yes",
+                 "root@127.0.0.1", "echo $SSH_CONNECTION"],
+                capture_output=True, text=True, timeout=60, check=False,
+            )
+            assert result.returncode == 0, result.stderr
+            assert result.stdout.split()[-1] == str(server.port)
+        host_keys = {server.host_key.with_suffix(".pub").read_text().split()[1] for server in servers}
+        main_key = testbed.components["sshd"].host_key.with_suffix(".pub").read_text().split()[1]
+        assert len(host_keys) == 2 and main_key not in host_keys
+        assert testbed.env["SSH_PORT"] not in {str(port) for port in ports}  # the bench's own sshd stays as it was
+    assert not any(port_open(port) for port in ports)
+    assert not list(testbed.directory.glob(f"sshd-{os.getpid()}-*"))
+
+
 def test_postgres_serves_the_sample(testbed):
     env = {**os.environ, "PGPASSWORD": testbed.env["PG_PASSWORD"]}
     result = subprocess.run(

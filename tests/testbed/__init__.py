@@ -8,6 +8,8 @@ PostgreSQL 15, MariaDB and Redis, all as processes on 127.0.0.1 with state under
     bed.inventory_path            # Ansible inventory: group infrakt_servers, host bench
     bed.stop_s3(); bed.start_s3() # an S3 outage; the keys stay the same, objects are lost
     bed.reset_sample_data()       # sample rows/keys back in PostgreSQL, MariaDB, Redis
+    with bed.extra_ssh_servers(3) as servers: ...  # 3 more sshd "remote servers", stopped after
+                                  # (each .port, .client_key, .known_hosts of its own)
     bed.down()                    # down(only_if_unused=True): not while another session uses it
 
 By hand: python -m tests.testbed up|down|env. Besides the documented keys, env has S3_PORT

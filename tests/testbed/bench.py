@@ -4,6 +4,7 @@ the env file <TESTBED_DIR>/env (KEY=VALUE lines, mode 0600), which later runs re
 import fcntl
 import os
 import shlex
+import shutil
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,7 @@ from tests.testbed.postgres import PostgresServer
 from tests.testbed.process import TestbedError, choose_port
 from tests.testbed.redis import RedisServer
 from tests.testbed.s3 import ALLOW_ALL, S3Server
-from tests.testbed.sshd import SshServer
+from tests.testbed.sshd import ExtraSshServer, SshServer
 
 DEFAULT_DIR = Path("/tmp/infrakt-testbed")
 COMPONENTS: tuple[type[Component], ...] = (S3Server, SshServer, PostgresServer, MariaDbServer, RedisServer)
@@ -190,10 +191,35 @@ class Testbed:
         with _locked(self.directory):
             if only_if_unused and self._used_by_others():
                 return []
+            self._stop_extra_ssh_servers()
             with ThreadPoolExecutor(max_workers=len(self.components)) as pool:
                 stopped = dict(zip(self.components, pool.map(lambda c: c.stop(), self.components.values()),
                                    strict=True))
         return [name for name, was_running in stopped.items() if was_running]
+
+    @contextmanager
+    def extra_ssh_servers(self, count: int) -> Iterator[list[ExtraSshServer]]:
+        """Start `count` more sshd "remote servers" side by side, each on a free port with its
+        own host and client keys (SshServer.known_hosts pins its host key), yield them, and
+        stop and remove them after the with block. Their directories are named after this
+        process (sshd-<pid>-<n>), so that parallel sessions on one bench never share one."""
+        with _locked(self.directory):
+            taken = {c.port for c in self.components.values() if c.port_key in self.env}
+            servers = [ExtraSshServer(self.directory, f"{os.getpid()}-{number}", choose_port(None, taken))
+                       for number in range(1, count + 1)]
+        try:
+            with ThreadPoolExecutor(max_workers=min(count, 8) or 1) as pool:
+                list(pool.map(lambda server: server.launch(), servers))
+            yield servers
+        finally:
+            for server in servers:
+                server.stop()
+                shutil.rmtree(server.dir, ignore_errors=True)
+
+    def _stop_extra_ssh_servers(self) -> None:
+        """Stop extra sshd servers that interrupted runs left behind (found through their pid files)."""
+        for directory in self.directory.glob("sshd-*"):
+            ExtraSshServer(self.directory, directory.name.removeprefix("sshd-")).stop()
 
     def stop_s3(self) -> None:
         """Stop the S3 server (an outage); its objects are lost, as moto keeps them in memory."""

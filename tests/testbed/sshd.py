@@ -64,7 +64,22 @@ class SshServer(Component):
         return self.dir / "client_ed25519"
 
     def start(self) -> None:
-        """Make missing keys, write the config, known_hosts and inventory, start sshd."""
+        """Start sshd (see serve), then record it in the env and write the inventory."""
+        self.serve()
+        inventory = self.bench_dir / "inventory.yml"
+        self.env.update(
+            SSH_HOST="127.0.0.1", SSH_USER="root", SSH_KEY=str(self.client_key),
+            SSH_KNOWN_HOSTS=str(self.known_hosts), INVENTORY=str(inventory),
+        )
+        inventory.write_text(yaml.safe_dump(self.inventory(), sort_keys=False))
+
+    @property
+    def known_hosts(self) -> Path:
+        """A known_hosts file that pins this server's host key."""
+        return self.dir / "known_hosts"
+
+    def serve(self) -> None:
+        """Make missing keys, write the config and known_hosts, start sshd and wait for its banner."""
         for key, comment in ((self.host_key, "infrakt-bench-host"), (self.client_key, "infrakt-bench-client")):
             if not (key.exists() and key.with_suffix(".pub").exists()):
                 key.unlink(missing_ok=True)
@@ -77,9 +92,8 @@ class SshServer(Component):
         config.write_text(SSHD_CONFIG.format(
             port=self.port, host_key=self.host_key, pid_file=self.pid_file, authorized_keys=authorized_keys,
         ))
-        known_hosts = self.dir / "known_hosts"
         key_type, key_data = self.host_key.with_suffix(".pub").read_text().split()[:2]
-        known_hosts.write_text(f"[127.0.0.1]:{self.port} {key_type} {key_data}\n")
+        self.known_hosts.write_text(f"[127.0.0.1]:{self.port} {key_type} {key_data}\n")
         # sshd's privilege separation directory; /run is empty on a container start.
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
         run([SSHD, "-t", "-f", str(config)], what="sshd: config check", log_file=self.log_file)
@@ -87,12 +101,6 @@ class SshServer(Component):
         wait_until(lambda: _banner_ready(self.port), what="sshd", log_file=self.log_file)
         if self.pid() is None:
             raise TestbedError(f"sshd: no live process in {self.pid_file}; see {self.log_file}")
-        inventory = self.bench_dir / "inventory.yml"
-        self.env.update(
-            SSH_HOST="127.0.0.1", SSH_USER="root", SSH_KEY=str(self.client_key),
-            SSH_KNOWN_HOSTS=str(known_hosts), INVENTORY=str(inventory),
-        )
-        inventory.write_text(yaml.safe_dump(self.inventory(), sort_keys=False))
 
     def inventory(self) -> dict:
         """Return the Ansible inventory (group infrakt_servers, host bench) for this sshd."""
@@ -103,7 +111,21 @@ class SshServer(Component):
             "ansible_ssh_private_key_file": str(self.client_key),
             "ansible_python_interpreter": "/usr/bin/python3",
             "ansible_ssh_common_args": (
-                f"-o UserKnownHostsFile={self.dir / 'known_hosts'} -o StrictHostKeyChecking=yes"
+                f"-o UserKnownHostsFile={self.known_hosts} -o StrictHostKeyChecking=yes"
             ),
         }
         return {INVENTORY_GROUP: {"hosts": {INVENTORY_HOST: host}}}
+
+
+class ExtraSshServer(SshServer):
+    """One more "remote server" for runs across many hosts (bench row P5): an sshd of its own
+    (own port, host key and client key) under <bench>/sshd-<label>, kept out of the env file
+    and the inventory. Testbed.extra_ssh_servers starts and stops them."""
+
+    def __init__(self, bench_dir: Path, label: str, port: int = 0):
+        self.name = f"sshd-{label}"
+        super().__init__(bench_dir, {self.port_key: str(port)})
+
+    def start(self) -> None:
+        """Start sshd only: the bench's env and inventory stay the main sshd's."""
+        self.serve()
