@@ -14,7 +14,6 @@ a play; `--help` and `--version` load neither (test_cli checks it).
 """
 
 import os
-import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -29,7 +28,7 @@ import click
 from ansible_collections.infrakt.backup.plugins.module_utils import names, retention
 from ansible_collections.infrakt.backup.plugins.module_utils.backup_files import DEFAULT_BACKUP_DIR
 from ansible_collections.infrakt.backup.plugins.module_utils.s3 import presets
-from infrakt_backup import __version__
+from infrakt_backup import __version__, interrupts
 from infrakt_backup.actions import DEFAULT_FORKS
 from infrakt_backup.errors import BAD_INPUT, OPERATION_FAILED, BadInput, InfraktError
 from infrakt_backup.output import human_size, labelled, readable_utc, table, table_of, to_json
@@ -193,10 +192,7 @@ def cli(ctx: click.Context, home: Path | None, verbosity: int) -> None:
 
 def main() -> None:
     """Entry point of the `infrakt-backup` script."""
-    # A `kill` or a closed terminal ends a run as Ctrl-C does, through every `finally`: the
-    # runner's directory holding the secrets vars file must not outlive the run.
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, signal.default_int_handler)
+    interrupts.install()
     cli.main(prog_name=PROG)
 
 

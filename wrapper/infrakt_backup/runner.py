@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ansible_collections.infrakt.backup.plugins.module_utils import tmpfs
+from infrakt_backup import interrupts
 from infrakt_backup.collection import collection_root
 from infrakt_backup.errors import InfraktError
 
@@ -323,6 +324,7 @@ def run_playbook(
     Returns a PlaybookRun; raises InfraktError when ansible-runner cannot start at all.
     """
     import ansible_runner  # imported here: it is slow to import and most commands never run a play
+    from ansible_runner.utils import signal_handler
 
     playbook_path = collection_root() / "playbooks" / playbook
     if not playbook_path.is_file():
@@ -357,6 +359,13 @@ def run_playbook(
                 on_event(event, private_data_dir)
             return True
 
+        # ansible-runner's own cancel (Ctrl-C, SIGTERM: it takes those signals over for the run),
+        # or a SIGTERM/SIGHUP whose KeyboardInterrupt a finalizer swallowed (interrupts.py)
+        runner_cancel = signal_handler()  # None outside the main thread (the web page's jobs)
+
+        def cancelled() -> bool:
+            return interrupts.received() or bool(runner_cancel and runner_cancel())
+
         # the lock tells sweeps of other CLIs that this run is alive, whatever its pid says to them
         with tmpfs.using_private_dir(str(run_dir)), _inherited_environment_only():
             runner = ansible_runner.run(
@@ -373,7 +382,10 @@ def run_playbook(
                 verbosity=verbosity or None,
                 forks=forks,
                 event_handler=handle_event,
+                cancel_callback=cancelled,
             )
+        if interrupts.received():
+            raise KeyboardInterrupt  # the one a finalizer swallowed: the command ends as interrupted
         run.status = runner.status
         run.rc = runner.rc
         _attach_results(run, private_data_dir / RESULTS_FILE)
