@@ -27,7 +27,7 @@ import os
 import zlib
 from datetime import datetime, timezone
 
-from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, engines, names, zstd
+from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, engines, names, signing, zstd
 from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import DEFAULT_TIMEOUT, EngineError
 from ansible_collections.infrakt.backup.plugins.module_utils.termination import cleanup_on_termination
 
@@ -142,16 +142,18 @@ class DigestOnly(object):
         return self.size, self._digest.hexdigest()
 
 
-def create_backup(connection, backup_dir, check_mode=False, now=None, upload=None, keep_local=True):
+def create_backup(connection, backup_dir, check_mode=False, now=None, upload=None, keep_local=True,
+                  signing_key=None):
     """Dump the database of connection into `<backup_dir>/<db_name>/<filename>` (names.
     backup_filename at now, default the current time, with connection.compression), compressed
     as the filename says (zstd needs the zstd program, checked in check mode too): the
     sha256 is computed while writing, the file renamed and given its sidecar only when the dump
     succeeded. upload(filename), when given, opens the upload stream the same bytes go to while
-    they are written (write(chunk), then finish(size, sha256) -> dict once the dump succeeded,
-    or abort() when it failed, so that no complete-looking object is left); finish's answer
-    becomes the result's `upload`. With keep_local False nothing is written to the server's disk
-    (path None).
+    they are written (write(chunk), then finish(size, sha256, signature) -> dict once the dump
+    succeeded, or abort() when it failed, so that no complete-looking object is left); finish's
+    answer becomes the result's `upload`. With keep_local False nothing is written to the
+    server's disk (path None). With signing_key (signing.validate_key's hex) the sidecars carry
+    the backup's signature (signing.signature), else none.
 
     Return {path, filename, engine, db_name, created, size, sha256}; in check mode nothing is
     dumped or uploaded and the result says what would be (size and sha256 None). Raise
@@ -170,6 +172,7 @@ def create_backup(connection, backup_dir, check_mode=False, now=None, upload=Non
         size=None,
         sha256=None,
     )
+    sign = signing.signer(signing_key, connection.db_name, filename)
     compression = pipeline_compression(connection, names.parse_backup_filename(filename).compression)
     if compression == "zst":
         zstd.zstd_bin()  # a missing zstd fails before anything starts
@@ -183,7 +186,7 @@ def create_backup(connection, backup_dir, check_mode=False, now=None, upload=Non
         backup_files.ensure_private_dirs(directory)
         backup_files.sweep_stale_partials(directory, stale_partial_age(connection))
     with cleanup_on_termination():
-        with (backup_files.PartialBackup(path) if keep_local else _no_file()) as local:
+        with (backup_files.PartialBackup(path, sign) if keep_local else _no_file()) as local:
             local = local or DigestOnly()
             stream = upload(filename) if upload is not None else None
             try:
@@ -197,7 +200,8 @@ def create_backup(connection, backup_dir, check_mode=False, now=None, upload=Non
                 raise
         if stream is not None:
             try:
-                result["upload"] = stream.finish(result["size"], result["sha256"])
+                signature = sign(result["size"], result["sha256"]) if sign else None
+                result["upload"] = stream.finish(result["size"], result["sha256"], signature)
             except Exception as error:  # whatever the upload raised, a local backup stands
                 raise UploadFailed(result if keep_local else None, error) from None
     return result
@@ -235,16 +239,20 @@ def _no_file():
     yield None
 
 
-def restore_backup(connection, backup_dir, filename, check_mode=False, fetch=None):
+def restore_backup(connection, backup_dir, filename, check_mode=False, fetch=None, signing_key=None,
+                   allow_unsigned=False):
     """Restore the database of connection from backup filename (a plain name of this database's
     backups, any name of the filename grammar) in `<backup_dir>/<db_name>/`. fetch(path,
     filename) -> dict, when given, first puts the backup and its sidecar at path (in check mode
     too: verifying needs the file) and its answer becomes the result's `fetch`. Then the sha256
-    is checked against the sidecar: a mismatch, a backup this pipeline cannot decode, or a file
-    that is not in the engine's own format raises ValueError before the database is touched.
+    is checked against the sidecar and, with signing_key, the sidecar's signature (signing.
+    require_verified: unsigned or badly signed backups only with allow_unsigned): a mismatch, a
+    refused signature, a backup this pipeline cannot decode, or a file that is not in the
+    engine's own format raises ValueError before the database is touched.
     The engine's clients get the compression the filename says (names.written_compression).
 
-    Return {path, filename, engine, sha256}; in check mode only the checks run."""
+    Return {path, filename, engine, sha256, signature} (signature: the signing status, None
+    without signing_key); in check mode only the checks run."""
     names.validate_backup_filename(connection.db_name, filename)
     parts = names.parse_backup_filename(filename, connection.db_name)
     engine = engines.ENGINES[connection.engine]
@@ -258,6 +266,9 @@ def restore_backup(connection, backup_dir, filename, check_mode=False, fetch=Non
         if fetch is not None:
             result["fetch"] = fetch(path, filename)
         result["sha256"] = backup_files.verify_backup(path)
+        result["signature"] = signing.require_verified(
+            signing_key, connection.db_name, filename, os.path.getsize(path), result["sha256"],
+            backup_files.read_signed_sidecar(path)[1], allow_unsigned)
         decoded = _reader(connection, parts, filename)(path)
         try:
             first_bytes, chunks = _peek(decoded, filename)

@@ -558,9 +558,9 @@ def backup_list(app: App, db_name: str, as_json: bool) -> None:
         click.echo(f"No backups of {db_name} yet.")
     else:
         click.echo(table(
-            ["FILENAME", "SIZE", "CREATED (UTC)", "LOCATION"],
+            ["FILENAME", "SIZE", "CREATED (UTC)", "LOCATION", "SIGNATURE"],
             [[b["filename"], human_size(b["size"]), _readable(b["created"]).removesuffix(" UTC"),
-              LOCATION_LABELS.get(b["location"], b["location"])] for b in backups],
+              LOCATION_LABELS.get(b["location"], b["location"]), b["signature"]] for b in backups],
         ))
     if listed["s3_error"]:
         # The local list is printed (--json too, so scripts keep working) and the exit code says
@@ -600,12 +600,18 @@ def backup_prune(app: App, db_name: str, dry_run: bool, as_json: bool) -> None:
 @click.argument("db_name", metavar="DB")
 @click.argument("filename")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--allow-unsigned", is_flag=True,
+              help="Also restore a backup without a valid signature (made before signed manifests, by hand, or "
+                   "signed with a lost key).")
 @timeout_options
 @json_option
 @pass_app
-def backup_restore(app: App, db_name: str, filename: str, yes: bool, timeout: int | None, lock_timeout: int | None,
-                   as_json: bool) -> None:
-    """Restore database DB from backup FILENAME (a name from `backup list`), replacing its data."""
+def backup_restore(app: App, db_name: str, filename: str, yes: bool, allow_unsigned: bool, timeout: int | None,
+                   lock_timeout: int | None, as_json: bool) -> None:
+    """Restore database DB from backup FILENAME (a name from `backup list`), replacing its data.
+
+    Only a backup whose sidecar carries this installation's signature of it (`backup list`:
+    verified) is restored, unless --allow-unsigned."""
     from infrakt_backup.actions import backup_restore as backup_restore_action
 
     def confirm(target: dict) -> bool:
@@ -616,13 +622,16 @@ def backup_restore(app: App, db_name: str, filename: str, yes: bool, timeout: in
 
     restored = backup_restore_action.restore_backup(
         app.store, db_name, filename, confirm=None if yes else confirm, timeout=timeout, lock_timeout=lock_timeout,
-        progress=_progress(as_json), verbosity=app.verbosity,
+        allow_unsigned=allow_unsigned, progress=_progress(as_json), verbosity=app.verbosity,
     )
     if as_json:
         _echo_json(restored)
     else:
         notes = [note for note, applies in (("downloaded from S3", restored.get("downloaded")),
-                                            ("sha256 verified", restored.get("sha256"))) if applies]
+                                            ("sha256 verified", restored.get("sha256")),
+                                            ("signature verified", restored.get("signature") == "verified"),
+                                            (f"{restored.get('signature')}, allowed", allow_unsigned and
+                                             restored.get("signature") not in (None, "verified"))) if applies]
         click.echo(f"Restored {db_name} on server {restored['server']} from {filename}"
                    + (f" ({', '.join(notes)})." if notes else "."))
 

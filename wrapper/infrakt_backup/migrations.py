@@ -121,9 +121,27 @@ def _add_database_compression(connection: Connection) -> None:
     connection.execute(text("ALTER TABLE databases ADD COLUMN compression VARCHAR"))
 
 
+def _create_signing_key(connection: Connection) -> None:
+    """Version 8 (signed manifests): the installation's signing key (encrypted), one row. The key
+    itself is generated on first use (Store.signing_key), not here: a migration is DDL only, runs
+    before the master key file is looked at, and would otherwise create that file on every fresh
+    config."""
+    connection.execute(
+        text(
+            """
+            CREATE TABLE signing_key (
+                id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+                key_encrypted VARCHAR NOT NULL,
+                created_at DATETIME NOT NULL
+            )
+            """
+        )
+    )
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _create_s3_config, _create_servers, _create_databases, _add_database_data_dir, _create_schedules,
-    _add_database_local_copy, _add_database_compression,
+    _add_database_local_copy, _add_database_compression, _create_signing_key,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -10,6 +10,7 @@ retired.
 """
 
 import os
+import secrets
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -215,9 +216,20 @@ class ScheduleRow(Base):
     updated_at: Mapped[datetime]
 
 
+class SigningKeyRow(Base):
+    """The installation's signing key of backup manifests (signing.py), one row."""
+
+    __tablename__ = "signing_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_encrypted: Mapped[str]
+    created_at: Mapped[datetime]
+
+
 # the encrypted columns: rotate_key re-encrypts them, _keys checks the key against one of them
 ENCRYPTED_COLUMNS = (
     S3ConfigRow.secret_key_encrypted, DatabaseRow.password_encrypted, ScheduleRow.notify_url_encrypted,
+    SigningKeyRow.key_encrypted,
 )
 # what save_schedule keeps when it is given no new ping URL
 KEEP = object()
@@ -350,6 +362,21 @@ class Store:
                         new_only.decrypt(token)
                 self.key_file.write([key])
         return rotated
+
+    # ---------------------------------------------------------------- signing key
+
+    def signing_key(self) -> str:
+        """Return the installation's signing key of backup manifests (64 hex characters),
+        generating it on first use. The transaction holds the write lock from its start, so
+        concurrent first uses agree on one key."""
+        with self._transaction() as session:
+            row = session.get(SigningKeyRow, 1)
+            cipher = self._cipher(session)
+            if row is not None:
+                return cipher.decrypt(row.key_encrypted)
+            key = secrets.token_hex(32)
+            session.add(SigningKeyRow(id=1, key_encrypted=cipher.encrypt(key), created_at=datetime.now(UTC)))
+            return key
 
     # ---------------------------------------------------------------- S3 settings
 

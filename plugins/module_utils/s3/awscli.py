@@ -21,7 +21,7 @@ import threading
 from contextlib import suppress
 
 from ansible_collections.infrakt.backup.plugins.module_utils.masking import mask_secrets
-from ansible_collections.infrakt.backup.plugins.module_utils.names import validate_endpoint_url
+from ansible_collections.infrakt.backup.plugins.module_utils.names import SIDECAR_SUFFIX, validate_endpoint_url
 from ansible_collections.infrakt.backup.plugins.module_utils.s3.presets import CONFIG_FILE, CREDENTIALS_FILE
 
 DEFAULT_AWS_BIN = "/opt/infrakt/awscli/bin/aws"
@@ -108,6 +108,13 @@ def upload_args(src, bucket, key, metadata):
 def download_args(bucket, key, dest):
     """Return the arguments downloading key to local path dest (an absolute path)."""
     return ["s3", "cp", "--only-show-errors", s3_url(bucket, key), dest]
+
+
+def download_sidecars_args(bucket, prefix, dest):
+    """Return the arguments downloading every `.sha256` sidecar under prefix (ending in `/`) into
+    local directory dest, in one aws process (its requests run concurrently)."""
+    return ["s3", "cp", "--only-show-errors", "--recursive", "--exclude=*", "--include=*" + SIDECAR_SUFFIX,
+            s3_url(bucket, prefix), dest]
 
 
 def put_stdin_args(bucket, key):
@@ -373,6 +380,10 @@ class AwsCli:
     def download_file(self, bucket, key, dest):
         """Download key to local path dest."""
         self.run(download_args(bucket, key, dest), bucket)
+
+    def download_sidecars(self, bucket, prefix, dest):
+        """Download the `.sha256` sidecars under prefix into local directory dest."""
+        self.run(download_sidecars_args(bucket, prefix, dest), bucket)
 
     def abort_multipart_uploads(self, bucket, key):
         """Abort every multipart upload in progress of exactly key."""

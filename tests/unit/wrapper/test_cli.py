@@ -179,11 +179,11 @@ CREATED = {"database": "shop", "server": "web1", "filename": "shop_postgres_2026
            "sha256": "a" * 64, "location": "local+s3", "s3_key": "prod/shop/shop_postgres_20261124T210509Z.dump"}
 LISTED = [
     {"filename": "shop_postgres_20261101T000000Z.dump", "size": 10, "created": "2026-11-01T00:00:00Z",
-     "location": "s3", "sha256": None},
+     "location": "s3", "sha256": None, "signature": "unsigned"},
     {"filename": "shop_postgres_20261124T210509Z.dump", "size": 3 * 1024**2, "created": "2026-11-24T21:05:09Z",
-     "location": "both", "sha256": "b" * 64},
+     "location": "both", "sha256": "b" * 64, "signature": "verified"},
     {"filename": "shop_postgres_20261110T000000Z.dump", "size": 20, "created": "2026-11-10T00:00:00Z",
-     "location": "local", "sha256": "c" * 64},
+     "location": "local", "sha256": "c" * 64, "signature": "bad signature"},
 ]
 
 
@@ -203,7 +203,7 @@ def calls(monkeypatch):
     monkeypatch.setattr(backup_list, "list_backups", recorder({"backups": LISTED, "s3_error": None}))
     monkeypatch.setattr(backup_restore, "restore_backup",
                         recorder({"database": "shop", "server": "web1", "filename": LISTED[1]["filename"],
-                                  "sha256": "b" * 64, "downloaded": True}))
+                                  "sha256": "b" * 64, "signature": "verified", "downloaded": True}))
     return recorded
 
 
@@ -229,10 +229,10 @@ def test_backup_list_is_a_table_newest_first(run, registered, calls):
     result = run("backup", "list", "shop")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        "FILENAME                             SIZE     CREATED (UTC)        LOCATION",
-        "shop_postgres_20261124T210509Z.dump  3.0 MiB  2026-11-24 21:05:09  local + ☁ S3",
-        "shop_postgres_20261110T000000Z.dump  20 B     2026-11-10 00:00:00  local",
-        "shop_postgres_20261101T000000Z.dump  10 B     2026-11-01 00:00:00  ☁ S3 only",
+        "FILENAME                             SIZE     CREATED (UTC)        LOCATION      SIGNATURE",
+        "shop_postgres_20261124T210509Z.dump  3.0 MiB  2026-11-24 21:05:09  local + ☁ S3  verified",
+        "shop_postgres_20261110T000000Z.dump  20 B     2026-11-10 00:00:00  local         bad signature",
+        "shop_postgres_20261101T000000Z.dump  10 B     2026-11-01 00:00:00  ☁ S3 only     unsigned",
     ]
     listed = json.loads(run("backup", "list", "shop", "--json").stdout)
     assert [item["filename"] for item in listed] == [LISTED[1]["filename"], LISTED[2]["filename"],
@@ -257,9 +257,10 @@ def test_backup_restore_with_yes(run, registered, calls):
     result = run("backup", "restore", "shop", LISTED[1]["filename"], "--yes")
     assert result.exit_code == 0, result.output
     assert result.stdout == (f"Restored shop on server web1 from {LISTED[1]['filename']} "
-                             "(downloaded from S3, sha256 verified).\n")
+                             "(downloaded from S3, sha256 verified, signature verified).\n")
     # --yes: nothing asks
-    assert calls == [(("shop", LISTED[1]["filename"]), {"confirm": None, "timeout": None, "lock_timeout": None}, 0)]
+    assert calls == [(("shop", LISTED[1]["filename"]),
+                      {"confirm": None, "timeout": None, "lock_timeout": None, "allow_unsigned": False}, 0)]
 
 
 # ---------------------------------------------------------------- errors

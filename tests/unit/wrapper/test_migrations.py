@@ -23,10 +23,10 @@ def test_each_version_adds_its_table(tmp_path):
             assert migrations.migrate(connection, target=version) == version
         assert table in tables(tmp_path / "x.db")
     with engine.begin() as connection:
-        assert migrations.migrate(connection) == 7  # the schedules table, the local_copy and compression columns
-        assert migrations.migrate(connection) == 7  # nothing left to do
+        assert migrations.migrate(connection) == 8  # schedules, the local_copy and compression columns, signing_key
+        assert migrations.migrate(connection) == 8  # nothing left to do
         assert connection.execute(text("SELECT version FROM schema_version ORDER BY version")).scalars().all() == [
-            1, 2, 3, 4, 5, 6, 7]
+            1, 2, 3, 4, 5, 6, 7, 8]
     assert "schedules" in tables(tmp_path / "x.db")
 
 

@@ -4,7 +4,7 @@ server, then upload from the server when S3 is configured. The local copy is alw
 from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup.actions import timeout_variables, validated
 from infrakt_backup.errors import BadInput, InfraktError
-from infrakt_backup.remote import Progress, database_play
+from infrakt_backup.remote import Progress, database_play, signing_variables
 from infrakt_backup.store import Store
 
 DB_BACKUP = "infrakt.backup.db_backup"
@@ -32,7 +32,8 @@ def create_backup(
         raise BadInput(f"{db_name} keeps no local copy, so its backups must go to S3: "
                        + ("S3 is not configured" if play.settings is None else "leave out --no-upload"))
     run = (play if upload_to_s3 else play.without_s3()).run(
-        "backup.yml", {"infrakt_upload_to_s3": upload_to_s3, **timeouts}, progress=progress, verbosity=verbosity
+        "backup.yml", {"infrakt_upload_to_s3": upload_to_s3, **timeouts, **signing_variables(store)}, progress=progress,
+        verbosity=verbosity
     )
     dump = run.result_of(DB_BACKUP)
     if dump is None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup.actions import timeout_variables, validated
 from infrakt_backup.errors import InfraktError
-from infrakt_backup.remote import Progress, database_play
+from infrakt_backup.remote import Progress, database_play, signing_variables
 from infrakt_backup.runner import PlaybookRun
 from infrakt_backup.store import Store
 
@@ -27,11 +27,13 @@ UNFINISHED_RESTORE = {
 
 def restore_backup(
     store: Store, db_name: str, filename: str, *, confirm: Callable[[dict], bool] | None = None,
-    timeout: int | None = None, lock_timeout: int | None = None, progress: Progress | None = None, verbosity: int = 0,
+    timeout: int | None = None, lock_timeout: int | None = None, allow_unsigned: bool = False,
+    progress: Progress | None = None, verbosity: int = 0,
 ) -> dict:
     """Restore database `db_name` from backup `filename` (a plain name from `backup list`).
     `timeout` bounds the whole restore and `lock_timeout` its waits for locks (seconds; None:
-    the modules' defaults).
+    the modules' defaults). The backup's sidecar must carry this installation's signature of
+    it (checked on the server before the database is touched) unless `allow_unsigned`.
 
     `confirm`, when given, is called with {"database", "engine", "server", "filename"} once the
     names are valid and the database is known, before anything runs; it returns whether to go
@@ -47,8 +49,9 @@ def restore_backup(
     target = {"database": db_name, "engine": play.database.engine, "server": play.server.name, "filename": filename}
     if confirm is not None and not confirm(target):
         raise InfraktError(f"restore of {db_name} cancelled: nothing was changed")
-    run = play.run("restore.yml", {"infrakt_restore_filename": filename, **timeouts}, progress=progress,
-                   verbosity=verbosity)
+    variables = {"infrakt_restore_filename": filename, "infrakt_allow_unsigned": allow_unsigned, **timeouts,
+                 **signing_variables(store)}
+    run = play.run("restore.yml", variables, progress=progress, verbosity=verbosity)
     if not run.ok:
         raise InfraktError(f"Restore of {db_name} from {filename} {_how_it_ended(run, play.database.engine)}")
     restored = run.result_of(DB_RESTORE) or {}
@@ -58,6 +61,7 @@ def restore_backup(
         "server": play.server.name,
         "filename": filename,
         "sha256": restored.get("sha256"),
+        "signature": restored.get("signature"),
         "downloaded": bool(downloaded and downloaded.get("changed")),
     }
 

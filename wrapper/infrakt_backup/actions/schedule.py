@@ -12,7 +12,7 @@ from infrakt_backup.actions import validated
 from infrakt_backup.errors import InfraktError, NotFound
 from infrakt_backup.json_ready import entry_dict
 from infrakt_backup.playbook_vars import connection_parameters
-from infrakt_backup.remote import Progress, host_failures, run_on_servers
+from infrakt_backup.remote import Progress, host_failures, run_on_servers, signing_variables
 from infrakt_backup.store import KEEP, DatabaseEntry, ScheduleEntry, ServerEntry, Store
 
 DEFAULT_KEEP_LOCAL = retention.DEFAULT_KEEP_LOCAL
@@ -139,8 +139,8 @@ def apply_schedules(
             "backup_dir": server.backup_dir,
             "python": server.python_interpreter,
         }
-    run = run_on_servers(store, servers, "schedule.yml", {"infrakt_schedules": hosts}, settings=store.s3_config(),
-                         progress=progress, verbosity=verbosity)
+    run = run_on_servers(store, servers, "schedule.yml", {"infrakt_schedules": hosts, **signing_variables(store)},
+                         settings=store.s3_config(), progress=progress, verbosity=verbosity)
     failures = host_failures(run, servers)
     for server in servers:
         for item in hosts[server.name]["present"]:
