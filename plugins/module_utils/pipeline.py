@@ -82,12 +82,17 @@ class UncompressedWriter:
 
 
 def gunzip_chunks(path):
-    """Yield the decompressed bytes of the gzip file at path, at most CHUNK_SIZE at a time
-    (a highly compressed file cannot blow up memory); raise EngineError when it is not gzip or
-    ends early."""
+    """Yield the decompressed bytes of the gzip file at path (gunzip_stream)."""
+    return gunzip_stream(backup_files.file_chunks(path))
+
+
+def gunzip_stream(chunks):
+    """Yield the decompressed bytes of the gzip stream whose byte chunks are given, at most
+    CHUNK_SIZE at a time (a highly compressed file cannot blow up memory); raise EngineError
+    when it is not gzip or ends early."""
     decompressor = zlib.decompressobj(GZIP_WBITS)
     try:
-        for compressed in backup_files.file_chunks(path):
+        for compressed in chunks:
             while compressed:
                 chunk = decompressor.decompress(compressed, backup_files.CHUNK_SIZE)
                 compressed = decompressor.unconsumed_tail
@@ -103,9 +108,11 @@ def gunzip_chunks(path):
 
 
 # compression of a filename (None: none) -> what writes it (write, then close at the end or
-# abort when the dump failed) / what reads a file of it back
+# abort when the dump failed) / what reads a file of it back / what decodes a stream of it
+# (byte chunks in, byte chunks out: a restore drill reads the backup from S3 as it arrives)
 WRITERS = {None: UncompressedWriter, "gz": GzipWriter, "zst": zstd.ZstdWriter}
 READERS = {None: backup_files.file_chunks, "gz": gunzip_chunks, "zst": zstd.zstd_chunks}
+DECODERS = {None: iter, "gz": gunzip_stream, "zst": zstd.zstd_stream}
 
 
 def pipeline_compression(connection, compression):
@@ -271,7 +278,7 @@ def restore_backup(connection, backup_dir, filename, check_mode=False, fetch=Non
             backup_files.read_signed_sidecar(path)[1], allow_unsigned)
         decoded = _reader(connection, parts, filename)(path)
         try:
-            first_bytes, chunks = _peek(decoded, filename)
+            first_bytes, chunks = peek(decoded, filename)
             engine.check_backup(first_bytes, filename)
             if check_mode:
                 result["msg"] = "checksum verified; would restore %s database %s from %s" % (
@@ -286,7 +293,7 @@ def restore_backup(connection, backup_dir, filename, check_mode=False, fetch=Non
     return result
 
 
-def _peek(decoded, filename):
+def peek(decoded, filename):
     """Return (the first CHECK_SIZE bytes, all the chunks) of the generator decoded (the decoded
     backup filename): the chunks read to get them are kept, so the file is read once. Raise
     ValueError (the database was not touched) when the backup cannot be decoded there."""

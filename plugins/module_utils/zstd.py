@@ -132,11 +132,16 @@ class ZstdWriter(object):
         _stop(self._process, self._stderr)
 
 
+def _decode_argv():
+    """Return the argv of zstd decompressing stdin to stdout."""
+    return [zstd_bin(), "-q", "-d", "-c"]
+
+
 def zstd_chunks(path):
     """Yield the decompressed bytes of the zstd file at path (`zstd -dc`), at most CHUNK_SIZE at
     a time; raise EngineError when zstd exits non-zero (not zstd data, cut short). Closing the
     generator early kills zstd."""
-    argv = [zstd_bin(), "-q", "-d", "-c"]
+    argv = _decode_argv()  # a missing zstd fails before the file is opened
     with open(path, "rb") as source:
         process, stderr = _start(argv, source)
     try:
@@ -144,6 +149,43 @@ def zstd_chunks(path):
         returncode = process.wait()
     finally:
         _stop(process, stderr)
+    if returncode != 0:
+        raise _failure(returncode, stderr)
+
+
+def zstd_stream(chunks):
+    """Yield the decompressed bytes of the zstd stream whose byte chunks (an iterable) are given,
+    fed to `zstd -dc` from a thread of its own, at most CHUNK_SIZE at a time. Raise what
+    iterating chunks raised (zstd is killed then), or EngineError when zstd exits non-zero.
+    Closing the generator early kills zstd."""
+    process, stderr = _start(_decode_argv(), subprocess.PIPE)
+    failures = []
+
+    def feed():
+        try:
+            for chunk in chunks:
+                process.stdin.write(chunk)
+        except BrokenPipeError:
+            pass  # zstd died or was killed: its exit status says why
+        except BaseException as error:  # the source failed: the caller's thread raises it
+            failures.append(error)
+            kill_group(process)
+        finally:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    try:
+        yield from iter(lambda: process.stdout.read(backup_files.CHUNK_SIZE), b"")
+        returncode = process.wait()
+    finally:
+        if process.poll() is None:
+            kill_group(process)
+        feeder.join(STOP_WAIT)  # before the pipes close under it
+        _stop(process, stderr)
+    if failures:
+        raise failures[0]
     if returncode != 0:
         raise _failure(returncode, stderr)
 

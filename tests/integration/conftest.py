@@ -1,10 +1,12 @@
 """Fixtures the integration tests share: scratch databases and servers on the bench, and the
 CLI with a home of its own."""
 
+import shlex
+
 import pytest
 
 from tests.integration.scratch import MariaDb, Postgres, Redis, scratch_database, unique
-from tests.integration.wrapper_cli import registered_scratch_postgres, wrapper_with_bench_s3
+from tests.integration.wrapper_cli import registered, registered_scratch_postgres, wrapper_with_bench_s3
 
 
 @pytest.fixture(scope="module")
@@ -50,3 +52,14 @@ def redis_server(tmp_path):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def redis_db(wrapper, redis_server):
+    """(registered name, Redis): redis_server registered in the wrapper with the command that
+    starts it again."""
+    name = unique("cache")
+    with registered(wrapper, name, redis_server.password, "--engine", "redis", "--host", "127.0.0.1",
+                    "--port", str(redis_server.port), "--restart-command", shlex.join(redis_server.start_command),
+                    "--data-dir", str(redis_server.directory / "data")):
+        yield name, redis_server
