@@ -191,19 +191,27 @@ def _check_age(chunks, filename):
     return "age header (not decrypted: the identity does not go to the server for a drill)"
 
 
-def record_drill(state_dir, db_name, outcome, lock_wait):
+def record_drill(state_dir, db_name, outcome, lock_wait=0, locked=False):
     """Record a drill's outcome (drill's result, or {error} for a failed one, with duration_s and
     verified_at) in db_name's status file, under the database's lock (a backup's own record is
-    never interleaved with it), waiting up to lock_wait seconds; return whether it was recorded
-    (a backup held the lock that long: not recorded)."""
+    never interleaved with it): taken here, waiting up to lock_wait seconds, unless the caller
+    holds it (locked). Return whether it was recorded (a backup held the lock that long: not)."""
+    if locked:
+        _record(state_dir, db_name, outcome)
+        return True
     try:
         with run_state.database_lock(state_dir, db_name, wait=lock_wait):
-            run_state.record_status(
-                state_dir, db_name, last_verified=outcome["verified_at"],
-                verify_result="failed" if outcome.get("error") else "passed", verify_filename=outcome.get("filename"),
-                verify_duration_s=outcome["duration_s"], verify_counts=outcome.get("counts"),
-                verify_error=outcome.get("error"),
-            )
+            _record(state_dir, db_name, outcome)
     except run_state.Locked:
         return False
     return True
+
+
+def _record(state_dir, db_name, outcome):
+    """Write a drill's outcome into db_name's status file."""
+    run_state.record_status(
+        state_dir, db_name, last_verified=outcome["verified_at"],
+        verify_result="failed" if outcome.get("error") else "passed", verify_filename=outcome.get("filename"),
+        verify_duration_s=outcome["duration_s"], verify_counts=outcome.get("counts"),
+        verify_error=outcome.get("error"),
+    )

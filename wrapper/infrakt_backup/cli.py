@@ -725,25 +725,32 @@ def _count_option(name: str, help_text: str):
               help=f"Ping a healthchecks.io-compatible URL (from ${NOTIFY_URL_ENV}, else a hidden prompt) "
                    "at start, success and failure; --no-notify stops pinging.")
 @click.option("--notify-url-stdin", is_flag=True, help="Read the ping URL from stdin (implies --notify).")
+@click.option("--verify-cron", metavar="EXPR",
+              help="Also run a restore drill of the newest backup on this schedule (as `backup verify --latest "
+                   "--restore`), with the backups' lock and pings; default: the stored one.")
+@click.option("--no-verify-cron", is_flag=True, help="Stop the scheduled restore drills.")
 @json_option
 @pass_app
 def schedule_set(app: App, db_name: str, cron: str, keep_local: int | None, keep_last: int | None,
                  keep_daily: int | None, keep_weekly: int | None, keep_monthly: int | None, notify: bool | None,
-                 notify_url_stdin: bool, as_json: bool) -> None:
+                 notify_url_stdin: bool, verify_cron: str | None, no_verify_cron: bool, as_json: bool) -> None:
     """Install or update the scheduled backups of database DB on its server. Retention left out
     stays as stored; in S3 everything is kept until a --keep-* rule is set."""
     from infrakt_backup.actions import schedule as schedule_action
+    from infrakt_backup.store import KEEP
 
     saved = schedule_action.set_schedule(
         app.store, db_name, cron=cron, keep_local=keep_local, keep_last=keep_last, keep_daily=keep_daily,
         keep_weekly=keep_weekly, keep_monthly=keep_monthly, notify_url=_notify_url(notify, notify_url_stdin),
+        verify_cron=None if no_verify_cron else (verify_cron if verify_cron is not None else KEEP),
         progress=_progress(as_json), verbosity=app.verbosity,
     )
     if as_json:
         _echo_json(saved)
     else:
+        drills = f", restore drills {saved['verify_cron']}" if saved["verify_cron"] else ""
         click.echo(f"Scheduled backups of {db_name} installed on {saved['server']}: {saved['cron']}, "
-                   f"{_retention_text(saved)}.")
+                   f"{_retention_text(saved)}{drills}.")
 
 
 def _retention_text(shown: dict) -> str:

@@ -122,10 +122,12 @@ def _add_database_compression(connection: Connection) -> None:
 
 
 def _create_signing_key(connection: Connection) -> None:
-    """Version 8 (signed manifests): the installation's signing key (encrypted), one row. The key
-    itself is generated on first use (Store.signing_key), not here: a migration is DDL only, runs
-    before the master key file is looked at, and would otherwise create that file on every fresh
-    config."""
+    """Version 8 (signed manifests, restore drills): the installation's signing key (encrypted),
+    one row, and a schedule's drill cron expression (`schedule set --verify-cron`; NULL: none).
+    The key itself is generated on first use (Store.signing_key), not here: a migration is DDL
+    only, runs before the master key file is looked at, and would otherwise create that file on
+    every fresh config."""
+    connection.execute(text("ALTER TABLE schedules ADD COLUMN verify_cron VARCHAR"))
     connection.execute(
         text(
             """

@@ -117,7 +117,8 @@ class DatabaseEntry(_MaskedRepr):
 class ScheduleEntry(_MaskedRepr):
     """The scheduled backups of database `db_name`: a cron expression, the retention (keep_local
     copies on the server; in S3 keep_last/daily/weekly/monthly, None for "no such rule", all
-    None: keep everything), the ping URL, and whether the server has them installed."""
+    None: keep everything), the ping URL, the cron expression of its scheduled restore drills
+    (None: none), and whether the server has them installed."""
 
     db_name: str
     cron: str
@@ -127,6 +128,7 @@ class ScheduleEntry(_MaskedRepr):
     keep_weekly: int | None
     keep_monthly: int | None
     notify_url: str | None = field(metadata=MASKED_SECRET)
+    verify_cron: str | None
     installed: bool
     created_at: datetime
     updated_at: datetime
@@ -211,6 +213,7 @@ class ScheduleRow(Base):
     keep_weekly: Mapped[int | None]
     keep_monthly: Mapped[int | None]
     notify_url_encrypted: Mapped[str | None]
+    verify_cron: Mapped[str | None]
     installed: Mapped[bool]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -564,11 +567,12 @@ class Store:
 
     def save_schedule(
         self, db_name: str, *, cron: str, keep_local: int, keep_last: int | None, keep_daily: int | None,
-        keep_weekly: int | None, keep_monthly: int | None, notify_url=KEEP,
+        keep_weekly: int | None, keep_monthly: int | None, notify_url=KEEP, verify_cron: str | None = None,
     ) -> ScheduleEntry:
         """Create or replace the schedule of database `db_name` (values already validated),
         marked not installed until mark_schedule_installed; notify_url KEEP keeps the stored ping
-        URL, None removes it. Return it. Raise NotFound for an unknown database."""
+        URL, None removes it; verify_cron None means no scheduled drills. Return it. Raise
+        NotFound for an unknown database."""
         now = datetime.now(UTC)
         with self._transaction() as session:
             if session.get(DatabaseRow, db_name) is None:
@@ -581,6 +585,7 @@ class Store:
             row.cron, row.keep_local = cron, keep_local
             row.keep_last, row.keep_daily = keep_last, keep_daily
             row.keep_weekly, row.keep_monthly = keep_weekly, keep_monthly
+            row.verify_cron = verify_cron
             if notify_url is not KEEP:
                 row.notify_url_encrypted = token
             row.installed, row.updated_at = False, now

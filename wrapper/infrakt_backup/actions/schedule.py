@@ -52,16 +52,20 @@ def _stored_schedule(store: Store, db_name: str) -> tuple[DatabaseEntry, Schedul
 def set_schedule(
     store: Store, db_name: str, *, cron: str, keep_local: int | None = None, keep_last: int | None = None,
     keep_daily: int | None = None, keep_weekly: int | None = None, keep_monthly: int | None = None,
-    notify_url=KEEP, progress: Progress | None = None, verbosity: int = 0,
+    notify_url=KEEP, verify_cron=KEEP, progress: Progress | None = None, verbosity: int = 0,
 ) -> dict:
     """Store and install the scheduled backups of database `db_name` on its server. Retention
     values left out (None) stay as stored (new: keep_local 7, every S3 copy kept); notify_url
-    KEEP keeps the stored ping URL, None removes it. Return schedule_dict of the result.
+    KEEP keeps the stored ping URL, None removes it; verify_cron (a cron expression of scheduled
+    restore drills of the newest backup) KEEP keeps the stored one, None removes it. Return
+    schedule_dict of the result.
 
     Raise BadInput for a bad value or an unknown database (nothing stored then), InfraktError
     when the server could not be updated (the schedule is stored, marked not installed)."""
     validated(names.validate_name, db_name, "database name")
     cron = validated(cron_expression.validate_cron, cron)
+    if verify_cron not in (KEEP, None):
+        verify_cron = validated(cron_expression.validate_cron, verify_cron)
     counts = {"keep_local": keep_local, "keep_last": keep_last, "keep_daily": keep_daily,
               "keep_weekly": keep_weekly, "keep_monthly": keep_monthly}
     for what, value in counts.items():
@@ -73,7 +77,9 @@ def set_schedule(
     for what, value in counts.items():
         if value is None:
             counts[what] = getattr(current, what) if current else (DEFAULT_KEEP_LOCAL if what == "keep_local" else None)
-    store.save_schedule(db_name, cron=cron, notify_url=notify_url, **counts)
+    if verify_cron is KEEP:
+        verify_cron = current.verify_cron if current else None
+    store.save_schedule(db_name, cron=cron, notify_url=notify_url, verify_cron=verify_cron, **counts)
     server = store.server(database.server)
     failures = apply_schedules(store, [server], progress=progress, verbosity=verbosity)
     if failures:
@@ -153,6 +159,7 @@ def _schedule_item(schedule: ScheduleEntry, database) -> dict:
     return {
         "db_name": schedule.db_name,
         "cron": cron_expression.cron_module_fields(schedule.cron),
+        "verify_cron": cron_expression.cron_module_fields(schedule.verify_cron) if schedule.verify_cron else None,
         "keep_local": schedule.keep_local,
         "retention": {rule: getattr(schedule, rule) for rule in S3_RULES if getattr(schedule, rule) is not None},
         "notify_url": schedule.notify_url,
