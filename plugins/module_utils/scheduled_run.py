@@ -130,11 +130,7 @@ def describe(result):
 
 def run(config):
     """Run the scheduled backup config describes; return the exit code."""
-    os.environ["PATH"] = SAFE_PATH
-    db_name = config["db_name"]
-    state_dir = config.get("state_dir") or run_state.DEFAULT_STATE_DIR
-    log = RunLog(log_dir(config), db_name)
-    ping = _pinger(config, log)
+    db_name, state_dir, log, ping = _run_context(config)
     try:
         with run_state.database_lock(state_dir, db_name, wait=0):
             log.write("start %s" % db_name)
@@ -184,11 +180,7 @@ def run_drill(config):
     config has S3, else the local copy; restored into scratch space) under the same lock, log,
     status file and pings as a backup; return the exit code. A drill that finds a backup or
     another drill running logs `skipped` and exits 0."""
-    os.environ["PATH"] = SAFE_PATH
-    db_name = config["db_name"]
-    state_dir = config.get("state_dir") or run_state.DEFAULT_STATE_DIR
-    log = RunLog(log_dir(config), db_name)
-    ping = _pinger(config, log)
+    db_name, state_dir, log, ping = _run_context(config)
     try:
         with run_state.database_lock(state_dir, db_name, wait=0):
             log.write("start drill %s" % db_name)
@@ -219,6 +211,13 @@ def run_drill(config):
     except run_state.Locked as locked:
         log.write("skipped drill: a backup or drill is still running (%s)" % locked)
         return EXIT_OK
+
+
+def _run_context(config):
+    """Give this process cron-proof PATH; return (db_name, state_dir, log, ping) of config's run."""
+    os.environ["PATH"] = SAFE_PATH
+    log = RunLog(log_dir(config), config["db_name"])
+    return config["db_name"], config.get("state_dir") or run_state.DEFAULT_STATE_DIR, log, _pinger(config, log)
 
 
 def _pinger(config, log):

@@ -121,7 +121,7 @@ def _add_database_compression(connection: Connection) -> None:
     connection.execute(text("ALTER TABLE databases ADD COLUMN compression VARCHAR"))
 
 
-def _create_signing_key(connection: Connection) -> None:
+def _add_signing_key_and_verify_cron(connection: Connection) -> None:
     """Version 8 (signed manifests, restore drills): the installation's signing key (encrypted),
     one row, and a schedule's drill cron expression (`schedule set --verify-cron`; NULL: none).
     The key itself is generated on first use (Store.signing_key), not here: a migration is DDL
@@ -143,7 +143,7 @@ def _create_signing_key(connection: Connection) -> None:
 
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _create_s3_config, _create_servers, _create_databases, _add_database_data_dir, _create_schedules,
-    _add_database_local_copy, _add_database_compression, _create_signing_key,
+    _add_database_local_copy, _add_database_compression, _add_signing_key_and_verify_cron,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 
