@@ -12,7 +12,7 @@ bootstrap:
 	@scripts/bootstrap.sh
 
 test: bootstrap lint sanity
-	$(BIN)/pytest --durations=30 tests
+	$(BIN)/pytest -n 2 --dist loadgroup --durations=30 tests
 
 lint: bootstrap
 	$(BIN)/ruff check wrapper plugins tests bench

@@ -19,10 +19,14 @@ for path in (REPO_ROOT / "collections", REPO_ROOT):
 def testbed():
     """The running test bench (tests.testbed.Testbed), started once per session. It is
     stopped at the end unless it already ran before the session, TESTBED_KEEP=1, or another
-    pytest session still uses it."""
+    pytest session still uses it. Under pytest-xdist each worker has a bench of its own
+    (<TESTBED_DIR>-gw0, …): its own S3 keys, database passwords and ports, so that the tests
+    that look for a run's leftovers by those keys see only their own worker's runs."""
     from tests.testbed import Testbed
+    from tests.testbed.bench import bench_dir
 
-    bed = Testbed.up()
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    bed = Testbed.up(f"{bench_dir()}-{worker}" if worker else None)
     yield bed
     if not bed.was_running and os.environ.get("TESTBED_KEEP") != "1":
         bed.down(only_if_unused=True)

@@ -72,11 +72,16 @@ def ensure_private_dirs(path):
 def file_chunks(path):
     """Yield the bytes of the file at path in CHUNK_SIZE pieces."""
     with open(path, "rb") as source:
-        while True:
-            chunk = source.read(CHUNK_SIZE)
-            if not chunk:
-                return
-            yield chunk
+        yield from read_chunks(source)
+
+
+def read_chunks(source):
+    """Yield the bytes read from source (a binary file object) to its end, in CHUNK_SIZE pieces."""
+    while True:
+        chunk = source.read(CHUNK_SIZE)
+        if not chunk:
+            return
+        yield chunk
 
 
 def sha256_of_file(path):

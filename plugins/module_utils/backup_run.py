@@ -106,13 +106,14 @@ class S3Upload(object):
 
 
 def backup_and_record(connection, backup_dir, state_dir, trigger, s3=None, now=None, keep_local=True,
-                      signing_key=None):
+                      recipients=None, signing_key=None):
     """Back up connection's database into backup_dir and upload it to s3 (an S3Target) when
     given; record the outcome in its status file under state_dir (trigger: "schedule" or
     "manual"). The caller holds the database's lock. With signing_key the sidecars carry the
     backup's signature (pipeline.create_backup).
 
-    With keep_local False the backup only goes to S3 (nothing on the server's disk).
+    With keep_local False the backup only goes to S3 (nothing on the server's disk). With
+    recipients (age public keys) it is encrypted to them in the stream (pipeline.create_backup).
 
     Return create_backup's result plus `location` ("local", "both" or "s3") and `duration_s`.
     Raise what the pipeline raised after recording it: UploadFailed (a local backup is kept and
@@ -123,7 +124,7 @@ def backup_and_record(connection, backup_dir, state_dir, trigger, s3=None, now=N
     upload = s3.uploader(connection.db_name) if s3 is not None else None
     try:
         result = pipeline.create_backup(connection, backup_dir, now=now, upload=upload, keep_local=keep_local,
-                                        signing_key=signing_key)
+                                        recipients=recipients, signing_key=signing_key)
     except pipeline.UploadFailed as failure:
         made = "upload failed" if failure.backup else "upload failed, no backup was made (no local copy is kept)"
         _record_failure(state_dir, connection.db_name, started, "%s: %s" % (made, failure), failure.backup)

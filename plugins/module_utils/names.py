@@ -29,6 +29,9 @@ HOSTNAME_LABEL_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
 PATH_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.+-]+\Z")
 # Printable ASCII without spaces: nothing that could end an INI line or start a new section.
 CREDENTIAL_RE = re.compile(r"^[\x21-\x7e]{1,512}\Z")
+# An age X25519 recipient: `age1` and the bech32 of a 32-byte public key with its checksum (58
+# characters of bech32's alphabet). Public, so it may go on a command line.
+AGE_RECIPIENT_RE = re.compile(r"^age1[02-9ac-hj-np-z]{58}\Z")
 
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 SIDECAR_SUFFIX = ".sha256"
@@ -164,14 +167,25 @@ def written_compression(parts):
 ENGINE_EXTENSIONS = {engine: backup_extension(engine) for engine in ENGINE_FORMATS}
 
 
-def backup_filename(db_name, engine, when=None, compression=None):
-    """Return `<db_name>_<engine>_<YYYYMMDDTHHMMSSZ><ext>` (backup_extension: the engine's format
-    and compression, by default the engine's default one) for a backup taken at `when` (an
-    aware datetime; now in UTC by default)."""
+def backup_filename(db_name, engine, when=None, compression=None, encrypted=False):
+    """Return `<db_name>_<engine>_<YYYYMMDDTHHMMSSZ><ext>[.age]` (backup_extension: the engine's
+    format and compression, by default the engine's default one; `.age` when encrypted) for a
+    backup taken at `when` (an aware datetime; now in UTC by default)."""
     validate_name(db_name, "database name")
-    extension = backup_extension(engine, compression)
+    extension = backup_extension(engine, compression) + (ENCRYPTED_SUFFIX if encrypted else "")
     when = (when or datetime.now(timezone.utc)).astimezone(timezone.utc)
     return "%s_%s_%s%s" % (db_name, engine, when.strftime(TIMESTAMP_FORMAT), extension)
+
+
+def validate_age_recipient(recipient):
+    """Return recipient if it has the shape of an age X25519 recipient (`age1` and 58 bech32
+    characters, lowercase); raise ValueError otherwise. (The wrapper also checks its checksum.)"""
+    if not isinstance(recipient, str) or not AGE_RECIPIENT_RE.match(recipient):
+        raise ValueError(
+            "age recipient %r is not valid: an X25519 recipient is age1 followed by 58 letters and digits"
+            " (age-keygen -y prints it)" % (recipient,)
+        )
+    return recipient
 
 
 def parse_backup_filename(filename, db_name=None):

@@ -3,13 +3,14 @@
 """The one path every backup takes and the one path every restore takes.
 
 Backup (create_backup), one pass: dump (the engine) → compress (what the filename says and the
-engine's clients do not do themselves) → sha256 → at the same time into the local `.partial`
-file (backup_files.PartialBackup; none with keep_local=False) and into the upload stream (an
-optional stage, see create_backup) → commit (rename, sidecar last) once the dump succeeded →
-the upload completed and its sidecar written → result.
+engine's clients do not do themselves) → encrypt (age, to the recipients given: `.age`) →
+sha256 → at the same time into the local `.partial` file (backup_files.PartialBackup; none with
+keep_local=False) and into the upload stream (an optional stage, see create_backup) → commit
+(rename, sidecar last) once the dump succeeded → the upload completed and its sidecar written →
+result.
 Restore (restore_backup): fetch (an optional callable) → verify (sha256 against the sidecar)
-→ decode (undo the compression the pipeline applied) → check (the engine's check_backup on the
-first decoded bytes) → engine restore.
+→ decode (decrypt an `.age` with the identity given, undo the compression the pipeline
+applied) → check (the engine's check_backup on the first decoded bytes) → engine restore.
 
 Callers change what a stage does by what they pass (an upload, a fetch), not by writing a
 second path. Memory stays flat: everything moves in backup_files.CHUNK_SIZE pieces.
@@ -27,8 +28,12 @@ import os
 import zlib
 from datetime import datetime, timezone
 
-from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, engines, names, signing, zstd
-from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import DEFAULT_TIMEOUT, EngineError
+from ansible_collections.infrakt.backup.plugins.module_utils import age, backup_files, engines, names, signing, zstd
+from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (
+    DEFAULT_TIMEOUT,
+    EngineError,
+    private_files,
+)
 from ansible_collections.infrakt.backup.plugins.module_utils.termination import cleanup_on_termination
 
 GZIP_WBITS = 16 + zlib.MAX_WBITS  # zlib's window bits for the gzip container
@@ -81,9 +86,30 @@ class UncompressedWriter:
         """Nothing runs that would need stopping."""
 
 
-def gunzip_chunks(path):
-    """Yield the decompressed bytes of the gzip file at path (gunzip_stream)."""
-    return gunzip_stream(backup_files.file_chunks(path))
+class EncryptedWriter(object):
+    """The compression writer compressor (one of WRITERS) whose output goes through the
+    AgeWriter encryptor: written through compressor; closed and aborted in that order, so that
+    the end of the compressed stream is encrypted before age's end."""
+
+    def __init__(self, compressor, encryptor):
+        self.write = compressor.write
+        self._stages = (compressor, encryptor)
+
+    def close(self):
+        """Pass on the end of both streams."""
+        for stage in self._stages:
+            stage.close()
+
+    def abort(self):
+        """Stop both stages."""
+        for stage in self._stages:
+            stage.abort()
+
+
+def gunzip_chunks(source):
+    """Yield the decompressed bytes of the gzip data read from source (a binary file object:
+    gunzip_stream)."""
+    return gunzip_stream(backup_files.read_chunks(source))
 
 
 def gunzip_stream(chunks):
@@ -108,10 +134,11 @@ def gunzip_stream(chunks):
 
 
 # compression of a filename (None: none) -> what writes it (write, then close at the end or
-# abort when the dump failed) / what reads a file of it back / what decodes a stream of it
-# (byte chunks in, byte chunks out: a restore drill reads the backup from S3 as it arrives)
+# abort when the dump failed) / what reads it back from a binary file object (the backup file,
+# or age's output) / what decodes a stream of it (byte chunks in, byte chunks out: a restore
+# drill reads the backup from S3 as it arrives)
 WRITERS = {None: UncompressedWriter, "gz": GzipWriter, "zst": zstd.ZstdWriter}
-READERS = {None: backup_files.file_chunks, "gz": gunzip_chunks, "zst": zstd.zstd_chunks}
+READERS = {None: backup_files.read_chunks, "gz": gunzip_chunks, "zst": zstd.zstd_chunks}
 DECODERS = {None: iter, "gz": gunzip_stream, "zst": zstd.zstd_stream}
 
 
@@ -150,11 +177,13 @@ class DigestOnly(object):
 
 
 def create_backup(connection, backup_dir, check_mode=False, now=None, upload=None, keep_local=True,
-                  signing_key=None):
+                  recipients=None, signing_key=None):
     """Dump the database of connection into `<backup_dir>/<db_name>/<filename>` (names.
     backup_filename at now, default the current time, with connection.compression), compressed
-    as the filename says (zstd needs the zstd program, checked in check mode too): the
-    sha256 is computed while writing, the file renamed and given its sidecar only when the dump
+    as the filename says (zstd needs the zstd program, checked in check mode too) and, with
+    recipients (age X25519 public keys), encrypted to them by age after the compression (the
+    filename ends in `.age`; age is checked in check mode too): the sha256 (of what is stored)
+    is computed while writing, the file renamed and given its sidecar only when the dump
     succeeded. upload(filename), when given, opens the upload stream the same bytes go to while
     they are written (write(chunk), then finish(size, sha256, signature) -> dict once the dump
     succeeded, or abort() when it failed, so that no complete-looking object is left); finish's
@@ -167,7 +196,8 @@ def create_backup(connection, backup_dir, check_mode=False, now=None, upload=Non
     EngineError or ValueError; a failed dump leaves no file behind. A failed upload raises
     UploadFailed, which carries the result of the local backup (kept), None without one."""
     when = (now or datetime.now(timezone.utc)).replace(microsecond=0)
-    filename = names.backup_filename(connection.db_name, connection.engine, when, connection.compression)
+    filename = names.backup_filename(connection.db_name, connection.engine, when, connection.compression,
+                                     encrypted=bool(recipients))
     directory = backup_files.database_dir(backup_dir, connection.db_name)
     path = os.path.join(directory, filename)
     result = dict(
@@ -183,6 +213,8 @@ def create_backup(connection, backup_dir, check_mode=False, now=None, upload=Non
     compression = pipeline_compression(connection, names.parse_backup_filename(filename).compression)
     if compression == "zst":
         zstd.zstd_bin()  # a missing zstd fails before anything starts
+    if recipients:
+        age.encrypt_argv(recipients)  # a missing age or a bad recipient too
     if check_mode:
         result["msg"] = "would dump %s database %s to %s" % (
             connection.engine, connection.database, path if keep_local else "S3 only")
@@ -197,7 +229,8 @@ def create_backup(connection, backup_dir, check_mode=False, now=None, upload=Non
             local = local or DigestOnly()
             stream = upload(filename) if upload is not None else None
             try:
-                _dump(connection, WRITERS[compression](_tee(local, stream, stop_on_upload_failure=not keep_local)))
+                sink = _tee(local, stream, stop_on_upload_failure=not keep_local)
+                _dump(connection, _writer(compression, recipients, sink))
                 result["size"], result["sha256"] = local.commit()
             except BaseException as error:
                 if stream is not None:
@@ -214,8 +247,21 @@ def create_backup(connection, backup_dir, check_mode=False, now=None, upload=Non
     return result
 
 
+def _writer(compression, recipients, sink):
+    """Return the writer that compresses (WRITERS[compression]) and, with recipients, encrypts
+    what is written to it, passing the result to sink(chunk)."""
+    if not recipients:
+        return WRITERS[compression](sink)
+    encryptor = age.AgeWriter(recipients, sink)
+    try:
+        return EncryptedWriter(WRITERS[compression](encryptor.write), encryptor)
+    except BaseException:
+        encryptor.abort()
+        raise
+
+
 def _dump(connection, writer):
-    """Dump the database of connection into writer (one of WRITERS): closed at the end, aborted
+    """Dump the database of connection into writer (see _writer): closed at the end, aborted
     when anything failed."""
     try:
         engines.dump(connection, writer.write)
@@ -246,17 +292,20 @@ def _no_file():
     yield None
 
 
-def restore_backup(connection, backup_dir, filename, check_mode=False, fetch=None, signing_key=None,
-                   allow_unsigned=False):
+def restore_backup(connection, backup_dir, filename, check_mode=False, fetch=None, identity=None,
+                   signing_key=None, allow_unsigned=False):
     """Restore the database of connection from backup filename (a plain name of this database's
     backups, any name of the filename grammar) in `<backup_dir>/<db_name>/`. fetch(path,
     filename) -> dict, when given, first puts the backup and its sidecar at path (in check mode
     too: verifying needs the file) and its answer becomes the result's `fetch`. Then the sha256
     is checked against the sidecar and, with signing_key, the sidecar's signature (signing.
-    require_verified: unsigned or badly signed backups only with allow_unsigned): a mismatch, a
-    refused signature, a backup this pipeline cannot decode, or a file that is not in the
-    engine's own format raises ValueError before the database is touched.
-    The engine's clients get the compression the filename says (names.written_compression).
+    require_verified: unsigned or badly signed backups only with allow_unsigned; checked before
+    anything is decrypted): a mismatch, a refused signature, a backup this pipeline cannot
+    decode (an `.age` without identity, the text of an age identity file, or one it does not
+    open), or a file that is not in the engine's own format raises ValueError before the
+    database is touched. The identity is written for the restore alone into a 0600 file on
+    tmpfs, removed whatever happens (a signal or a dropped SSH session included). The engine's
+    clients get the compression the filename says (names.written_compression).
 
     Return {path, filename, engine, sha256, signature} (signature: the signing status, None
     without signing_key); in check mode only the checks run."""
@@ -276,21 +325,38 @@ def restore_backup(connection, backup_dir, filename, check_mode=False, fetch=Non
         result["signature"] = signing.require_verified(
             signing_key, connection.db_name, filename, os.path.getsize(path), result["sha256"],
             backup_files.read_signed_sidecar(path)[1], allow_unsigned)
-        decoded = _reader(connection, parts, filename)(path)
-        try:
-            first_bytes, chunks = peek(decoded, filename)
-            engine.check_backup(first_bytes, filename)
-            if check_mode:
-                result["msg"] = "checksum verified; would restore %s database %s from %s" % (
-                    connection.engine,
-                    connection.database,
-                    path,
-                )
-                return result
-            engines.restore(connection._replace(compression=names.written_compression(parts)), chunks)
-        finally:
-            decoded.close()  # the backup file is closed whatever happened
+        with _identity_file(connection, parts, filename, identity) as identity_path:
+            decoded = _decoded(connection, parts, path, identity_path)
+            try:
+                first_bytes, chunks = peek(decoded, filename)
+                engine.check_backup(first_bytes, filename)
+                if check_mode:
+                    result["msg"] = "checksum verified; would restore %s database %s from %s" % (
+                        connection.engine,
+                        connection.database,
+                        path,
+                    )
+                    return result
+                engines.restore(connection._replace(compression=names.written_compression(parts)), chunks)
+            finally:
+                decoded.close()  # the backup file is closed (and age stopped) whatever happened
     return result
+
+
+@contextlib.contextmanager
+def _identity_file(connection, parts, filename, identity):
+    """Yield the path of a 0600 file on tmpfs holding identity (the age identity file's text)
+    for the restore of an encrypted backup (parts: its names.BackupName), removed at the end of
+    the block whatever happens; None for a backup that is not encrypted. Raise ValueError (the
+    database was not touched) for an encrypted one without identity."""
+    if not parts.encrypted:
+        yield None
+        return
+    if not identity:
+        raise ValueError("%s is encrypted and no age identity was given to decrypt it; the database was not touched"
+                         % filename)
+    with private_files({age.IDENTITY_FILE: identity}, connection.allow_secrets_on_disk) as paths:
+        yield paths[age.IDENTITY_FILE]
 
 
 def peek(decoded, filename):
@@ -311,10 +377,17 @@ def peek(decoded, filename):
     return b"".join(head)[:CHECK_SIZE], itertools.chain(head, decoded)
 
 
-def _reader(connection, parts, filename):
-    """Return the function path -> byte chunks that decodes a backup named with parts (a
-    names.BackupName) for connection's engine; raise ValueError for one this pipeline cannot
-    decode (the database was not touched)."""
+def _decoded(connection, parts, path, identity_path):
+    """Return the generator of the decoded bytes of the backup at path, named with parts (a
+    names.BackupName), for connection's engine: decrypted with the identity file at
+    identity_path when encrypted, then decompressed as the pipeline compressed it."""
+    decode = READERS[pipeline_compression(connection, parts.compression)]
     if parts.encrypted:
-        raise ValueError("%s is encrypted and cannot be decrypted here; the database was not touched" % filename)
-    return READERS[pipeline_compression(connection, parts.compression)]
+        return age.decrypted_chunks(path, identity_path, decode)
+    return _file_decoded(path, decode)
+
+
+def _file_decoded(path, decode):
+    """Yield what decode (one of READERS) yields for the file at path."""
+    with open(path, "rb") as source:
+        yield from decode(source)

@@ -6,9 +6,10 @@ infrakt.backup.backup_schedule role installs calls main([config_path]).
 The run uses the very code of the modules (backup_run.backup_and_record: the pipeline and
 the S3 upload; retention.prune; run_state's lock and status file); nothing of a dump or an
 aws command is written out in a script. Its config is one root-only 0600 JSON file the role
-writes (docs/design.md, "Scheduled backups"), the password of the database, the ping URL and
-the installation's signing key (its backups' sidecars are signed) in it; the S3 credentials
-are the server's 0600 pair the config points at.
+writes (docs/design.md, "Scheduled backups"), the password of the database, the ping URL,
+the installation's signing key (its backups' sidecars are signed) and the age recipients its
+backups are encrypted to (public keys: the identity never reaches a schedule) in it; the S3
+credentials are the server's 0600 pair the config points at.
 
 Every failure is loud: the exit code is non-zero, the status file records the error, the log
 has an end line with the error, and the `/fail` ping goes out. A run that finds the previous
@@ -140,6 +141,7 @@ def run(config):
                 target = s3_target_from_params(run_command, config.get("s3") or {})
                 result = backup_and_record(connection, config["backup_dir"], state_dir, "schedule", s3=target,
                                            keep_local=config.get("local_copy", True),
+                                           recipients=config.get("recipients") or None,
                                            signing_key=config.get("signing_key"))
             except UploadFailed as failure:
                 if failure.backup is None:

@@ -36,6 +36,10 @@ description:
     the local backup (RV(path) and the other fields are returned).
   - With O(local_copy=false) (and O(bucket)) nothing is written to the server's disk; the
     backup only goes to S3, and a failed upload means no backup.
+  - With O(recipients), the backup is encrypted by the server's C(age) program to those public
+    keys in the same stream, after the compression and before any byte reaches the disk or S3;
+    its filename ends in C(.age) (C(shop_postgres_20261124T210509Z.dump.zst.age)). Only the public
+    keys are on the server; M(infrakt.backup.db_restore) needs an identity to restore it.
   - Runs under the database's lock (C(<state_dir>/<db_name>.lock)), the one scheduled runs of
     the infrakt.backup.backup_schedule role take, and records the outcome in the database's status
     file C(<state_dir>/<db_name>.json), which scheduled runs write too.
@@ -67,6 +71,13 @@ options:
     description: Root of the local backups; backups of O(db_name) go to C(<backup_dir>/<db_name>/).
     type: path
     default: /opt/infrakt/backups
+  recipients:
+    description:
+      - age X25519 recipients (C(age1…), as C(age-keygen -y) prints them) the backup is encrypted
+        to; any one of their identities decrypts it. Empty or unset, the backup is not encrypted.
+    type: list
+    elements: str
+    default: []
   signing_key:
     description:
       - The installation's signing key (64 hex characters; the wrapper keeps it in its config store).
@@ -104,6 +115,16 @@ EXAMPLES = r"""
     user: root
     password: "{{ blog_db_password }}"
     compression: zstd
+
+- name: Dump the shop database encrypted to an age recipient (shop_postgres_<time>.dump.zst.age)
+  infrakt.backup.db_backup:
+    engine: postgres
+    db_name: shop
+    user: shop
+    password: "{{ shop_db_password }}"
+    compression: zstd
+    recipients:
+      - age1ttzkade03hcwjvnuphrkrxch845p2mhspefzajqely4qa26qlqsqs0z4ju
 """
 
 RETURN = r"""
@@ -113,7 +134,7 @@ path:
   type: str
   sample: /opt/infrakt/backups/shop/shop_postgres_20261124T210509Z.dump
 filename:
-  description: File name of the backup.
+  description: File name of the backup (ending in C(.age) when encrypted).
   returned: always
   type: str
   sample: shop_postgres_20261124T210509Z.dump
@@ -188,13 +209,14 @@ def back_up(module, connection):
             if not params["local_copy"]:
                 raise ValueError("local_copy=false needs a bucket: a backup must be kept somewhere")
             return backup_and_record(connection, params["backup_dir"], params["state_dir"], "manual",
-                                     signing_key=params["signing_key"])
+                                     recipients=params["recipients"], signing_key=params["signing_key"])
         # Ansible masks it in everything the module returns (the aws CLI's errors are masked too)
         module.no_log_values.add(s3.cli.credentials.get("aws_secret_access_key", ""))
         try:
             with tmpfs.using_private_dir(params["credentials_dir"]):
                 return backup_and_record(connection, params["backup_dir"], params["state_dir"], "manual", s3=s3,
-                                         keep_local=params["local_copy"], signing_key=params["signing_key"])
+                                         keep_local=params["local_copy"], recipients=params["recipients"],
+                                         signing_key=params["signing_key"])
         except Terminated:
             # ended by a signal or a dropped SSH session: the run that wrote the credentials
             # cannot go on, so they go now rather than later
@@ -209,6 +231,7 @@ def main():
         state_dir=dict(type="path", default=run_state.DEFAULT_STATE_DIR),
         lock_wait=dict(type="int", default=300),
         local_copy=dict(type="bool", default=True),
+        recipients=dict(type="list", elements="str", default=[]),
         signing_key=dict(type="str", no_log=True),
     )
     module = AnsibleModule(
@@ -218,7 +241,8 @@ def main():
         connection = connection_from_params(module.params)
         if module.check_mode:
             module.exit_json(changed=True, **create_backup(connection, module.params["backup_dir"], check_mode=True,
-                                                           keep_local=module.params["local_copy"]))
+                                                           keep_local=module.params["local_copy"],
+                                                           recipients=module.params["recipients"]))
         result = back_up(module, connection)
     except UploadFailed as failure:
         reason = getattr(failure.error, "message", None) or str(failure.error)

@@ -26,6 +26,11 @@ description:
     MongoDB: C(mongorestore --archive --drop) (C(--gzip) for a C(.archive.gz))."
   - The backup is decoded by its filename (C(.zst) through the server's C(zstd -dc), C(.gz)
     unless the engine's clients read it themselves); O(compression) is not used.
+  - An encrypted backup (C(.age)) is decrypted in the stream by the server's C(age --decrypt)
+    with O(identity), written for the restore alone into a 0600 file in a 0700 directory on
+    tmpfs and removed whatever happens (a signal or a dropped SSH session included). Without
+    O(identity), or with one that does not open the backup, the task fails before the database
+    is touched.
   - "Redis (native only): the RDB is staged next to the live one, the server is stopped with
     C(SHUTDOWN NOSAVE), the file swapped in (owner and mode kept) and O(restart_command) starts it
     again. The previous RDB is kept aside in the same directory until the server answers with the
@@ -57,14 +62,21 @@ options:
         C(..) and other databases' backups are refused.
       - Any name of the backup filename grammar
         C(<db_name>_<engine>_<YYYYMMDDTHHMMSSZ>.<format>[.<compression>][.age]) is accepted;
-        one this version cannot decode (C(.zst), C(.age)) fails the task before the database is touched.
+        one this version cannot decode fails the task before the database is touched.
     type: str
     required: true
+  identity:
+    description:
+      - The text of an age identity file (C(AGE-SECRET-KEY-1…) lines, C(#) comments allowed) that
+        decrypts O(filename) when it ends in C(.age); not used for other backups.
+      - Keep it in Ansible Vault; it is never logged.
+    type: str
   signing_key:
     description:
       - The installation's signing key (see M(infrakt.backup.db_backup)). When given, the backup's
         sidecar must carry a valid signature of this database, filename, size and sha256 (checked
-        before the database is touched), unless O(allow_unsigned). Without it no signature is checked.
+        before the database is touched or anything is decrypted), unless O(allow_unsigned).
+        Without it no signature is checked.
     type: str
   allow_unsigned:
     description:
@@ -91,6 +103,14 @@ EXAMPLES = r"""
     user: shop
     password: "{{ shop_db_password }}"
     filename: shop_postgres_20261124T210509Z.dump
+
+- name: Restore a MariaDB from an encrypted backup (the identity from Ansible Vault)
+  infrakt.backup.db_restore:
+    engine: mariadb
+    db_name: blog
+    socket: /run/mysqld/mysqld.sock
+    filename: blog_mariadb_20261124T210509Z.sql.zst.age
+    identity: "{{ blog_age_identity }}"
 
 - name: Restore a native Redis
   infrakt.backup.db_restore:
@@ -155,6 +175,7 @@ def main():
     argument_spec = connection_argument_spec()
     argument_spec.update(
         filename=dict(type="str", required=True),
+        identity=dict(type="str", no_log=True),
         signing_key=dict(type="str", no_log=True),
         allow_unsigned=dict(type="bool", default=False),
     )
@@ -163,7 +184,8 @@ def main():
     try:
         connection = connection_from_params(params)
         result = restore_backup(connection, params["backup_dir"], params["filename"], check_mode=module.check_mode,
-                                signing_key=params["signing_key"], allow_unsigned=params["allow_unsigned"])
+                                identity=params["identity"], signing_key=params["signing_key"],
+                                allow_unsigned=params["allow_unsigned"])
     except ValueError as error:
         # a bad filename, a wrong engine or a checksum mismatch: found before the database is touched
         module.fail_json(msg=str(error), database_touched=False)

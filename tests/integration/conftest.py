@@ -1,12 +1,28 @@
 """Fixtures the integration tests share: scratch databases and servers on the bench, and the
 CLI with a home of its own."""
 
+import fcntl
 import shlex
 
 import pytest
 
+from tests.integration.plays import run_playbook
 from tests.integration.scratch import MariaDb, Postgres, Redis, scratch_database, unique
 from tests.integration.wrapper_cli import registered, registered_scratch_postgres, wrapper_with_bench_s3
+
+# Machine-wide, like what provisioning installs: the bench server of every worker is this machine.
+PROVISION_LOCK = "/tmp/infrakt-tests-provision.lock"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def provisioned_server(testbed):
+    """Provision this machine once per session, one pytest process (xdist worker) at a time:
+    the first run installs the aws CLI venv under /opt/infrakt and packages with apt, which two
+    runs must not do at once; the tests' own provisions then find everything in place."""
+    with open(PROVISION_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        run = run_playbook(testbed, "provision.yml", {})
+    assert run.returncode == 0, run.output[-3000:]
 
 
 @pytest.fixture(scope="module")

@@ -32,9 +32,11 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def put_s3_backups(env: dict, prefix: str, db_name: str, filenames: list[str]) -> None:
+def put_s3_backups(env: dict, prefix: str, db_name: str, filenames: list[str],
+                   sidecars: set[str] | None = None) -> None:
     """Put each backup of filenames under `<prefix>/<db_name>/` in the bench S3 of env, with
-    its metadata and sidecar, from UPLOAD_THREADS threads (one boto3 client is thread-safe)."""
+    its metadata, and the sidecar of those in sidecars (default: all), from UPLOAD_THREADS
+    threads (one boto3 client is thread-safe)."""
     import boto3
     from botocore.config import Config
 
@@ -47,8 +49,9 @@ def put_s3_backups(env: dict, prefix: str, db_name: str, filenames: list[str]) -
         digest = sha256_hex(data)
         key = names.object_key(prefix, db_name, filename)
         client.put_object(Bucket=env["S3_BUCKET"], Key=key, Body=data, Metadata={"sha256": digest})
-        client.put_object(Bucket=env["S3_BUCKET"], Key=key + names.SIDECAR_SUFFIX,
-                          Body=f"{digest}  {filename}\n".encode())
+        if sidecars is None or filename in sidecars:
+            client.put_object(Bucket=env["S3_BUCKET"], Key=key + names.SIDECAR_SUFFIX,
+                              Body=f"{digest}  {filename}\n".encode())
 
     with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
         list(pool.map(put, filenames))

@@ -21,7 +21,9 @@ from infrakt_backup.runner import unsafe_vars_yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 TASK_LINE = re.compile(r"^TASK \[(?P<task>.+?)\] \*+$")
-RESULT_LINE = re.compile(r"^(?P<status>ok|changed|fatal|skipping): \[[^\]]+\](?:: FAILED!)? => (?P<result>\{.*\})$")
+# a task's result, or one loop item's (`changed: [bench] => (item=db) => {…}`, `failed: [bench] (item=db) => {…}`)
+RESULT_LINE = re.compile(r"^(?P<status>ok|changed|fatal|failed|skipping): \[[^\]]+\](?:: FAILED!)?"
+                         r"(?: =>)?(?: \(item=[^)]*\))? => (?P<result>\{.*\})$")
 
 
 @dataclass
@@ -39,13 +41,15 @@ class PlaybookRun:
 
     @cached_property
     def tasks(self) -> list[tuple[str, str, dict]]:
-        """Return (task name, status, result) of every task result printed, in order."""
+        """Return (task name, status, result) of every task result printed, in order; a loop's
+        items count as results of their task (a failed item as `fatal`, as the task is)."""
         found, task = [], None
         for line in self.stdout.splitlines():
             if match := TASK_LINE.match(line):
                 task = match.group("task")
             elif (match := RESULT_LINE.match(line)) and task is not None:
-                found.append((task, match.group("status"), json.loads(match.group("result"))))
+                status = "fatal" if match.group("status") == "failed" else match.group("status")
+                found.append((task, status, json.loads(match.group("result"))))
         return found
 
     def status_and_result(self, task_prefix: str) -> tuple[str, dict]:
@@ -117,6 +121,25 @@ def run_playbook(testbed, playbook: str, variables: dict, *, check: bool = False
         completed = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=300,
                                    check=False)
     return PlaybookRun(completed.returncode, completed.stdout, completed.stderr)
+
+
+def run_molecule(scenario: str, inventory: str | Path, steps: tuple[str, ...]) -> None:
+    """Run `molecule test -s scenario` (extensions/molecule/<scenario>) with the inventory at
+    inventory; assert that it passed and that each of steps ran successfully."""
+    env = {
+        **os.environ,
+        "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
+        "ANSIBLE_COLLECTIONS_PATH": str(REPO_ROOT / "collections"),
+        "INFRAKT_MOLECULE_INVENTORY": str(inventory),
+        "NO_COLOR": "1",
+    }
+    run = subprocess.run([str(VENV_BIN / "molecule"), "test", "-s", scenario], cwd=REPO_ROOT, env=env,
+                         capture_output=True, text=True, timeout=600, check=False)
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-5000:]
+    for step in steps:
+        # molecule draws the arrow as ➜ on a terminal and as > otherwise
+        assert re.search(rf"{scenario} (?:➜|>) {step}: Executed: Successful", output), output[-5000:]
 
 
 def bench_s3_variables(env: dict, prefix: str, **extra) -> dict:

@@ -2,40 +2,16 @@
 verify against the bench sshd, with the inventory the bench generates), check mode and the
 `existing` method through playbooks/provision.yml."""
 
-import os
-import re
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-from tests.integration.plays import run_playbook
+from tests.integration.plays import run_molecule, run_playbook
 
 pytestmark = pytest.mark.integration
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = Path(sys.executable).parent
 
 
 @pytest.mark.molecule
 def test_molecule_awscli_scenario(testbed):
-    env = {
-        **os.environ,
-        "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
-        "ANSIBLE_COLLECTIONS_PATH": str(REPO_ROOT / "collections"),
-        "INFRAKT_MOLECULE_INVENTORY": testbed.env["INVENTORY"],
-        "NO_COLOR": "1",
-    }
-    run = subprocess.run(
-        [str(VENV_BIN / "molecule"), "test", "-s", "awscli"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600,
-    )
-    output = run.stdout + run.stderr
-    assert run.returncode == 0, output[-5000:]
-    for step in ("prepare", "converge", "idempotence", "verify"):
-        # molecule draws the arrow as ➜ on a terminal and as > otherwise
-        assert re.search(rf"awscli (?:➜|>) {step}: Executed: Successful", output), output[-5000:]
+    run_molecule("awscli", testbed.env["INVENTORY"], ("prepare", "converge", "idempotence", "verify"))
 
 
 def test_check_mode_installs_nothing(testbed, tmp_path):

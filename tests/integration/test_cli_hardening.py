@@ -6,8 +6,10 @@ afterwards (item 12)."""
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -203,7 +205,17 @@ def _open_shared_master(testbed, home: Path) -> Path:
     return socket_path
 
 
-def test_a_changed_host_key_is_one_clear_error_even_with_a_master_open(testbed, tmp_path):
+@pytest.fixture
+def short_home():
+    """A HOME directory with a short path: an SSH control socket under it must stay within the
+    108 bytes of a socket path with the 17 characters ssh appends (pytest-xdist's tmp_path,
+    …/popen-gw1/<test name>0/, is too long for that)."""
+    home = Path(tempfile.mkdtemp(prefix="home-", dir="/tmp"))
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def test_a_changed_host_key_is_one_clear_error_even_with_a_master_open(testbed, tmp_path, short_home):
     cli = Wrapper(tmp_path / "home", testbed)
     _add_bench(cli)
     other = tmp_path / "other_host_key"
@@ -213,16 +225,16 @@ def test_a_changed_host_key_is_one_clear_error_even_with_a_master_open(testbed, 
     known_hosts.write_text(f"{host} {' '.join(other.with_suffix('.pub').read_text().split()[:2])}\n")
     # Each run has its own control sockets: a master left in the shared directory must not
     # carry the run past the pinned key (it did while runs used ~/.ansible/cp).
-    shared_master = _open_shared_master(testbed, tmp_path)
+    shared_master = _open_shared_master(testbed, short_home)
     try:
-        failed = cli.run("server", "provision", "bench", env={"HOME": str(tmp_path)}, check=False)
+        failed = cli.run("server", "provision", "bench", env={"HOME": str(short_home)}, check=False)
         assert failed.returncode == 1
         errors = [line for line in failed.stderr.splitlines() if not line.startswith("… ")]
         assert len(errors) == 1, failed.stderr
         assert "host key of server bench" in failed.stderr and "server pin bench" in failed.stderr
         assert "@@@" not in failed.stderr and "IDENTIFICATION" not in failed.stderr
         cli.run("server", "pin", "bench", "--host-key-fingerprint", _bench_fingerprint(testbed))
-        cli.run("server", "provision", "bench", env={"HOME": str(tmp_path)})
+        cli.run("server", "provision", "bench", env={"HOME": str(short_home)})
     finally:
         subprocess.run(["ssh", "-O", "exit", "-o", f"ControlPath={shared_master}", "bench"], capture_output=True,
                        check=False)

@@ -2,9 +2,8 @@
 CLI: for PostgreSQL, MariaDB and Redis and each compression, `backup create` writes the name
 that says it (and bytes that are it), `backup list` shows it, and `backup restore` brings the
 data back exactly; a zstd backup goes through S3 (local copy deleted, the restore downloads
-it); a human restores a `.dump.zst` with one line (`zstd -dc f | pg_restore`); provisioning
-leaves a server that has zstd alone. MongoDB has no server on the bench (its commands are
-unit-tested), and zstd cannot be taken off this shared machine to watch provisioning install it."""
+it); a human restores a `.dump.zst` with one line (`zstd -dc f | pg_restore`). MongoDB has no
+server on the bench (its commands are unit-tested). Provisioning zstd: test_server_tools_role.py."""
 
 import os
 import re
@@ -14,7 +13,6 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.integration.plays import run_playbook
 from tests.integration.scratch import MariaDb, Postgres, Redis, scratch_database, unique
 from tests.integration.wrapper_cli import SERVER_BACKUPS, registered, registered_scratch_postgres, s3_round_trip
 
@@ -109,10 +107,3 @@ def test_a_zstd_backup_goes_through_s3_and_restores_by_hand_in_one_line(wrapper,
                                  f" --clean --if-exists --no-owner -h {env['PG_HOST']} -p {env['PG_PORT']}"
                                  f" -U {env['PG_USER']} -d {scratch.name}")
         assert scratch.fingerprint() == original
-
-
-def test_provision_leaves_a_server_with_zstd_alone(testbed):
-    run = run_playbook(testbed, "provision.yml", {}, check=True)
-    assert run.returncode == 0, run.output[-3000:]
-    statuses = dict(run.statuses())
-    assert statuses["Look for zstd on the server's PATH"] == "ok" and statuses["Install zstd"] == "skipping"

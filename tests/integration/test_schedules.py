@@ -32,7 +32,8 @@ from tests.integration.wrapper_cli import (
     registered_scratch_postgres,
 )
 
-pytestmark = pytest.mark.integration
+# root's crontab, /etc/infrakt and the status files are this machine's: one xdist worker runs these
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("server_global")]
 
 STATE_DIR = Path("/var/lib/infrakt-backup")
 LOG_DIR = Path("/var/log/infrakt-backup")

@@ -16,7 +16,8 @@ from tests.integration.scratch import free_port, postgres_table_locked, unique, 
 from tests.integration.web_server import TOKEN, web_server
 from tests.integration.wrapper_cli import CONFIG_DIR, SCRIPT_DIR, SERVER_BACKUPS, crontab_entries, remove_local_copy
 
-pytestmark = pytest.mark.integration
+# root's crontab, /etc/infrakt and the status files are this machine's: one xdist worker runs these
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("server_global")]
 
 WRONG_SECRET = "wrong-secret-wrong-secret-wrong-secret-1111"  # noqa: S105
 PING_URL = f"http://127.0.0.1:9/ping/{unique('ping-token')}"  # never pinged: the schedules are @yearly

@@ -18,7 +18,8 @@ from tests.integration.wrapper_cli import (
     wrapper_with_bench_server,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# root's crontab, /etc/infrakt and the status files are this machine's: one xdist worker runs these
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("server_global")]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

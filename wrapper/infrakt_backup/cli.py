@@ -17,6 +17,8 @@ import os
 import signal
 import sys
 import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,8 +30,10 @@ from ansible_collections.infrakt.backup.plugins.module_utils import names, reten
 from ansible_collections.infrakt.backup.plugins.module_utils.backup_files import DEFAULT_BACKUP_DIR
 from ansible_collections.infrakt.backup.plugins.module_utils.s3 import presets
 from infrakt_backup import __version__
+from infrakt_backup.actions import DEFAULT_FORKS
 from infrakt_backup.errors import BAD_INPUT, OPERATION_FAILED, BadInput, InfraktError
 from infrakt_backup.output import human_size, labelled, readable_utc, table, table_of, to_json
+from infrakt_backup.progress import Ticker
 
 if TYPE_CHECKING:
     from infrakt_backup.store import Store
@@ -45,6 +49,7 @@ DEFAULT_PYTHON = "/usr/bin/python3"
 DEFAULT_PROVIDER = "custom"
 # How `backup list` shows where a backup is (☁ marks an S3 copy).
 LOCATION_LABELS = {"local": "local", "both": "local + ☁ S3", "s3": "☁ S3 only"}
+ENCRYPTED_LABEL = "🔒 age"  # how `backup list` marks an encrypted backup
 # The `server list` and `db list` tables: column header → key of the action's dicts.
 SERVER_COLUMNS = {"NAME": "name", "HOST": "host", "PORT": "port", "USER": "user", "SSH KEY": "ssh_key_path",
                   "BACKUP DIR": "backup_dir", "AWS CLI": "aws_bin"}
@@ -140,12 +145,24 @@ def _echo_json(data) -> None:
     click.echo(to_json(data))
 
 
-def _progress(as_json: bool):
-    """Return the progress callback actions get: each message (`… Dump the database`) as a line
-    on stderr; nothing with --json."""
-    if as_json:
-        return lambda message: None
-    return lambda message: click.echo(message, err=True)
+@contextmanager
+def _progress(as_json: bool) -> Iterator[Callable[[str], None]]:
+    """Yield the progress callback actions get, for the length of the with block. When stderr is
+    a terminal, a progress.Ticker (with --json too: stdout stays JSON): one status line with the
+    running task, its elapsed time and a fleet run's count, ended when the block ends, before
+    the command prints its answer. Otherwise each message (`… Dump the database`) as a line on
+    stderr, and nothing with --json."""
+    stderr = sys.stderr
+    if stderr.isatty():
+        ticker = Ticker(stderr)
+        try:
+            yield ticker
+        finally:
+            ticker.close()
+    elif as_json:
+        yield lambda message: None
+    else:
+        yield lambda message: click.echo(message, err=True)
 
 
 def _read_stdin_secret() -> str:
@@ -251,10 +268,11 @@ def s3_set(app: App, provider: str | None, endpoint_url: str | None, bucket: str
             raise BadInput(f"no S3 secret key: set ${S3_SECRET_ENV} or pipe it with --secret-key-stdin")
         return click.prompt("S3 secret key", hide_input=True, err=True)
 
-    saved = settings_s3.save(
-        app.store, provider=provider, endpoint_url=endpoint_url, bucket=bucket, region=region,
-        access_key=access_key, prefix=prefix, secret_key=secret, ask_secret=ask_secret, progress=_progress(False),
-    )
+    with _progress(False) as progress:
+        saved = settings_s3.save(
+            app.store, provider=provider, endpoint_url=endpoint_url, bucket=bucket, region=region,
+            access_key=access_key, prefix=prefix, secret_key=secret, ask_secret=ask_secret, progress=progress,
+        )
     where = f"bucket {saved['bucket']} at {saved['endpoint_url']}, region {saved['region']}"
     if saved["prefix"]:
         where += f", prefix {saved['prefix']}/"
@@ -271,7 +289,8 @@ def s3_delete(app: App) -> None:
     S3 files of the servers' scheduled backups."""
     from infrakt_backup.actions import settings_s3
 
-    deleted = settings_s3.delete(app.store, progress=_progress(False))
+    with _progress(False) as progress:
+        deleted = settings_s3.delete(app.store, progress=progress)
     if deleted["deleted"]:
         click.echo("S3 backup storage settings deleted.")
     else:
@@ -298,14 +317,115 @@ def s3_test(app: App, server_name: str | None, as_json: bool) -> None:
     """Check from a server that the bucket can be listed, written, read and deleted."""
     from infrakt_backup.actions import s3_test as s3_test_action
 
-    result = s3_test_action.test_connection(
-        app.store, server_name, progress=_progress(as_json), verbosity=app.verbosity
-    )
+    with _progress(as_json) as progress:
+        result = s3_test_action.test_connection(
+            app.store, server_name, progress=progress, verbosity=app.verbosity
+        )
     if as_json:
         _echo_json(result)
     else:
         click.echo(f"Connection OK (list, write, read, delete): bucket {result['bucket']} at "
                    f"{result['endpoint_url']}, from server {result['server']}.")
+
+
+# ---------------------------------------------------------------- settings encryption
+
+
+@settings.group()
+def encryption() -> None:
+    """Encryption of backups with age, on the server, before they touch its disk or S3."""
+
+
+def _echo_encryption(shown: dict) -> None:
+    if not shown["enabled"]:
+        click.echo("Backups are not encrypted." + (
+            f" The stored age identity ({shown['identity_recipient']}) still decrypts the encrypted ones."
+            if shown.get("identity_set") else ""))
+        return
+    click.echo(labelled([
+        ("Encryption", "on (age)"),
+        ("Recipients", ", ".join(shown["recipients"])),
+        ("Stored identity", f"yes, recipient {shown['identity_recipient']}" if shown["identity_set"]
+         else "none (restores need --identity-file)"),
+        ("Updated", _readable(shown["updated_at"])),
+    ]))
+
+
+@encryption.command("init")
+@pass_app
+def encryption_init(app: App) -> None:
+    """Make an age identity, keep it in the store (encrypted with the master key) and encrypt
+    every new backup to its recipient; with an identity already stored, turn encryption on
+    with it again."""
+    from infrakt_backup.actions import settings_encryption
+
+    with _progress(False) as progress:
+        shown = settings_encryption.init(app.store, progress=progress)
+    if shown["created"]:
+        click.echo(f"New age identity stored. Backups are now encrypted to {shown['recipients'][0]}.")
+    else:
+        click.echo(f"Backups are now encrypted to the stored identity's recipient {shown['recipients'][0]}.")
+    click.echo("Keep a copy of the identity away from this machine: without it no encrypted backup can be "
+               "restored. Write it with: infrakt-backup settings encryption export-identity --output FILE")
+    _report_schedules(shown["schedules"], "encryption")
+
+
+@encryption.command("set")
+@click.option("--recipient", "recipients", multiple=True, required=True, metavar="age1…",
+              help="An age X25519 recipient (age-keygen -y prints it); repeat for several.")
+@pass_app
+def encryption_set(app: App, recipients: tuple[str, ...]) -> None:
+    """Encrypt every new backup to these recipients, whose identities you keep elsewhere (a
+    restore then needs --identity-file). A stored identity stays, for the backups made with it."""
+    from infrakt_backup.actions import settings_encryption
+
+    with _progress(False) as progress:
+        shown = settings_encryption.set_recipients(app.store, list(recipients), progress=progress)
+    click.echo(f"Backups are now encrypted to {', '.join(shown['recipients'])}.")
+    _report_schedules(shown["schedules"], "encryption")
+
+
+@encryption.command("show")
+@json_option
+@pass_app
+def encryption_show(app: App, as_json: bool) -> None:
+    """Show whether backups are encrypted, to which recipients, and whether an identity is stored."""
+    from infrakt_backup.actions import settings_encryption
+
+    shown = settings_encryption.show(app.store)
+    if as_json:
+        _echo_json(shown)
+    else:
+        _echo_encryption(shown)
+
+
+@encryption.command("disable")
+@pass_app
+def encryption_disable(app: App) -> None:
+    """Stop encrypting new backups; a stored identity is kept, so encrypted backups still restore."""
+    from infrakt_backup.actions import settings_encryption
+
+    with _progress(False) as progress:
+        disabled = settings_encryption.disable(app.store, progress=progress)
+    if not disabled["disabled"]:
+        click.echo("Backups were not encrypted; nothing changed.")
+        return
+    click.echo("New backups are no longer encrypted." + (
+        " The stored age identity is kept: encrypted backups still restore." if disabled["identity_kept"] else ""))
+    _report_schedules(disabled["schedules"], "unencrypted backups")
+
+
+@encryption.command("export-identity")
+@click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="New file to write (0600; an existing file is never overwritten).")
+@pass_app
+def encryption_export_identity(app: App, output: Path) -> None:
+    """Write the stored age identity to a new file, in age-keygen's format: `age -d -i FILE`
+    decrypts a downloaded backup with it. Keep it safe: it opens every encrypted backup."""
+    from infrakt_backup.actions import settings_encryption
+
+    exported = settings_encryption.export_identity(app.store, output)
+    click.echo(f"Identity of {exported['recipient']} written to {exported['path']} (mode 0600).")
 
 
 # ---------------------------------------------------------------- key
@@ -420,7 +540,8 @@ def server_provision(app: App, name: str, as_json: bool) -> None:
     """Install the AWS CLI on server NAME."""
     from infrakt_backup.actions import server_provision as server_provision_action
 
-    result = server_provision_action.provision(app.store, name, progress=_progress(as_json), verbosity=app.verbosity)
+    with _progress(as_json) as progress:
+        result = server_provision_action.provision(app.store, name, progress=progress, verbosity=app.verbosity)
     if as_json:
         _echo_json(result)
     else:
@@ -516,21 +637,58 @@ def backup() -> None:
     """Create, list and restore backups."""
 
 
+def forks_option(help_text: str):
+    """Add --forks N: how many servers one run works on at once."""
+    return click.option("--forks", type=int, default=DEFAULT_FORKS, show_default=True, metavar="N", help=help_text)
+
+
 @backup.command("create")
-@click.argument("db_name", metavar="DB")
-@click.option("--no-upload", is_flag=True, help="Keep the backup on the server only.")
+@click.argument("db_names", metavar="[DB]...", nargs=-1)
+@click.option("--server", "server_name", metavar="NAME", help="Back up every database of server NAME.")
+@click.option("--all", "all_databases", is_flag=True, help="Back up every registered database.")
+@forks_option("Servers backed up at once (the databases of one server one after another).")
+@click.option("--no-upload", is_flag=True, help="Keep the backups on the servers only.")
 @timeout_options
 @json_option
 @pass_app
-def backup_create(app: App, db_name: str, no_upload: bool, timeout: int | None, lock_timeout: int | None,
-                  as_json: bool) -> None:
-    """Back up database DB on its server, then upload it from there when S3 is configured."""
+def backup_create(app: App, db_names: tuple[str, ...], server_name: str | None, all_databases: bool, forks: int,
+                  no_upload: bool, timeout: int | None, lock_timeout: int | None, as_json: bool) -> None:
+    """Back up databases on their servers, then upload each from there when S3 is configured:
+    the databases DB…, every database of --server NAME, or --all, in one run (the servers in
+    parallel). Several databases print a table, --json a list of rows, and exit 1 when any
+    failed (the others are done); one DB prints its backup, --json one object."""
     from infrakt_backup.actions import backup_create as backup_create_action
 
-    created = backup_create_action.create_backup(
-        app.store, db_name, upload=not no_upload, timeout=timeout, lock_timeout=lock_timeout,
-        progress=_progress(as_json), verbosity=app.verbosity,
-    )
+    if len(db_names) == 1 and server_name is None and not all_databases:
+        _create_one(app, db_names[0], no_upload, timeout, lock_timeout, as_json)
+        return
+    with _progress(as_json) as progress:
+        created = backup_create_action.create_backups(
+            app.store, list(db_names), all_databases=all_databases, server_name=server_name, upload=not no_upload,
+            timeout=timeout, lock_timeout=lock_timeout, forks=forks, progress=progress, verbosity=app.verbosity,
+        )
+    if as_json:
+        _echo_json(created["backups"])
+    else:
+        click.echo(table(
+            ["DATABASE", "SERVER", "FILE", "SIZE", "LOCATION", "DURATION", "ERROR"],
+            [[row["database"], row["server"], row["filename"], human_size(row["size"]), row["location"],
+              _duration_text(row["duration_s"]), row["error"]] for row in created["backups"]],
+        ))
+    if not created["ok"]:
+        raise click.exceptions.Exit(OPERATION_FAILED)
+
+
+def _create_one(app: App, db_name: str, no_upload: bool, timeout: int | None, lock_timeout: int | None,
+                as_json: bool) -> None:
+    """`backup create DB`: back up one database and print its backup (an error line if it failed)."""
+    from infrakt_backup.actions import backup_create as backup_create_action
+
+    with _progress(as_json) as progress:
+        created = backup_create_action.create_backup(
+            app.store, db_name, upload=not no_upload, timeout=timeout, lock_timeout=lock_timeout,
+            progress=progress, verbosity=app.verbosity,
+        )
     if as_json:
         _echo_json(created)
     else:
@@ -542,6 +700,10 @@ def backup_create(app: App, db_name: str, no_upload: bool, timeout: int | None, 
         ], indent="  "))
 
 
+def _duration_text(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds:.1f} s"
+
+
 @backup.command("list")
 @click.argument("db_name", metavar="DB")
 @json_option
@@ -550,7 +712,8 @@ def backup_list(app: App, db_name: str, as_json: bool) -> None:
     """List the backups of database DB on its server and in S3, newest first."""
     from infrakt_backup.actions import backup_list as backup_list_action
 
-    listed = backup_list_action.list_backups(app.store, db_name, progress=_progress(as_json), verbosity=app.verbosity)
+    with _progress(as_json) as progress:
+        listed = backup_list_action.list_backups(app.store, db_name, progress=progress, verbosity=app.verbosity)
     backups = sorted(listed["backups"], key=lambda item: item["created"], reverse=True)
     if as_json:
         _echo_json(backups)
@@ -558,9 +721,10 @@ def backup_list(app: App, db_name: str, as_json: bool) -> None:
         click.echo(f"No backups of {db_name} yet.")
     else:
         click.echo(table(
-            ["FILENAME", "SIZE", "CREATED (UTC)", "LOCATION", "SIGNATURE"],
+            ["FILENAME", "SIZE", "CREATED (UTC)", "LOCATION", "ENCRYPTED", "SIGNATURE"],
             [[b["filename"], human_size(b["size"]), _readable(b["created"]).removesuffix(" UTC"),
-              LOCATION_LABELS.get(b["location"], b["location"]), b["signature"]] for b in backups],
+              LOCATION_LABELS.get(b["location"], b["location"]), ENCRYPTED_LABEL if b["encrypted"] else None,
+              b["signature"]] for b in backups],
         ))
     if listed["s3_error"]:
         # The local list is printed (--json too, so scripts keep working) and the exit code says
@@ -580,8 +744,9 @@ def backup_prune(app: App, db_name: str, dry_run: bool, as_json: bool) -> None:
     copy kept): on its server and in S3. The newest backup, and a local copy S3 lacks, stay."""
     from infrakt_backup.actions import backup_prune as backup_prune_action
 
-    pruned = backup_prune_action.prune(app.store, db_name, dry_run, progress=_progress(as_json),
-                                       verbosity=app.verbosity)
+    with _progress(as_json) as progress:
+        pruned = backup_prune_action.prune(app.store, db_name, dry_run, progress=progress,
+                                           verbosity=app.verbosity)
     if as_json:
         _echo_json(pruned)
         return
@@ -600,15 +765,19 @@ def backup_prune(app: App, db_name: str, dry_run: bool, as_json: bool) -> None:
 @click.argument("db_name", metavar="DB")
 @click.argument("filename")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--identity-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="age identity file that decrypts an encrypted backup (when the store holds none for it).")
 @click.option("--allow-unsigned", is_flag=True,
               help="Also restore a backup without a valid signature (made before signed manifests, by hand, or "
                    "signed with a lost key).")
 @timeout_options
 @json_option
 @pass_app
-def backup_restore(app: App, db_name: str, filename: str, yes: bool, allow_unsigned: bool, timeout: int | None,
-                   lock_timeout: int | None, as_json: bool) -> None:
+def backup_restore(app: App, db_name: str, filename: str, yes: bool, identity_file: Path | None, allow_unsigned: bool,
+                   timeout: int | None, lock_timeout: int | None, as_json: bool) -> None:
     """Restore database DB from backup FILENAME (a name from `backup list`), replacing its data.
+    An encrypted backup is decrypted on the server with the stored identity, or the one of
+    --identity-file, sent for this restore alone.
 
     Only a backup whose sidecar carries this installation's signature of it (`backup list`:
     verified) is restored, unless --allow-unsigned."""
@@ -620,10 +789,12 @@ def backup_restore(app: App, db_name: str, filename: str, yes: bool, allow_unsig
         return click.confirm(f"Restore {target['filename']} into {target['database']} ({target['engine']} on server "
                              f"{target['server']})? Its current data will be replaced.", default=False, err=True)
 
-    restored = backup_restore_action.restore_backup(
-        app.store, db_name, filename, confirm=None if yes else confirm, timeout=timeout, lock_timeout=lock_timeout,
-        allow_unsigned=allow_unsigned, progress=_progress(as_json), verbosity=app.verbosity,
-    )
+    with _progress(as_json) as progress:
+        restored = backup_restore_action.restore_backup(
+            app.store, db_name, filename, confirm=None if yes else confirm, timeout=timeout, lock_timeout=lock_timeout,
+            identity_file=identity_file, allow_unsigned=allow_unsigned, progress=progress,
+            verbosity=app.verbosity,
+        )
     if as_json:
         _echo_json(restored)
     else:
@@ -656,10 +827,11 @@ def backup_verify(app: App, db_name: str, filename: str | None, latest: bool, re
 
     if latest and filename:
         raise BadInput("give FILENAME or --latest, not both")
-    verified = backup_verify_action.verify_backup(
-        app.store, db_name, filename, restore=restore, allow_unsigned=allow_unsigned, timeout=timeout,
-        lock_timeout=lock_timeout, progress=_progress(as_json), verbosity=app.verbosity,
-    )
+    with _progress(as_json) as progress:
+        verified = backup_verify_action.verify_backup(
+            app.store, db_name, filename, restore=restore, allow_unsigned=allow_unsigned, timeout=timeout,
+            lock_timeout=lock_timeout, progress=progress, verbosity=app.verbosity,
+        )
     if as_json:
         _echo_json(verified)
         return
@@ -739,12 +911,13 @@ def schedule_set(app: App, db_name: str, cron: str, keep_local: int | None, keep
     from infrakt_backup.actions import schedule as schedule_action
     from infrakt_backup.store import KEEP
 
-    saved = schedule_action.set_schedule(
-        app.store, db_name, cron=cron, keep_local=keep_local, keep_last=keep_last, keep_daily=keep_daily,
-        keep_weekly=keep_weekly, keep_monthly=keep_monthly, notify_url=_notify_url(notify, notify_url_stdin),
-        verify_cron=None if no_verify_cron else (verify_cron if verify_cron is not None else KEEP),
-        progress=_progress(as_json), verbosity=app.verbosity,
-    )
+    with _progress(as_json) as progress:
+        saved = schedule_action.set_schedule(
+            app.store, db_name, cron=cron, keep_local=keep_local, keep_last=keep_last, keep_daily=keep_daily,
+            keep_weekly=keep_weekly, keep_monthly=keep_monthly, notify_url=_notify_url(notify, notify_url_stdin),
+            verify_cron=None if no_verify_cron else (verify_cron if verify_cron is not None else KEEP),
+            progress=progress, verbosity=app.verbosity,
+        )
     if as_json:
         _echo_json(saved)
     else:
@@ -786,8 +959,9 @@ def schedule_remove(app: App, db_name: str, as_json: bool) -> None:
     """Remove the scheduled backups of database DB from its server (backups already made stay)."""
     from infrakt_backup.actions import schedule as schedule_action
 
-    removed = schedule_action.remove_schedule(app.store, db_name, progress=_progress(as_json),
-                                              verbosity=app.verbosity)
+    with _progress(as_json) as progress:
+        removed = schedule_action.remove_schedule(app.store, db_name, progress=progress,
+                                                  verbosity=app.verbosity)
     if as_json:
         _echo_json(removed)
     else:
@@ -797,14 +971,16 @@ def schedule_remove(app: App, db_name: str, as_json: bool) -> None:
 @cli.command("status")
 @click.option("--max-age", type=float, default=26, show_default=True, metavar="HOURS",
               help="A scheduled database whose last success is older than this is not ok.")
+@forks_option("Servers read at once.")
 @json_option
 @pass_app
-def status_command(app: App, max_age: float, as_json: bool) -> None:
+def status_command(app: App, max_age: float, forks: int, as_json: bool) -> None:
     """Show what the last backup of every database did, from all servers at once; exit 1 when
     any is not ok (usable as a monitoring check)."""
     from infrakt_backup.actions import status as status_action
 
-    report = status_action.status(app.store, max_age, progress=_progress(as_json), verbosity=app.verbosity)
+    with _progress(as_json) as progress:
+        report = status_action.status(app.store, max_age, forks=forks, progress=progress, verbosity=app.verbosity)
     rows = report["databases"]
     if as_json:
         _echo_json(rows)

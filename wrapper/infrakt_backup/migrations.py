@@ -121,8 +121,30 @@ def _add_database_compression(connection: Connection) -> None:
     connection.execute(text("ALTER TABLE databases ADD COLUMN compression VARCHAR"))
 
 
+def _create_encryption(connection: Connection) -> None:
+    """Version 8: the encryption of backups with age (`settings encryption`; one row): the
+    recipients backups are encrypted to (one per line), the identity made by `init` (encrypted;
+    NULL for recipients whose identity is kept elsewhere) and its recipient, and whether new
+    backups are encrypted (`disable` keeps the identity for restores)."""
+    connection.execute(
+        text(
+            """
+            CREATE TABLE encryption (
+                id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+                recipients VARCHAR NOT NULL,
+                identity_encrypted VARCHAR,
+                identity_recipient VARCHAR,
+                enabled BOOLEAN NOT NULL,
+                created_at DATETIME NOT NULL,
+                updated_at DATETIME NOT NULL
+            )
+            """
+        )
+    )
+
+
 def _add_signing_key_and_verify_cron(connection: Connection) -> None:
-    """Version 8 (signed manifests, restore drills): the installation's signing key (encrypted),
+    """Version 9 (signed manifests, restore drills): the installation's signing key (encrypted),
     one row, and a schedule's drill cron expression (`schedule set --verify-cron`; NULL: none).
     The key itself is generated on first use (Store.signing_key), not here: a migration is DDL
     only, runs before the master key file is looked at, and would otherwise create that file on
@@ -143,7 +165,7 @@ def _add_signing_key_and_verify_cron(connection: Connection) -> None:
 
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _create_s3_config, _create_servers, _create_databases, _add_database_data_dir, _create_schedules,
-    _add_database_local_copy, _add_database_compression, _add_signing_key_and_verify_cron,
+    _add_database_local_copy, _add_database_compression, _create_encryption, _add_signing_key_and_verify_cron,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 

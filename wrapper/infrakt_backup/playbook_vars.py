@@ -62,6 +62,22 @@ def database_variables(database: DatabaseEntry | None) -> dict:
     )
 
 
+# backup.yml's loop item (infrakt_backup_databases) → the variable of the one-database form
+BACKUP_ITEM_KEYS = {"db_name": "infrakt_db_name", "engine": "infrakt_db_engine", "database": "infrakt_db_database",
+                    "host": "infrakt_db_host", "socket": "infrakt_db_socket", "port": "infrakt_db_port",
+                    "user": "infrakt_db_user", "container": "infrakt_db_container",
+                    "local_copy": "infrakt_db_local_copy", "compression": "infrakt_db_compression",
+                    "backup_dir": "infrakt_backup_dir", "aws_bin": "infrakt_aws_bin"}
+
+
+def backup_item(database: DatabaseEntry, server: ServerEntry) -> dict:
+    """Return backup.yml's item for DatabaseEntry `database` on ServerEntry `server` (one entry of
+    infrakt_backup_databases): what database_variables and server_variables say, under the keys
+    of BACKUP_ITEM_KEYS, without the password (an item is part of the task's result)."""
+    variables = {**database_variables(database), **server_variables(server)}
+    return _without_unset({key: variables.get(name) for key, name in BACKUP_ITEM_KEYS.items()})
+
+
 def connection_parameters(database: DatabaseEntry) -> dict:
     """Return the db_backup module parameters (engines.common.connection_argument_spec) of
     DatabaseEntry `database`, password included: what a schedule's config on the server holds."""

@@ -63,14 +63,18 @@ def signing_variables(store: Store) -> dict:
 
 def run_on_servers(
     store: Store, servers: list[ServerEntry], playbook: str, extra: dict, *, settings: S3Settings | None = None,
-    progress: Progress | None = None, verbosity: int = 0,
+    forks: int | None = None, progress: Progress | None = None,
+    on_outcome: Callable[[runner.Outcome], None] | None = None, verbosity: int = 0,
 ) -> runner.PlaybookRun:
-    """Run playbooks/<playbook> once on all of `servers` in parallel, with the S3 settings'
-    variables (None: none) and `extra`, whose per-server values are keyed by server name (the
-    inventory host names); return the runner.PlaybookRun, whose results name their host."""
+    """Run playbooks/<playbook> once on all of `servers`, up to `forks` of them at a time (None:
+    Ansible's default), with the S3 settings' variables (None: none) and `extra`, whose
+    per-server values are keyed by server name (the inventory host names); `on_outcome` sees
+    each loop item and task as it ends on a server. Return the runner.PlaybookRun, whose
+    results name their host."""
     inventory = runner.server_inventory(servers, known_hosts_path(store))
     variables = {**s3_variables(settings), **extra}
-    return runner.run_playbook(playbook, inventory, variables, verbosity=verbosity, progress=progress)
+    return runner.run_playbook(playbook, inventory, variables, verbosity=verbosity, progress=progress,
+                               on_outcome=on_outcome, forks=forks)
 
 
 def host_failures(run: runner.PlaybookRun, servers: list[ServerEntry]) -> dict[str, str]:
@@ -80,7 +84,10 @@ def host_failures(run: runner.PlaybookRun, servers: list[ServerEntry]) -> dict[s
     failures = {}
     for result in run.results:
         if result.failed and result.host in by_name and result.host not in failures:
-            message = str(result.result.get("msg") or "the play failed there").strip().splitlines()[0]
+            # a no_log task's result holds no msg, not even ssh's reason for an unreachable host
+            reason = result.result.get("msg") or ("the SSH connection failed" if result.unreachable
+                                                  else "the play failed there")
+            message = str(reason).strip().splitlines()[0]
             failures[result.host] = _host_key_failure(message, by_name[result.host]) or message
     if not run.results and run.failure:
         failures = {server.name: run.failure for server in servers}

@@ -79,12 +79,15 @@ RESULTS_CALLBACK_DIR = Path(__file__).parent / "callback_plugins"
 RESULTS_FILE_ENV = "INFRAKT_RESULTS_FILE"
 RESULTS_FILE = "results.jsonl"  # in the private_data_dir
 RESULT_EVENTS = ("runner_on_ok", "runner_on_failed", "runner_on_unreachable")
+# a loop's items end one by one before their task's own result event
+ITEM_EVENTS = {"runner_item_on_ok": "ok", "runner_item_on_failed": "failed"}
 
 
 @dataclass
 class ModuleResult:
     """What one module returned on one host: `action` is the module's FQCN; `complete` is False
-    when the whole result never arrived (`result` then holds what the event carried, maybe `{}`)."""
+    when the whole result never arrived (`result` then holds what the event carried, maybe `{}`);
+    `unreachable` when the host could not be reached for it (failed too)."""
 
     host: str
     task: str
@@ -93,6 +96,19 @@ class ModuleResult:
     failed: bool = False
     task_uuid: str = ""
     complete: bool = True
+    unreachable: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Something that ended on one host while a run goes on, for live progress: a loop item of
+    a task (`item`: its label) or a whole task (`item` None); `status` is ok, failed or
+    unreachable. Not a result: results are read from the PlaybookRun once the run ended."""
+
+    host: str
+    action: str
+    item: str | None
+    status: str
 
 
 @dataclass
@@ -121,7 +137,7 @@ class PlaybookRun:
         for module_result in reversed(self.results):
             if module_result.action == action and not module_result.failed:
                 if not module_result.complete:
-                    raise InfraktError(_lost_result_message(module_result))
+                    raise InfraktError(lost_result_message(module_result))
                 return module_result.result
         return None
 
@@ -293,13 +309,17 @@ def run_playbook(
     *,
     verbosity: int = 0,
     progress: Callable[[str], None] | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    forks: int | None = None,
     on_event: Callable[[dict, Path], None] | None = None,
 ) -> PlaybookRun:
     """Run the collection's playbooks/<playbook> against `inventory` with `variables`
-    (secrets included: they only ever go into the private vars file).
+    (secrets included: they only ever go into the private vars file), on up to `forks` hosts
+    at a time (None: Ansible's default, 5).
 
-    `progress` gets a short line per task; `on_event(event, private_data_dir)` sees every
-    runner event while the run's directories still exist (tests inspect them from there).
+    `progress` gets a short line per task; `on_outcome` an Outcome as each loop item or task
+    ends on a host; `on_event(event, private_data_dir)` sees every runner event while the
+    run's directories still exist (tests inspect them from there).
     Returns a PlaybookRun; raises InfraktError when ansible-runner cannot start at all.
     """
     import ansible_runner  # imported here: it is slow to import and most commands never run a play
@@ -330,6 +350,9 @@ def run_playbook(
 
         def handle_event(event: dict) -> bool:
             _record_event(run, event, progress, verbosity, redactor)
+            outcome = _outcome_of(event)
+            if outcome is not None and on_outcome is not None:
+                on_outcome(outcome)
             if on_event is not None:
                 on_event(event, private_data_dir)
             return True
@@ -348,6 +371,7 @@ def run_playbook(
                 # let a restore start after the user had already interrupted
                 settings={"pexpect_timeout": 0.5},
                 verbosity=verbosity or None,
+                forks=forks,
                 event_handler=handle_event,
             )
         run.status = runner.status
@@ -507,10 +531,26 @@ def _record_event(run: PlaybookRun, event: dict, progress, verbosity: int, redac
                 failed=failed,
                 task_uuid=data.get("task_uuid") or "",
                 complete=False,  # until _attach_results finds it whole
+                unreachable=kind == "runner_on_unreachable",
             )
         )
         if failed and run.failure is None:
             run.failure = _failure_message({**data, "event": kind}, redactor.vars_path)
+
+
+def _outcome_of(event: dict) -> Outcome | None:
+    """Return the Outcome a runner event reports (a loop item or a task that ended on a host),
+    else None. Failures a task ignores are no outcome, as they are no failure of the run."""
+    kind = event.get("event")
+    data = event.get("event_data") or {}
+    result = data.get("res") or {}
+    action = data.get("resolved_action") or data.get("task_action") or ""
+    if kind in ITEM_EVENTS:
+        label = result.get("_ansible_item_label", result.get("item"))
+        return Outcome(data.get("host", ""), action, str(label), ITEM_EVENTS[kind])
+    if kind in RESULT_EVENTS and not data.get("ignore_errors"):
+        return Outcome(data.get("host", ""), action, None, kind.removeprefix("runner_on_"))
+    return None
 
 
 def _attach_results(run: PlaybookRun, results_path: Path) -> None:
@@ -536,10 +576,10 @@ def _attach_results(run: PlaybookRun, results_path: Path) -> None:
             module_result.complete = True
     lost = next((result for result in run.results if not result.complete and not result.failed), None)
     if lost is not None and run.failure is None:
-        run.failure = _lost_result_message(lost)
+        run.failure = lost_result_message(lost)
 
 
-def _lost_result_message(module_result: ModuleResult) -> str:
+def lost_result_message(module_result: ModuleResult) -> str:
     """Return why the result of module_result (a successful task) is not known."""
     return (f"the result of task '{module_result.task}' ({module_result.action}) on {module_result.host} did not "
             "arrive whole, so what it returned is unknown")

@@ -134,6 +134,20 @@ class ScheduleEntry(_MaskedRepr):
     updated_at: datetime
 
 
+@dataclass(frozen=True, repr=False)
+class EncryptionSettings(_MaskedRepr):
+    """The encryption of backups with age: whether new backups are encrypted (`enabled`), the
+    recipients they are encrypted to, and the identity stored by `settings encryption init`
+    (None when the identities are kept elsewhere) with its recipient."""
+
+    enabled: bool
+    recipients: tuple[str, ...]
+    identity_recipient: str | None
+    identity: str | None = field(metadata=SET_ONLY_SECRET)
+    created_at: datetime
+    updated_at: datetime
+
+
 # ---------------------------------------------------------------- tables (latest schema version)
 
 
@@ -219,6 +233,18 @@ class ScheduleRow(Base):
     updated_at: Mapped[datetime]
 
 
+class EncryptionRow(Base):
+    __tablename__ = "encryption"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipients: Mapped[str]  # one per line
+    identity_encrypted: Mapped[str | None]
+    identity_recipient: Mapped[str | None]
+    enabled: Mapped[bool]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
 class SigningKeyRow(Base):
     """The installation's signing key of backup manifests (signing.py), one row."""
 
@@ -232,7 +258,7 @@ class SigningKeyRow(Base):
 # the encrypted columns: rotate_key re-encrypts them, _keys checks the key against one of them
 ENCRYPTED_COLUMNS = (
     S3ConfigRow.secret_key_encrypted, DatabaseRow.password_encrypted, ScheduleRow.notify_url_encrypted,
-    SigningKeyRow.key_encrypted,
+    EncryptionRow.identity_encrypted, SigningKeyRow.key_encrypted,
 )
 # what save_schedule keeps when it is given no new ping URL
 KEEP = object()
@@ -540,6 +566,35 @@ class Store:
                     f"database {name!r} has scheduled backups: run 'infrakt-backup schedule remove {name}' first"
                 )
             session.delete(row)
+
+    # ---------------------------------------------------------------- encryption
+
+    def encryption(self) -> EncryptionSettings | None:
+        """Return the encryption settings with the identity decrypted, or None when encryption
+        was never set up."""
+        with self._transaction() as session:
+            row = session.get(EncryptionRow, 1)
+            if row is None:
+                return None
+            identity = self._cipher(session).decrypt(row.identity_encrypted) if row.identity_encrypted else None
+            return _entry(EncryptionSettings, row, recipients=tuple(row.recipients.split()), identity=identity)
+
+    def save_encryption(self, *, recipients: list[str], enabled: bool, identity=KEEP,
+                        identity_recipient: str | None = None) -> EncryptionSettings:
+        """Create or replace the encryption settings (values already validated); identity KEEP
+        keeps the stored identity and its recipient, else it is the identity (with
+        identity_recipient) to store. Return the saved settings."""
+        now = datetime.now(UTC)
+        with self._transaction() as session:
+            token = self._cipher(session).encrypt(identity) if identity not in (KEEP, None) else None
+            row = session.get(EncryptionRow, 1)
+            if row is None:
+                row = EncryptionRow(id=1, created_at=now, identity_encrypted=None, identity_recipient=None)
+                session.add(row)
+            row.recipients, row.enabled, row.updated_at = "\n".join(recipients), enabled, now
+            if identity is not KEEP:
+                row.identity_encrypted, row.identity_recipient = token, identity_recipient
+        return self.encryption()
 
     # ---------------------------------------------------------------- schedules
 

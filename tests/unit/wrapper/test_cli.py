@@ -3,6 +3,7 @@ input, rendering, JSON, exit codes and error lines. tests/integration/test_cli_s
 the installed command in subprocesses."""
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -179,11 +180,11 @@ CREATED = {"database": "shop", "server": "web1", "filename": "shop_postgres_2026
            "sha256": "a" * 64, "location": "local+s3", "s3_key": "prod/shop/shop_postgres_20261124T210509Z.dump"}
 LISTED = [
     {"filename": "shop_postgres_20261101T000000Z.dump", "size": 10, "created": "2026-11-01T00:00:00Z",
-     "location": "s3", "sha256": None, "signature": "unsigned"},
+     "location": "s3", "encrypted": False, "sha256": None, "signature": "unsigned"},
     {"filename": "shop_postgres_20261124T210509Z.dump", "size": 3 * 1024**2, "created": "2026-11-24T21:05:09Z",
-     "location": "both", "sha256": "b" * 64, "signature": "verified"},
-    {"filename": "shop_postgres_20261110T000000Z.dump", "size": 20, "created": "2026-11-10T00:00:00Z",
-     "location": "local", "sha256": "c" * 64, "signature": "bad signature"},
+     "location": "both", "encrypted": False, "sha256": "b" * 64, "signature": "verified"},
+    {"filename": "shop_postgres_20261110T000000Z.dump.zst.age", "size": 20, "created": "2026-11-10T00:00:00Z",
+     "location": "local", "encrypted": True, "sha256": "c" * 64, "signature": "bad signature"},
 ]
 
 
@@ -229,10 +230,11 @@ def test_backup_list_is_a_table_newest_first(run, registered, calls):
     result = run("backup", "list", "shop")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        "FILENAME                             SIZE     CREATED (UTC)        LOCATION      SIGNATURE",
-        "shop_postgres_20261124T210509Z.dump  3.0 MiB  2026-11-24 21:05:09  local + ☁ S3  verified",
-        "shop_postgres_20261110T000000Z.dump  20 B     2026-11-10 00:00:00  local         bad signature",
-        "shop_postgres_20261101T000000Z.dump  10 B     2026-11-01 00:00:00  ☁ S3 only     unsigned",
+        "FILENAME                                     SIZE     CREATED (UTC)        LOCATION      ENCRYPTED  SIGNATURE",
+        "shop_postgres_20261124T210509Z.dump          3.0 MiB  2026-11-24 21:05:09  local + ☁ S3  -          verified",
+        "shop_postgres_20261110T000000Z.dump.zst.age  20 B     2026-11-10 00:00:00  local         🔒 age      "
+        "bad signature",
+        "shop_postgres_20261101T000000Z.dump          10 B     2026-11-01 00:00:00  ☁ S3 only     -          unsigned",
     ]
     listed = json.loads(run("backup", "list", "shop", "--json").stdout)
     assert [item["filename"] for item in listed] == [LISTED[1]["filename"], LISTED[2]["filename"],
@@ -245,7 +247,7 @@ def test_backup_list_without_s3_shows_the_local_backups_a_warning_and_fails(run,
                         lambda *args, **kwargs: {"backups": local, "s3_error": "cannot reach the S3 endpoint x"})
     result = run("backup", "list", "shop")
     assert result.exit_code == 1
-    assert "shop_postgres_20261110T000000Z.dump" in result.stdout
+    assert "shop_postgres_20261110T000000Z.dump.zst.age" in result.stdout
     assert result.stderr == ("infrakt-backup: warning: S3 could not be listed, only the server's local backups are "
                              "shown: cannot reach the S3 endpoint x\n")
     as_json = run("backup", "list", "shop", "--json")
@@ -260,7 +262,10 @@ def test_backup_restore_with_yes(run, registered, calls):
                              "(downloaded from S3, sha256 verified, signature verified).\n")
     # --yes: nothing asks
     assert calls == [(("shop", LISTED[1]["filename"]),
-                      {"confirm": None, "timeout": None, "lock_timeout": None, "allow_unsigned": False}, 0)]
+                      {"confirm": None, "timeout": None, "lock_timeout": None, "identity_file": None,
+                       "allow_unsigned": False}, 0)]
+    run("backup", "restore", "shop", LISTED[2]["filename"], "--yes", "--identity-file", "/x/identity.txt")
+    assert calls[-1][1]["identity_file"] == Path("/x/identity.txt")
 
 
 # ---------------------------------------------------------------- errors
@@ -289,3 +294,77 @@ def test_unexpected_errors_are_one_line_and_a_traceback_only_at_vvv(run, monkeyp
     assert_error(run("settings", "s3", "show"), 1, "unexpected RuntimeError: something odd (-vvv shows the traceback)")
     verbose = run("-vvv", "settings", "s3", "show")
     assert verbose.exit_code == 1 and "Traceback" in verbose.stderr
+
+
+FLEET = {"ok": False, "backups": [
+    {**CREATED, "duration_s": 2.5, "error": None},
+    {**dict.fromkeys(CREATED), "duration_s": None, "database": "crm", "server": "web2",
+     "error": "Backup of crm failed: cannot reach server web2: the SSH connection failed"},
+]}
+
+
+def test_backup_create_of_several_databases_is_a_table_and_fails_when_one_failed(run, registered, monkeypatch):
+    recorded = []
+
+    def create_backups(store, db_names, *, progress, verbosity, **kwargs):
+        progress("… Dump the databases")
+        progress("1/2 done, 1 failed, 0 running")
+        recorded.append((db_names, kwargs))
+        return FLEET
+
+    monkeypatch.setattr(backup_create, "create_backups", create_backups)
+    result = run("backup", "create", "--all", "--forks", "3")
+    assert result.exit_code == 1
+    assert recorded == [([], {"all_databases": True, "server_name": None, "upload": True, "timeout": None,
+                              "lock_timeout": None, "forks": 3})]
+    assert result.stderr == "… Dump the databases\n1/2 done, 1 failed, 0 running\n"  # no terminal: plain lines
+    assert result.stdout.splitlines() == [
+        "DATABASE  SERVER  FILE                                 SIZE     LOCATION  DURATION  ERROR",
+        "shop      web1    shop_postgres_20261124T210509Z.dump  1.5 KiB  local+s3  2.5 s     -",
+        "crm       web2    -                                    -        -         -         Backup of crm failed: "
+        "cannot reach server web2: the SSH connection failed",
+    ]
+    as_json = run("backup", "create", "shop", "crm", "--server", "web1", "--json", "--no-upload")
+    assert as_json.exit_code == 1 and json.loads(as_json.stdout) == FLEET["backups"] and as_json.stderr == ""
+    assert recorded[-1] == (["shop", "crm"], {"all_databases": False, "server_name": "web1", "upload": False,
+                                              "timeout": None, "lock_timeout": None, "forks": 10})
+
+
+def test_status_passes_forks_and_refuses_zero(run, registered, monkeypatch):
+    from infrakt_backup.actions import status
+
+    assert_error(run("status", "--forks", "0"), 2, "forks")  # refused before any server is asked
+    recorded = []
+    monkeypatch.setattr(status, "status", lambda store, max_age, **kwargs: recorded.append(kwargs["forks"])
+                        or {"ok": True, "databases": []})
+    assert run("status", "--forks", "3").exit_code == 0 and recorded == [3]
+
+
+# ---------------------------------------------------------------- settings encryption
+
+
+def test_settings_encryption_commands_print_one_line_each_and_never_the_identity(run, home, tmp_path):
+    assert run("settings", "encryption", "show").stdout == "Backups are not encrypted.\n"
+    made = run("settings", "encryption", "init")
+    assert made.exit_code == 0, made.output
+    recipient = json.loads(run("settings", "encryption", "show", "--json").stdout)["recipients"][0]
+    assert made.stdout.splitlines() == [
+        f"New age identity stored. Backups are now encrypted to {recipient}.",
+        "Keep a copy of the identity away from this machine: without it no encrypted backup can be restored. "
+        "Write it with: infrakt-backup settings encryption export-identity --output FILE",
+    ]
+    output = tmp_path / "identity.txt"
+    exported = run("settings", "encryption", "export-identity", "--output", str(output))
+    assert exported.stdout == f"Identity of {recipient} written to {output} (mode 0600).\n"
+    identity = Store(home).encryption().identity
+    assert identity in output.read_text()
+    assert_error(run("settings", "encryption", "export-identity", "--output", str(output)), 2,
+                 f"{output} exists: choose a new file (an identity file is never overwritten)")
+    assert "Stored identity:  yes, recipient " + recipient in run("settings", "encryption", "show").stdout
+    assert_error(run("settings", "encryption", "set", "--recipient", "age1typo"), 2, "age recipient 'age1typo'")
+    assert run("settings", "encryption", "disable").stdout == (
+        "New backups are no longer encrypted. The stored age identity is kept: encrypted backups still restore.\n")
+    everything = "".join(run(*command).output for command in (
+        ("settings", "encryption", "show"), ("settings", "encryption", "show", "--json"),
+        ("settings", "encryption", "init")))
+    assert identity not in everything and "AGE-SECRET-KEY" not in everything

@@ -24,6 +24,7 @@ def test_key_file_round_trip_keeps_order_and_is_private(tmp_path):
     ("content", "complaint"),
     [(b"", "is empty"), (b"\n\n", "is empty"), (b"not-a-key\n", "line 1 is not a Fernet key"),
      (new_key() + b"\ngarbage\n", "line 2 is not a Fernet key")],
+    ids=["empty", "blank-lines", "not-a-key", "garbage-after-a-key"],  # the same on every xdist worker
 )
 def test_unusable_key_file_is_one_line_naming_it(tmp_path, content, complaint):
     path = tmp_path / "master.key"

@@ -11,6 +11,9 @@ turns that into BadInput (exit code 2).
 from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup.errors import BadInput
 
+# How many servers a run works on at once (ansible-playbook --forks), unless told.
+DEFAULT_FORKS = 10
+
 
 def validated(validator, *args):
     """Return validator(*args); raise BadInput with its message when it raises ValueError."""
@@ -27,6 +30,14 @@ def timeout_variables(timeout: int | None, lock_timeout: int | None) -> dict:
     given = {"infrakt_db_timeout": (timeout, "timeout"), "infrakt_db_lock_timeout": (lock_timeout, "lock timeout")}
     return {name: validated(names.validate_seconds, value, what)
             for name, (value, what) in given.items() if value is not None}
+
+
+def validate_forks(forks) -> int:
+    """Return forks, how many servers a run works on at once; raise BadInput unless it is a
+    whole number, at least 1."""
+    if isinstance(forks, bool) or not isinstance(forks, int) or forks < 1:
+        raise BadInput(f"the number of servers at once (forks) must be a whole number, at least 1, not {forks!r}")
+    return forks
 
 
 validate_port = names.validate_port

@@ -41,11 +41,12 @@ def merge_locations(db_name: str, local: list[dict], remote: list[dict], key: st
     read with their sidecars) of db_name by filename, newest first.
 
     Each item: filename, size, created (ISO-8601 UTC from the filename), location
-    ("local", "s3" or "both"), sha256 (what the server's local sidecar records; None without a
-    local copy or sidecar), s3_sidecar (whether S3 holds the backup's `.sha256` sidecar; None
-    without an S3 copy) and signature ("verified", "unsigned" or "bad signature" under the
-    signing key `key`: worst_signature of its copies). Objects that are not backups of db_name
-    (sidecars, strangers under the prefix) are left out.
+    ("local", "s3" or "both"), encrypted (the filename ends in `.age`), sha256 (what the
+    server's local sidecar records; None without a local copy or sidecar), s3_sidecar (whether
+    S3 holds the backup's `.sha256` sidecar; None without an S3 copy) and signature
+    ("verified", "unsigned" or "bad signature" under the signing key `key`: worst_signature of
+    its copies). Objects that are not backups of db_name (sidecars, strangers under the prefix)
+    are left out.
     """
     merged: dict[str, dict] = {}
     statuses: dict[str, list[str]] = {}
@@ -53,13 +54,13 @@ def merge_locations(db_name: str, local: list[dict], remote: list[dict], key: st
         for entry in entries:
             filename = entry["filename"]
             try:
-                created = names.backup_created_at(db_name, filename)
+                parts = names.parse_backup_filename(filename, db_name)
             except ValueError:
                 continue
             item = merged.setdefault(
                 filename,
-                {"filename": filename, "size": entry.get("size"), "created": created, "location": where,
-                 "sha256": None, "s3_sidecar": None},
+                {"filename": filename, "size": entry.get("size"), "created": parts.created, "location": where,
+                 "encrypted": parts.encrypted, "sha256": None, "s3_sidecar": None},
             )
             if item["location"] != where:
                 item["location"] = "both"

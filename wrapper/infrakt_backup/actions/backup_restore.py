@@ -2,10 +2,12 @@
 download from S3 first when the server has no local copy, verify the sha256, then restore."""
 
 from collections.abc import Callable
+from pathlib import Path
 
 from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup.actions import timeout_variables, validated
-from infrakt_backup.errors import InfraktError
+from infrakt_backup.actions.settings_encryption import restore_identity
+from infrakt_backup.errors import BadInput, InfraktError
 from infrakt_backup.remote import Progress, database_play, signing_variables
 from infrakt_backup.runner import PlaybookRun
 from infrakt_backup.store import Store
@@ -27,13 +29,17 @@ UNFINISHED_RESTORE = {
 
 def restore_backup(
     store: Store, db_name: str, filename: str, *, confirm: Callable[[dict], bool] | None = None,
-    timeout: int | None = None, lock_timeout: int | None = None, allow_unsigned: bool = False,
+    timeout: int | None = None, lock_timeout: int | None = None, identity_file: Path | None = None,
+    allow_unsigned: bool = False,
     progress: Progress | None = None, verbosity: int = 0,
 ) -> dict:
     """Restore database `db_name` from backup `filename` (a plain name from `backup list`).
     `timeout` bounds the whole restore and `lock_timeout` its waits for locks (seconds; None:
     the modules' defaults). The backup's sidecar must carry this installation's signature of
-    it (checked on the server before the database is touched) unless `allow_unsigned`.
+    it (checked on the server before the database is touched or anything is decrypted) unless
+    `allow_unsigned`. An encrypted backup (`.age`) is decrypted on the server in the stream with
+    the stored identity and those of `identity_file` (an age identity file), sent for this
+    restore alone.
 
     `confirm`, when given, is called with {"database", "engine", "server", "filename"} once the
     names are valid and the database is known, before anything runs; it returns whether to go
@@ -44,13 +50,18 @@ def restore_backup(
     """
     validated(names.validate_name, db_name, "database name")
     validated(names.validate_backup_filename, db_name, filename)
-    timeouts = timeout_variables(timeout, lock_timeout)
+    variables = {"infrakt_restore_filename": filename, "infrakt_allow_unsigned": allow_unsigned,
+                 **timeout_variables(timeout, lock_timeout), **signing_variables(store)}
+    identity = restore_identity(store, identity_file)
+    if names.parse_backup_filename(filename).encrypted:
+        if identity is None:
+            raise BadInput(f"{filename} is encrypted and no age identity is stored: "
+                           "give its identity file with --identity-file FILE")
+        variables["infrakt_age_identity"] = identity  # the server gets it for this restore alone
     play = database_play(store, db_name)
     target = {"database": db_name, "engine": play.database.engine, "server": play.server.name, "filename": filename}
     if confirm is not None and not confirm(target):
         raise InfraktError(f"restore of {db_name} cancelled: nothing was changed")
-    variables = {"infrakt_restore_filename": filename, "infrakt_allow_unsigned": allow_unsigned, **timeouts,
-                 **signing_variables(store)}
     run = play.run("restore.yml", variables, progress=progress, verbosity=verbosity)
     if not run.ok:
         raise InfraktError(f"Restore of {db_name} from {filename} {_how_it_ended(run, play.database.engine)}")

@@ -9,6 +9,7 @@ re-applying converges whatever happened before, and the role knows when the last
 
 from ansible_collections.infrakt.backup.plugins.module_utils import cron_expression, names, notify, retention
 from infrakt_backup.actions import validated
+from infrakt_backup.actions.settings_encryption import backup_recipients
 from infrakt_backup.errors import InfraktError, NotFound
 from infrakt_backup.json_ready import entry_dict
 from infrakt_backup.playbook_vars import connection_parameters
@@ -134,11 +135,12 @@ def apply_schedules(
     absent = absent or []
     databases = {database.name: database for database in store.databases()}
     schedules = store.schedules()
+    recipients = backup_recipients(store)
     hosts = {}
     for server in servers:
         mine = [schedule for schedule in schedules if databases[schedule.db_name].server == server.name]
         hosts[server.name] = {
-            "present": [_schedule_item(schedule, databases[schedule.db_name])
+            "present": [_schedule_item(schedule, databases[schedule.db_name], recipients)
                         for schedule in mine if schedule.db_name not in absent],
             "absent": [name for name in absent if databases[name].server == server.name],
             "aws_bin": server.aws_bin,
@@ -154,8 +156,9 @@ def apply_schedules(
     return failures
 
 
-def _schedule_item(schedule: ScheduleEntry, database) -> dict:
-    """Return one schedule as the backup_schedule role takes it."""
+def _schedule_item(schedule: ScheduleEntry, database, recipients: list[str]) -> dict:
+    """Return one schedule as the backup_schedule role takes it, its backups encrypted to
+    recipients (age public keys; none: not encrypted)."""
     return {
         "db_name": schedule.db_name,
         "cron": cron_expression.cron_module_fields(schedule.cron),
@@ -164,5 +167,6 @@ def _schedule_item(schedule: ScheduleEntry, database) -> dict:
         "retention": {rule: getattr(schedule, rule) for rule in S3_RULES if getattr(schedule, rule) is not None},
         "notify_url": schedule.notify_url,
         "local_copy": database.local_copy,
+        "recipients": recipients,
         "connection": connection_parameters(database),
     }

@@ -3,6 +3,7 @@ files on all servers in ONE run (servers in parallel), judged as a monitoring ch
 
 from datetime import datetime
 
+from infrakt_backup.actions import DEFAULT_FORKS, validate_forks
 from infrakt_backup.errors import BadInput
 from infrakt_backup.remote import Progress, host_failures, run_on_servers
 from infrakt_backup.store import Store
@@ -13,26 +14,28 @@ DEFAULT_MAX_AGE_HOURS = 26
 DRILL_FIELDS = ("last_verified", "verify_result", "verify_filename", "verify_duration_s", "verify_counts")
 
 
-def status(store: Store, max_age_hours: float = DEFAULT_MAX_AGE_HOURS, *, progress: Progress | None = None,
-           verbosity: int = 0) -> dict:
+def status(store: Store, max_age_hours: float = DEFAULT_MAX_AGE_HOURS, *, forks: int = DEFAULT_FORKS,
+           progress: Progress | None = None, verbosity: int = 0) -> dict:
     """Return {"ok": bool, "databases": [row, …]}, one row per registered database: database,
     server, schedule (cron or None), installed, ok, result, last_success, age_seconds,
     last_attempt, last_skipped, filename, size, location, duration_s, error, and the last restore
     drill's (`backup verify`) last_verified, verify_result, verify_filename, verify_duration_s,
     verify_counts.
 
-    A row is not ok when its last run failed, when its last drill failed, when its server could
-    not be read, or, for a scheduled database, when it never succeeded or its last success is
-    older than max_age_hours. Raise BadInput for a max age that is not a positive number."""
+    A row is not ok when its last run failed, when its last drill failed, when its server could not
+    be read, or, for a scheduled database, when it never succeeded or its last success is older than
+    max_age_hours. Up to `forks` servers are read at once. Raise BadInput for a max age that is
+    not a positive number or forks that is not a whole number, at least 1."""
     if isinstance(max_age_hours, bool) or not isinstance(max_age_hours, int | float) or not max_age_hours > 0:
         raise BadInput(f"the max age must be a positive number of hours, not {max_age_hours!r}")
+    forks = validate_forks(forks)
     databases = store.databases()
     schedules = {schedule.db_name: schedule for schedule in store.schedules()}
     servers = [server for server in store.servers() if any(db.server == server.name for db in databases)]
     if not servers:
         return {"ok": True, "databases": []}
     wanted = {server.name: [db.name for db in databases if db.server == server.name] for server in servers}
-    run = run_on_servers(store, servers, "status.yml", {"infrakt_status_databases": wanted},
+    run = run_on_servers(store, servers, "status.yml", {"infrakt_status_databases": wanted}, forks=forks,
                          progress=progress, verbosity=verbosity)
     failures = host_failures(run, servers)
     # a result the run lost (runner: complete False) counts as not read, never as "no status"

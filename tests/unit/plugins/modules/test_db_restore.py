@@ -59,7 +59,7 @@ def test_another_engines_backup_is_refused(run_module, backup_dir):
     ("filename", "message"),
     [
         ("shop_postgres_20261124T210509Z.dump.zst", "cannot be decoded: zstd failed: unsupported format"),
-        ("shop_postgres_20261124T210509Z.dump.age", "is encrypted and cannot be decrypted here"),
+        ("shop_postgres_20261124T210509Z.dump.age", "is encrypted and no age identity was given to decrypt it"),
     ],
 )
 def test_a_name_of_a_later_version_is_accepted_and_refused_before_the_database(run_module, backup_dir, filename,
