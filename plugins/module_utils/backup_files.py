@@ -19,12 +19,16 @@ import re
 import time
 from datetime import datetime, timezone
 
-from ansible_collections.infrakt.backup.plugins.module_utils import names
+from ansible_collections.infrakt.backup.plugins.module_utils import names, signing
 
 CHUNK_SIZE = 1024 * 1024
 DEFAULT_BACKUP_DIR = "/opt/infrakt/backups"
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-SIDECAR_RE = re.compile(r"^(?P<sha256>[0-9a-f]{64}) [ *](?P<filename>[^\n]+)\n?\Z")
+# one sha256sum line, then optionally the signature as a comment line (sha256sum -c skips it)
+SIDECAR_RE = re.compile(
+    r"^(?P<sha256>[0-9a-f]{64}) [ *](?P<filename>[^\n]+)(?:\n%s(?P<signature>[0-9a-f]{64}))?\n?\Z"
+    % re.escape(signing.SIGNATURE_PREFIX)
+)
 # A .partial untouched for longer than a run may take (its timeout) plus this margin belongs to
 # a run that was killed (a running dump keeps writing to it, but may be silent for as long as its
 # timeout: a lock wait, a BGSAVE); the next backup of the same database removes it.
@@ -93,14 +97,24 @@ def sidecar_path(backup_path):
     return backup_path + names.SIDECAR_SUFFIX
 
 
-def sidecar_text(sha256, filename):
-    """Return the sidecar content for a backup: `<hex>  <filename>\\n` (sha256sum format)."""
-    return "%s  %s\n" % (sha256, filename)
+def sidecar_text(sha256, filename, signature=None):
+    """Return the sidecar content for a backup: `<hex>  <filename>\\n` (sha256sum format), then
+    the signature's comment line when signature (hex) is given."""
+    text = "%s  %s\n" % (sha256, filename)
+    if signature is not None:
+        text += "%s%s\n" % (signing.SIGNATURE_PREFIX, signature)
+    return text
 
 
 def parse_sidecar(text, filename):
     """Return the hex sha256 recorded in sidecar text for filename; raise ValueError when text is
-    not one sha256sum line or names another file."""
+    not one sha256sum line (and a signature line) or names another file."""
+    return parse_signed_sidecar(text, filename)[0]
+
+
+def parse_signed_sidecar(text, filename):
+    """Return (sha256, signature) recorded in sidecar text for filename, signature None when the
+    sidecar has no signature line; raise ValueError as parse_sidecar does."""
     match = SIDECAR_RE.match(text)
     if not match:
         raise ValueError("the checksum file of %s is not in sha256sum format" % filename)
@@ -108,18 +122,25 @@ def parse_sidecar(text, filename):
         raise ValueError(
             "the checksum file of %s is about another file (%s)" % (filename, match.group("filename"))
         )
-    return match.group("sha256")
+    return match.group("sha256"), match.group("signature")
 
 
 def read_sidecar(backup_path):
     """Return the hex sha256 recorded in the sidecar of the backup at backup_path, or None when
     there is no sidecar; raise ValueError when it is malformed."""
+    return read_signed_sidecar(backup_path)[0]
+
+
+def read_signed_sidecar(backup_path):
+    """Return (sha256, signature) recorded in the sidecar of the backup at backup_path ((None,
+    None) when there is no sidecar, signature None when it has no signature line); raise
+    ValueError when it is malformed."""
     try:
         with open(sidecar_path(backup_path)) as sidecar:
             text = sidecar.read(4096)
     except FileNotFoundError:
-        return None
-    return parse_sidecar(text, os.path.basename(backup_path))
+        return None, None
+    return parse_signed_sidecar(text, os.path.basename(backup_path))
 
 
 def write_private_atomically(path, text):
@@ -145,9 +166,11 @@ def write_private_atomically(path, text):
     return True
 
 
-def write_sidecar(backup_path, sha256):
-    """Write the sidecar of the backup at backup_path (0600), atomically."""
-    write_private_atomically(sidecar_path(backup_path), sidecar_text(sha256, os.path.basename(backup_path)))
+def write_sidecar(backup_path, sha256, signature=None):
+    """Write the sidecar of the backup at backup_path (0600, with the signature line when
+    signature is given), atomically; return True when its content changed."""
+    return write_private_atomically(
+        sidecar_path(backup_path), sidecar_text(sha256, os.path.basename(backup_path), signature))
 
 
 def verify_backup(backup_path):
@@ -198,11 +221,13 @@ class PartialBackup:
     block without commit() (a failed dump) removes the partial file, so no file is left under
     any name.
 
-    Use: `with PartialBackup(path) as backup: backup.write(chunk) …; backup.commit()`.
+    Use: `with PartialBackup(path) as backup: backup.write(chunk) …; backup.commit()`. With
+    sign ((size, sha256) -> hex signature, signing.signer) the sidecar carries the signature.
     """
 
-    def __init__(self, final_path):
+    def __init__(self, final_path, sign=None):
         self.final_path = final_path
+        self.sign = sign
         self.partial_path = final_path + names.PARTIAL_SUFFIX
         self.size = 0
         self.sha256 = None
@@ -242,7 +267,7 @@ class PartialBackup:
         os.link(self.partial_path, self.final_path)
         os.unlink(self.partial_path)
         try:
-            write_sidecar(self.final_path, self.sha256)
+            write_sidecar(self.final_path, self.sha256, self.sign(self.size, self.sha256) if self.sign else None)
         except BaseException:
             # a backup without its checksum cannot be restored: take it back
             _remove_if_present(self.final_path)
@@ -258,9 +283,10 @@ class PartialBackup:
 
 def list_local_backups(backup_dir, db_name):
     """Return the backups of db_name under backup_dir, oldest first: dicts with filename, path,
-    size, created (ISO-8601 UTC from the filename), engine and sha256 (from the sidecar; None when
-    it is missing or malformed). Every name of the filename grammar is listed (names.
-    parse_backup_filename); partial files, sidecars and strangers are left out."""
+    size, created (ISO-8601 UTC from the filename), engine, sha256 and signature (from the
+    sidecar; None when it is missing or malformed, signature None when it has none). Every name
+    of the filename grammar is listed (names.parse_backup_filename); partial files, sidecars and
+    strangers are left out."""
     directory = database_dir(backup_dir, db_name)
     if not os.path.isdir(directory):
         return []
@@ -274,9 +300,9 @@ def list_local_backups(backup_dir, db_name):
         if not os.path.isfile(path):
             continue
         try:
-            sha256 = read_sidecar(path)
+            sha256, signature = read_signed_sidecar(path)
         except ValueError:
-            sha256 = None
+            sha256 = signature = None
         backups.append(
             {
                 "filename": filename,
@@ -285,6 +311,7 @@ def list_local_backups(backup_dir, db_name):
                 "created": iso_utc(parts.created),
                 "engine": parts.engine,
                 "sha256": sha256,
+                "signature": signature,
             }
         )
     return sorted(backups, key=lambda backup: (backup["created"], backup["filename"]))

@@ -85,13 +85,15 @@ class S3Upload(object):
         """Send chunk on to S3."""
         self._stream.write(chunk)
 
-    def finish(self, size, sha256):
-        """Complete the object, then write its sidecar; return {changed, key, url, size, sha256}.
-        Raise AwsError; an object whose sidecar could not be written is removed again."""
+    def finish(self, size, sha256, signature=None):
+        """Complete the object, then write its sidecar (with the signature line when signature is
+        given); return {changed, key, url, size, sha256}. Raise AwsError; an object whose
+        sidecar could not be written is removed again."""
         self._stream.finish()
         cli, bucket = self.target.cli, self.target.bucket
         try:
-            cli.write_text(bucket, self.key + names.SIDECAR_SUFFIX, backup_files.sidecar_text(sha256, self.filename))
+            cli.write_text(bucket, self.key + names.SIDECAR_SUFFIX,
+                           backup_files.sidecar_text(sha256, self.filename, signature))
         except AwsError:
             with contextlib.suppress(AwsError):
                 cli.delete_object(bucket, self.key)
@@ -104,10 +106,11 @@ class S3Upload(object):
 
 
 def backup_and_record(connection, backup_dir, state_dir, trigger, s3=None, now=None, keep_local=True,
-                      recipients=None):
+                      recipients=None, signing_key=None):
     """Back up connection's database into backup_dir and upload it to s3 (an S3Target) when
     given; record the outcome in its status file under state_dir (trigger: "schedule" or
-    "manual"). The caller holds the database's lock.
+    "manual"). The caller holds the database's lock. With signing_key the sidecars carry the
+    backup's signature (pipeline.create_backup).
 
     With keep_local False the backup only goes to S3 (nothing on the server's disk). With
     recipients (age public keys) it is encrypted to them in the stream (pipeline.create_backup).
@@ -121,7 +124,7 @@ def backup_and_record(connection, backup_dir, state_dir, trigger, s3=None, now=N
     upload = s3.uploader(connection.db_name) if s3 is not None else None
     try:
         result = pipeline.create_backup(connection, backup_dir, now=now, upload=upload, keep_local=keep_local,
-                                        recipients=recipients)
+                                        recipients=recipients, signing_key=signing_key)
     except pipeline.UploadFailed as failure:
         made = "upload failed" if failure.backup else "upload failed, no backup was made (no local copy is kept)"
         _record_failure(state_dir, connection.db_name, started, "%s: %s" % (made, failure), failure.backup)

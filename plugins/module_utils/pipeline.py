@@ -28,7 +28,7 @@ import os
 import zlib
 from datetime import datetime, timezone
 
-from ansible_collections.infrakt.backup.plugins.module_utils import age, backup_files, engines, names, zstd
+from ansible_collections.infrakt.backup.plugins.module_utils import age, backup_files, engines, names, signing, zstd
 from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (
     DEFAULT_TIMEOUT,
     EngineError,
@@ -107,12 +107,18 @@ class EncryptedWriter(object):
 
 
 def gunzip_chunks(source):
-    """Yield the decompressed bytes of the gzip data read from source (a binary file object),
-    at most CHUNK_SIZE at a time (a highly compressed file cannot blow up memory); raise
-    EngineError when it is not gzip or ends early."""
+    """Yield the decompressed bytes of the gzip data read from source (a binary file object:
+    gunzip_stream)."""
+    return gunzip_stream(backup_files.read_chunks(source))
+
+
+def gunzip_stream(chunks):
+    """Yield the decompressed bytes of the gzip stream whose byte chunks are given, at most
+    CHUNK_SIZE at a time (a highly compressed file cannot blow up memory); raise EngineError
+    when it is not gzip or ends early."""
     decompressor = zlib.decompressobj(GZIP_WBITS)
     try:
-        for compressed in backup_files.read_chunks(source):
+        for compressed in chunks:
             while compressed:
                 chunk = decompressor.decompress(compressed, backup_files.CHUNK_SIZE)
                 compressed = decompressor.unconsumed_tail
@@ -129,9 +135,11 @@ def gunzip_chunks(source):
 
 # compression of a filename (None: none) -> what writes it (write, then close at the end or
 # abort when the dump failed) / what reads it back from a binary file object (the backup file,
-# or age's output)
+# or age's output) / what decodes a stream of it (byte chunks in, byte chunks out: a restore
+# drill reads the backup from S3 as it arrives)
 WRITERS = {None: UncompressedWriter, "gz": GzipWriter, "zst": zstd.ZstdWriter}
 READERS = {None: backup_files.read_chunks, "gz": gunzip_chunks, "zst": zstd.zstd_chunks}
+DECODERS = {None: iter, "gz": gunzip_stream, "zst": zstd.zstd_stream}
 
 
 def pipeline_compression(connection, compression):
@@ -168,7 +176,8 @@ class DigestOnly(object):
         return self.size, self._digest.hexdigest()
 
 
-def create_backup(connection, backup_dir, check_mode=False, now=None, upload=None, keep_local=True, recipients=None):
+def create_backup(connection, backup_dir, check_mode=False, now=None, upload=None, keep_local=True,
+                  recipients=None, signing_key=None):
     """Dump the database of connection into `<backup_dir>/<db_name>/<filename>` (names.
     backup_filename at now, default the current time, with connection.compression), compressed
     as the filename says (zstd needs the zstd program, checked in check mode too) and, with
@@ -176,10 +185,11 @@ def create_backup(connection, backup_dir, check_mode=False, now=None, upload=Non
     filename ends in `.age`; age is checked in check mode too): the sha256 (of what is stored)
     is computed while writing, the file renamed and given its sidecar only when the dump
     succeeded. upload(filename), when given, opens the upload stream the same bytes go to while
-    they are written (write(chunk), then finish(size, sha256) -> dict once the dump succeeded,
-    or abort() when it failed, so that no complete-looking object is left); finish's answer
-    becomes the result's `upload`. With keep_local False nothing is written to the server's disk
-    (path None).
+    they are written (write(chunk), then finish(size, sha256, signature) -> dict once the dump
+    succeeded, or abort() when it failed, so that no complete-looking object is left); finish's
+    answer becomes the result's `upload`. With keep_local False nothing is written to the
+    server's disk (path None). With signing_key (signing.validate_key's hex) the sidecars carry
+    the backup's signature (signing.signature), else none.
 
     Return {path, filename, engine, db_name, created, size, sha256}; in check mode nothing is
     dumped or uploaded and the result says what would be (size and sha256 None). Raise
@@ -199,6 +209,7 @@ def create_backup(connection, backup_dir, check_mode=False, now=None, upload=Non
         size=None,
         sha256=None,
     )
+    sign = signing.signer(signing_key, connection.db_name, filename)
     compression = pipeline_compression(connection, names.parse_backup_filename(filename).compression)
     if compression == "zst":
         zstd.zstd_bin()  # a missing zstd fails before anything starts
@@ -214,7 +225,7 @@ def create_backup(connection, backup_dir, check_mode=False, now=None, upload=Non
         backup_files.ensure_private_dirs(directory)
         backup_files.sweep_stale_partials(directory, stale_partial_age(connection))
     with cleanup_on_termination():
-        with (backup_files.PartialBackup(path) if keep_local else _no_file()) as local:
+        with (backup_files.PartialBackup(path, sign) if keep_local else _no_file()) as local:
             local = local or DigestOnly()
             stream = upload(filename) if upload is not None else None
             try:
@@ -229,7 +240,8 @@ def create_backup(connection, backup_dir, check_mode=False, now=None, upload=Non
                 raise
         if stream is not None:
             try:
-                result["upload"] = stream.finish(result["size"], result["sha256"])
+                signature = sign(result["size"], result["sha256"]) if sign else None
+                result["upload"] = stream.finish(result["size"], result["sha256"], signature)
             except Exception as error:  # whatever the upload raised, a local backup stands
                 raise UploadFailed(result if keep_local else None, error) from None
     return result
@@ -280,19 +292,23 @@ def _no_file():
     yield None
 
 
-def restore_backup(connection, backup_dir, filename, check_mode=False, fetch=None, identity=None):
+def restore_backup(connection, backup_dir, filename, check_mode=False, fetch=None, identity=None,
+                   signing_key=None, allow_unsigned=False):
     """Restore the database of connection from backup filename (a plain name of this database's
     backups, any name of the filename grammar) in `<backup_dir>/<db_name>/`. fetch(path,
     filename) -> dict, when given, first puts the backup and its sidecar at path (in check mode
     too: verifying needs the file) and its answer becomes the result's `fetch`. Then the sha256
-    is checked against the sidecar: a mismatch, a backup this pipeline cannot decode (an `.age`
-    without identity, the text of an age identity file, or one it does not open), or a file
-    that is not in the engine's own format raises ValueError before the database is touched.
-    The identity is written for the restore alone into a 0600 file on tmpfs, removed whatever
-    happens (a signal or a dropped SSH session included). The engine's clients get the
-    compression the filename says (names.written_compression).
+    is checked against the sidecar and, with signing_key, the sidecar's signature (signing.
+    require_verified: unsigned or badly signed backups only with allow_unsigned; checked before
+    anything is decrypted): a mismatch, a refused signature, a backup this pipeline cannot
+    decode (an `.age` without identity, the text of an age identity file, or one it does not
+    open), or a file that is not in the engine's own format raises ValueError before the
+    database is touched. The identity is written for the restore alone into a 0600 file on
+    tmpfs, removed whatever happens (a signal or a dropped SSH session included). The engine's
+    clients get the compression the filename says (names.written_compression).
 
-    Return {path, filename, engine, sha256}; in check mode only the checks run."""
+    Return {path, filename, engine, sha256, signature} (signature: the signing status, None
+    without signing_key); in check mode only the checks run."""
     names.validate_backup_filename(connection.db_name, filename)
     parts = names.parse_backup_filename(filename, connection.db_name)
     engine = engines.ENGINES[connection.engine]
@@ -306,10 +322,13 @@ def restore_backup(connection, backup_dir, filename, check_mode=False, fetch=Non
         if fetch is not None:
             result["fetch"] = fetch(path, filename)
         result["sha256"] = backup_files.verify_backup(path)
+        result["signature"] = signing.require_verified(
+            signing_key, connection.db_name, filename, os.path.getsize(path), result["sha256"],
+            backup_files.read_signed_sidecar(path)[1], allow_unsigned)
         with _identity_file(connection, parts, filename, identity) as identity_path:
             decoded = _decoded(connection, parts, path, identity_path)
             try:
-                first_bytes, chunks = _peek(decoded, filename)
+                first_bytes, chunks = peek(decoded, filename)
                 engine.check_backup(first_bytes, filename)
                 if check_mode:
                     result["msg"] = "checksum verified; would restore %s database %s from %s" % (
@@ -340,7 +359,7 @@ def _identity_file(connection, parts, filename, identity):
         yield paths[age.IDENTITY_FILE]
 
 
-def _peek(decoded, filename):
+def peek(decoded, filename):
     """Return (the first CHECK_SIZE bytes, all the chunks) of the generator decoded (the decoded
     backup filename): the chunks read to get them are kept, so the file is read once. Raise
     ValueError (the database was not touched) when the backup cannot be decoded there."""

@@ -148,6 +148,44 @@ def process_chunks(argv, source, failure):
         raise failure(returncode, stderr)
 
 
+def stream_chunks(argv, chunks, failure):
+    """Yield the output of argv run on the byte chunks given (an iterable: a backup read from S3
+    as it arrives, or the output of a stage before), fed to its stdin from a thread of its own,
+    at most CHUNK_SIZE at a time. Raise what iterating chunks raised (the program is killed
+    then), or failure(returncode, stderr) -> EngineError when it exits non-zero. Closing the
+    generator early kills the program."""
+    process, stderr = start(argv, subprocess.PIPE)
+    failures = []
+
+    def feed():
+        try:
+            for chunk in chunks:
+                process.stdin.write(chunk)
+        except BrokenPipeError:
+            pass  # the program died or was killed: its exit status says why
+        except BaseException as error:  # the source failed: the caller's thread raises it
+            failures.append(error)
+            kill_group(process)
+        finally:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    try:
+        yield from iter(lambda: process.stdout.read(backup_files.CHUNK_SIZE), b"")
+        returncode = process.wait()
+    finally:
+        if process.poll() is None:
+            kill_group(process)
+        feeder.join(STOP_WAIT)  # before the pipes close under it
+        stop(process, stderr)
+    if failures:
+        raise failures[0]
+    if returncode != 0:
+        raise failure(returncode, stderr)
+
+
 def program_failure(what, strip=None):
     """Return the failure function (returncode, stderr TailReader) -> EngineError of program
     what: one line (engines.common.failure_message), with strip (a compiled bytes pattern, the

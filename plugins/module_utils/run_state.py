@@ -31,6 +31,8 @@ LOCK_POLL_INTERVAL = 0.2
 STATUS_FIELDS = (
     "db_name", "trigger", "result", "last_attempt", "last_success", "last_skipped", "filename", "size",
     "sha256", "location", "duration_s", "error",
+    # the last restore drill (drill.py): when, passed/failed, which backup, how long, what it held
+    "last_verified", "verify_result", "verify_filename", "verify_duration_s", "verify_counts", "verify_error",
 )
 
 

@@ -6,9 +6,10 @@ infrakt.backup.backup_schedule role installs calls main([config_path]).
 The run uses the very code of the modules (backup_run.backup_and_record: the pipeline and
 the S3 upload; retention.prune; run_state's lock and status file); nothing of a dump or an
 aws command is written out in a script. Its config is one root-only 0600 JSON file the role
-writes (docs/design.md, "Scheduled backups"), the password of the database and the ping URL
-in it, and the age recipients its backups are encrypted to (public keys: the identity never
-reaches a schedule); the S3 credentials are the server's 0600 pair the config points at.
+writes (docs/design.md, "Scheduled backups"), the password of the database, the ping URL,
+the installation's signing key (its backups' sidecars are signed) and the age recipients its
+backups are encrypted to (public keys: the identity never reaches a schedule) in it; the S3
+credentials are the server's 0600 pair the config points at.
 
 Every failure is loud: the exit code is non-zero, the status file records the error, the log
 has an end line with the error, and the `/fail` ping goes out. A run that finds the previous
@@ -25,8 +26,9 @@ import os
 import stat
 import subprocess
 import sys
+import time
 
-from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, notify, retention, run_state
+from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, drill, notify, retention, run_state
 from ansible_collections.infrakt.backup.plugins.module_utils.backup_run import backup_and_record, s3_target_from_params
 from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import connection_from_params
 from ansible_collections.infrakt.backup.plugins.module_utils.pipeline import UploadFailed
@@ -129,18 +131,7 @@ def describe(result):
 
 def run(config):
     """Run the scheduled backup config describes; return the exit code."""
-    os.environ["PATH"] = SAFE_PATH
-    db_name = config["db_name"]
-    state_dir = config.get("state_dir") or run_state.DEFAULT_STATE_DIR
-    log = RunLog(log_dir(config), db_name)
-    notify_url = config.get("notify_url")
-
-    def ping(kind, body=""):
-        if notify_url:
-            trouble = notify.ping(notify_url, kind, body)
-            if trouble:
-                log.write("warning: %s" % trouble)
-
+    db_name, state_dir, log, ping = _run_context(config)
     try:
         with run_state.database_lock(state_dir, db_name, wait=0):
             log.write("start %s" % db_name)
@@ -150,7 +141,8 @@ def run(config):
                 target = s3_target_from_params(run_command, config.get("s3") or {})
                 result = backup_and_record(connection, config["backup_dir"], state_dir, "schedule", s3=target,
                                            keep_local=config.get("local_copy", True),
-                                           recipients=config.get("recipients") or None)
+                                           recipients=config.get("recipients") or None,
+                                           signing_key=config.get("signing_key"))
             except UploadFailed as failure:
                 if failure.backup is None:
                     log.write("end %s FAILED duration=%ss error=upload failed, no backup was made: %s" % (
@@ -185,6 +177,64 @@ def run(config):
         return EXIT_OK
 
 
+def run_drill(config):
+    """Run a restore drill of the newest backup of config's database (drill.py: from S3 when the
+    config has S3, else the local copy; restored into scratch space) under the same lock, log,
+    status file and pings as a backup; return the exit code. A drill that finds a backup or
+    another drill running logs `skipped` and exits 0."""
+    db_name, state_dir, log, ping = _run_context(config)
+    try:
+        with run_state.database_lock(state_dir, db_name, wait=0):
+            log.write("start drill %s" % db_name)
+            ping("start")
+            started, verified_at = time.monotonic(), backup_files.now_iso()
+            result, error = {}, None
+            try:
+                connection = connection_from_params(config["connection"])
+                target = s3_target_from_params(run_command, config.get("s3") or {})
+                source = (drill.s3_source(target, db_name) if target is not None
+                          else drill.local_source(config["backup_dir"], db_name))
+                result = drill.drill(connection, source, config.get("signing_key"), False, True,
+                                     config["backup_dir"])
+            except Exception as failure:
+                error = getattr(failure, "message", None) or _one_line(failure)
+            outcome = dict(result, verified_at=verified_at, duration_s=round(time.monotonic() - started, 1),
+                           error=error)
+            drill.record_drill(state_dir, db_name, outcome, locked=True)
+            if error:
+                log.write("end drill %s FAILED duration=%ss error=%s" % (db_name, outcome["duration_s"], error))
+                ping("fail", log.tail())
+                return EXIT_FAILED
+            log.write("end drill %s ok file=%s signature=%s counts=%s duration=%ss" % (
+                db_name, result["filename"], result["signature"], json.dumps(result["counts"], sort_keys=True),
+                outcome["duration_s"]))
+            ping("success", log.tail())
+            return EXIT_OK
+    except run_state.Locked as locked:
+        log.write("skipped drill: a backup or drill is still running (%s)" % locked)
+        return EXIT_OK
+
+
+def _run_context(config):
+    """Give this process cron-proof PATH; return (db_name, state_dir, log, ping) of config's run."""
+    os.environ["PATH"] = SAFE_PATH
+    log = RunLog(log_dir(config), config["db_name"])
+    return config["db_name"], config.get("state_dir") or run_state.DEFAULT_STATE_DIR, log, _pinger(config, log)
+
+
+def _pinger(config, log):
+    """Return ping(kind, body="") sending config's pings (none without a ping URL), a failed
+    ping logged as a warning."""
+    notify_url = config.get("notify_url")
+
+    def ping(kind, body=""):
+        if notify_url:
+            trouble = notify.ping(notify_url, kind, body)
+            if trouble:
+                log.write("warning: %s" % trouble)
+    return ping
+
+
 def log_dir(config):
     """Return the directory of config's log."""
     return config.get("log_dir") or DEFAULT_LOG_DIR
@@ -207,9 +257,12 @@ def _pruned_count(pruned):
 
 
 def main(argv):
-    """Entry point of the launcher: argv is [config_path]; return the exit code."""
+    """Entry point of the launcher: argv is [config_path] for a backup, ["--verify",
+    config_path] for a restore drill; return the exit code."""
+    verify = argv[:1] == ["--verify"]
+    argv = argv[1:] if verify else argv
     if len(argv) != 1:
-        sys.stderr.write("usage: launcher.py CONFIG.json\n")
+        sys.stderr.write("usage: launcher.py [--verify] CONFIG.json\n")
         return EXIT_BAD_CONFIG
     try:
         config = load_config(argv[0])
@@ -217,7 +270,7 @@ def main(argv):
         sys.stderr.write("infrakt-backup scheduled run: %s\n" % _one_line(error))
         return EXIT_BAD_CONFIG
     try:
-        code = run(config)
+        code = run_drill(config) if verify else run(config)
     except Exception as error:  # the log or the state dir itself failed: cron still hears of it
         sys.stderr.write("infrakt-backup scheduled run of %s failed: %s\n" % (config.get("db_name"), _one_line(error)))
         return EXIT_FAILED

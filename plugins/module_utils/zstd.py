@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """zstd as a stage of the backup pipeline (pipeline.py): the `zstd` program of the server,
 compressing while a dump streams (ZstdWriter) and decompressing a backup for a restore
-(zstd_chunks), both run the way process_stream.py runs every such program.
+(zstd_chunks) or a drill (zstd_stream: a backup read as it arrives), all run the way
+process_stream.py runs every such program.
 
 Pure Python with no imports from Ansible.
 """
@@ -43,3 +44,10 @@ def zstd_chunks(source):
     `zstd -dc`), at most CHUNK_SIZE at a time; raise EngineError when zstd exits non-zero (not
     zstd data, cut short). Closing the generator early kills zstd."""
     yield from process_stream.process_chunks([zstd_bin(), "-q", "-d", "-c"], source, FAILURE)
+
+
+def zstd_stream(chunks):
+    """Yield the decompressed bytes of the zstd stream whose byte chunks (an iterable) are given
+    (process_stream.stream_chunks of `zstd -dc`), at most CHUNK_SIZE at a time; raise what
+    iterating chunks raised, or EngineError when zstd exits non-zero."""
+    return process_stream.stream_chunks([zstd_bin(), "-q", "-d", "-c"], chunks, FAILURE)

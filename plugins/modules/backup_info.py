@@ -73,6 +73,9 @@ backups:
       description: Hex sha256 from the sidecar; null when the sidecar is missing or malformed.
       type: str
       sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+    signature:
+      description: The signature (hex HMAC-SHA256) the sidecar records; null when it has none (unsigned).
+      type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule

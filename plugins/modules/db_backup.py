@@ -78,6 +78,13 @@ options:
     type: list
     elements: str
     default: []
+  signing_key:
+    description:
+      - The installation's signing key (64 hex characters; the wrapper keeps it in its config store).
+        When given, the local and the S3 sidecar carry, as a comment line that C(sha256sum -c) skips,
+        an HMAC-SHA256 under it over the database name, filename, size, sha256 and whether the backup
+        is encrypted, which M(infrakt.backup.db_restore) checks. Without it the backup is unsigned.
+    type: str
 notes:
   - Supports check mode; it reports the path a backup would get and dumps nothing.
   - A Redis backup reads the RDB file, so Redis must run on the server itself or in a container on it;
@@ -141,6 +148,7 @@ sha256:
   returned: always
   type: str
   sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+
 engine:
   description: The database engine.
   returned: always
@@ -201,13 +209,14 @@ def back_up(module, connection):
             if not params["local_copy"]:
                 raise ValueError("local_copy=false needs a bucket: a backup must be kept somewhere")
             return backup_and_record(connection, params["backup_dir"], params["state_dir"], "manual",
-                                     recipients=params["recipients"])
+                                     recipients=params["recipients"], signing_key=params["signing_key"])
         # Ansible masks it in everything the module returns (the aws CLI's errors are masked too)
         module.no_log_values.add(s3.cli.credentials.get("aws_secret_access_key", ""))
         try:
             with tmpfs.using_private_dir(params["credentials_dir"]):
                 return backup_and_record(connection, params["backup_dir"], params["state_dir"], "manual", s3=s3,
-                                         keep_local=params["local_copy"], recipients=params["recipients"])
+                                         keep_local=params["local_copy"], recipients=params["recipients"],
+                                         signing_key=params["signing_key"])
         except Terminated:
             # ended by a signal or a dropped SSH session: the run that wrote the credentials
             # cannot go on, so they go now rather than later
@@ -223,6 +232,7 @@ def main():
         lock_wait=dict(type="int", default=300),
         local_copy=dict(type="bool", default=True),
         recipients=dict(type="list", elements="str", default=[]),
+        signing_key=dict(type="str", no_log=True),
     )
     module = AnsibleModule(
         argument_spec=argument_spec, required_by={"bucket": "credentials_dir"}, supports_check_mode=True

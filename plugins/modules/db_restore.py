@@ -71,6 +71,21 @@ options:
         decrypts O(filename) when it ends in C(.age); not used for other backups.
       - Keep it in Ansible Vault; it is never logged.
     type: str
+  signing_key:
+    description:
+      - The installation's signing key (see M(infrakt.backup.db_backup)). When given, the backup's
+        sidecar must carry a valid signature of this database, filename, size and sha256 (checked
+        before the database is touched or anything is decrypted), unless O(allow_unsigned).
+        Without it no signature is checked.
+    type: str
+  allow_unsigned:
+    description:
+      - With O(signing_key), restore a backup that is unsigned (made before signed manifests or by
+        hand) or whose signature does not match (it was signed with another key, or it is not the
+        backup signed under that name). Stripping the signature line would make any such backup
+        unsigned, so the option accepts both.
+    type: bool
+    default: false
 notes:
   - Supports check mode; it verifies the checksum and restores nothing.
   - The target database must exist.
@@ -128,6 +143,13 @@ sha256:
   returned: always
   type: str
   sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+signature:
+  description:
+    - The signature check, V(verified), V(unsigned) or V(bad signature) (the last two accepted with
+      O(allow_unsigned)); null without O(signing_key).
+  returned: success
+  type: str
+  sample: verified
 database_touched:
   description:
     - Whether the failed restore had started changing the database. V(false) for a refused
@@ -151,13 +173,19 @@ from ansible_collections.infrakt.backup.plugins.module_utils.pipeline import res
 
 def main():
     argument_spec = connection_argument_spec()
-    argument_spec.update(filename=dict(type="str", required=True), identity=dict(type="str", no_log=True))
+    argument_spec.update(
+        filename=dict(type="str", required=True),
+        identity=dict(type="str", no_log=True),
+        signing_key=dict(type="str", no_log=True),
+        allow_unsigned=dict(type="bool", default=False),
+    )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     try:
         connection = connection_from_params(params)
         result = restore_backup(connection, params["backup_dir"], params["filename"], check_mode=module.check_mode,
-                                identity=params["identity"])
+                                identity=params["identity"], signing_key=params["signing_key"],
+                                allow_unsigned=params["allow_unsigned"])
     except ValueError as error:
         # a bad filename, a wrong engine or a checksum mismatch: found before the database is touched
         module.fail_json(msg=str(error), database_touched=False)

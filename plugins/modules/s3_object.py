@@ -30,8 +30,9 @@ description:
     (one left from the replaced bytes is removed), so M(infrakt.backup.db_restore) refuses the
     file until a verified download or a sidecar of your own vouches for it."
   - "O(mode=list): the objects directly under C(<prefix>/<db_name>/) (every page) from one
-    aws command, each saying whether its sidecar exists; the sidecars are not read (that takes a
-    request per backup), a download checks against the sidecar itself."
+    aws command, each saying whether its sidecar exists; with O(read_sidecars) the sidecars
+    are also downloaded (one more aws process) and each object gets the sha256 and signature
+    its sidecar records."
   - "O(mode=delete): O(filename) and its sidecar."
   - "O(mode=probe): list the prefix, put a small object under it, read it back, delete it."
   - Failures return one sentence in C(msg), a RV(error_code) and the aws CLI's RV(stderr)
@@ -98,6 +99,12 @@ options:
         has none recorded. V(false) accepts whatever arrives, unchecked and without a local sidecar.
     type: bool
     default: true
+  read_sidecars:
+    description:
+      - With O(mode=list), also read every sidecar (one C(aws s3 cp --recursive) of the C(.sha256)
+        objects into a temporary directory) and return RV(objects[].sha256) and RV(objects[].signature).
+    type: bool
+    default: false
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -236,6 +243,12 @@ objects:
     sidecar:
       description: Whether the object's C(<filename>.sha256) sidecar object exists (its sha256 is recorded in S3).
       type: bool
+    sha256:
+      description: With O(read_sidecars), the sha256 the sidecar records (null without one or for a malformed one).
+      type: str
+    signature:
+      description: With O(read_sidecars), the signature (hex) the sidecar records, null when it has none.
+      type: str
   sample:
     - filename: shop_postgres_20261124T210509Z.dump
       key: prod/shop/shop_postgres_20261124T210509Z.dump
@@ -316,7 +329,7 @@ def run_mode(module, cli):
             params["backup_dir"],
         )
     if mode == "list":
-        return operations.list_backups(*common, params["db_name"])
+        return operations.list_backups(*common, params["db_name"], params["read_sidecars"])
     if mode == "delete":
         return operations.delete_backup(*common, params["db_name"], params["filename"], module.check_mode)
     return operations.probe_bucket(*common, check_mode=module.check_mode)
@@ -337,6 +350,7 @@ def main():
         backup_dir=dict(type="path", default=DEFAULT_BACKUP_DIR),
         dest_dir=dict(type="path"),
         verify=dict(type="bool", default=True),
+        read_sidecars=dict(type="bool", default=False),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,

@@ -2,12 +2,13 @@
 CLI with a home of its own."""
 
 import fcntl
+import shlex
 
 import pytest
 
 from tests.integration.plays import run_playbook
 from tests.integration.scratch import MariaDb, Postgres, Redis, scratch_database, unique
-from tests.integration.wrapper_cli import registered_scratch_postgres, wrapper_with_bench_s3
+from tests.integration.wrapper_cli import registered, registered_scratch_postgres, wrapper_with_bench_s3
 
 # Machine-wide, like what provisioning installs: the bench server of every worker is this machine.
 PROVISION_LOCK = "/tmp/infrakt-tests-provision.lock"
@@ -67,3 +68,14 @@ def redis_server(tmp_path):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def redis_db(wrapper, redis_server):
+    """(registered name, Redis): redis_server registered in the wrapper with the command that
+    starts it again."""
+    name = unique("cache")
+    with registered(wrapper, name, redis_server.password, "--engine", "redis", "--host", "127.0.0.1",
+                    "--port", str(redis_server.port), "--restart-command", shlex.join(redis_server.start_command),
+                    "--data-dir", str(redis_server.directory / "data")):
+        yield name, redis_server

@@ -4,11 +4,9 @@ redis-server of the test's own (a Redis restore stops it and starts it with the 
 restart command), round trip through the bench S3 server, data compared before and after.
 The database password goes in through INFRAKT_DB_PASSWORD and must never come out of the CLI."""
 
-import shlex
-
 import pytest
 
-from tests.integration.scratch import MariaDb, Redis, scratch_database, unique
+from tests.integration.scratch import MariaDb, scratch_database, unique
 from tests.integration.wrapper_cli import registered, s3_round_trip
 
 pytestmark = pytest.mark.integration
@@ -22,22 +20,6 @@ def mariadb_db(testbed, wrapper):
           registered(wrapper, scratch.name, env["MYSQL_PASSWORD"], "--engine", "mariadb", "--database", scratch.name,
                      "--host", env["MYSQL_HOST"], "--port", env["MYSQL_PORT"], "--user", env["MYSQL_USER"])):
         yield scratch
-
-
-@pytest.fixture
-def redis_db(wrapper, tmp_path):
-    """(registered name, Redis): a redis-server of our own with the sample keys, registered with
-    the command that starts it again."""
-    server = Redis(tmp_path)
-    server.start()
-    name = unique("cache")
-    try:
-        with registered(wrapper, name, server.password, "--engine", "redis", "--host", "127.0.0.1",
-                        "--port", str(server.port), "--restart-command", shlex.join(server.start_command),
-                        "--data-dir", str(server.directory / "data")):
-            yield name, server
-    finally:
-        server.stop()
 
 
 def test_mariadb_round_trip_through_s3(wrapper, mariadb_db, testbed):

@@ -11,6 +11,8 @@ import subprocess
 
 import pytest
 
+from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, signing
+from infrakt_backup.store import Store
 from tests.integration.plays import bench_s3_client, sha256_of
 from tests.integration.scratch import free_port, unique
 from tests.integration.wrapper_cli import CLI, registered, registered_scratch_postgres
@@ -76,7 +78,11 @@ def test_all_databases_in_one_run_good_ones_uploaded_failures_named_progress_on_
         body = s3.get_object(Bucket=testbed.env["S3_BUCKET"], Key=row["s3_key"])["Body"].read()
         assert len(body) == row["size"] and hashlib.sha256(body).hexdigest() == row["sha256"]
         sidecar = s3.get_object(Bucket=testbed.env["S3_BUCKET"], Key=row["s3_key"] + ".sha256")["Body"].read()
-        assert sidecar.decode() == f"{row['sha256']}  {row['filename']}\n"
+        assert sidecar.decode().splitlines()[0] == f"{row['sha256']}  {row['filename']}"
+        # signed on its server in the fleet run, like a backup of one
+        sha256, signature = backup_files.parse_signed_sidecar(sidecar.decode(), row["filename"])
+        assert signing.check(Store(wrapper.home).signing_key(), names[role], row["filename"], row["size"], sha256,
+                             signature) == signing.VERIFIED
 
     broken = rows[names["broken"]]
     assert broken["error"].startswith(f"Backup of {names['broken']} failed: ") and "does not exist" in broken["error"]

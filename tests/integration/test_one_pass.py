@@ -72,12 +72,14 @@ def test_an_upload_failing_mid_stream_keeps_the_local_copy(wrapper, testbed, noi
     assert running.returncode == 1, stdout + stderr
     assert "Upload of" in stderr and "The local backup is intact on bench at" in stderr
     (kept,) = [path for path in (SERVER_BACKUPS / noisy.name).iterdir() if not path.name.endswith(".sha256")]
-    assert kept.with_name(kept.name + ".sha256").read_text() == f"{sha256_of(kept)}  {kept.name}\n"
+    # the sidecar's sha256 line, then its signature line: the local copy is signed though the upload failed
+    assert kept.with_name(kept.name + ".sha256").read_text().splitlines()[0] == f"{sha256_of(kept)}  {kept.name}"
     assert kept.stat().st_size > NOISE_MIB << 20  # the whole dump, not what was streamed before the failure
     keys, _ = objects_and_uploads(testbed, f"{prefix}/{noisy.name}/")
     assert keys == []
-    listed = {item["filename"]: item["location"] for item in wrapper.json("backup", "list", noisy.name)}
-    assert listed == {kept.name: "local"}
+    listed = {item["filename"]: (item["location"], item["signature"])
+              for item in wrapper.json("backup", "list", noisy.name)}
+    assert listed == {kept.name: ("local", "verified")}
 
 
 def test_no_local_copy_streams_to_s3_only_and_restores(wrapper, testbed):

@@ -84,7 +84,9 @@ def test_a_tampered_backup_is_refused_and_the_database_untouched(wrapper, databa
     database.psql("DELETE FROM orders WHERE id > 100")
     before = database.fingerprint()
 
-    refused = wrapper.run("backup", "restore", database.name, filename, "--yes", check=False)
+    # a planted object is unsigned (test_signed_manifests.py): let it through to the format check
+    allowed = ["--allow-unsigned"] if tamper is plant_plain_sql else []
+    refused = wrapper.run("backup", "restore", database.name, filename, "--yes", *allowed, check=False)
     assert refused.returncode == 1, refused.stderr
     error = refused.stderr.strip().splitlines()[-1]
     assert error.startswith("infrakt-backup: error: ") and refusal in error, refused.stderr

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.infrakt.backup.plugins.module_utils import run_state, signing
+from infrakt_backup.store import Store
 from tests.integration.plays import plant_backup, sha256_of
 from tests.integration.scratch import free_port, postgres_table_locked, unique
 from tests.integration.wrapper_cli import (
@@ -44,11 +46,11 @@ def status_file(db_name: str) -> dict:
     return json.loads((STATE_DIR / f"{db_name}.json").read_text())
 
 
-def run_as_cron(db_name: str) -> subprocess.CompletedProcess:
-    """Run the database's scheduled job the way cron does: empty environment but cron's PATH,
-    no TTY, stdin from /dev/null."""
+def run_as_cron(db_name: str, *args: str) -> subprocess.CompletedProcess:
+    """Run the database's scheduled job (with args: `--verify`, its drill) the way cron does:
+    empty environment but cron's PATH, no TTY, stdin from /dev/null."""
     return subprocess.run(["env", "-i", f"PATH={CRON_PATH}", "HOME=/root", "SHELL=/bin/sh",
-                           str(SCRIPT_DIR / f"{db_name}.sh")],
+                           str(SCRIPT_DIR / f"{db_name}.sh"), *args],
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
 
 
@@ -125,7 +127,10 @@ def test_cron_runs_the_schedule_and_every_file_is_private(wrapper, testbed, ping
         body = s3.get_object(Bucket=testbed.env["S3_BUCKET"], Key=key)["Body"].read()
         assert len(body) == status["size"]
         sidecar = s3.get_object(Bucket=testbed.env["S3_BUCKET"], Key=key + ".sha256")["Body"].read().decode()
-        assert sidecar == f"{status['sha256']}  {status['filename']}\n"
+        # signed with the installation's key, which the schedule's config carries
+        signing_key = Store(wrapper.home).signing_key()
+        signature = signing.signature(signing_key, db.name, status["filename"], status["size"], status["sha256"])
+        assert sidecar == f"{status['sha256']}  {status['filename']}\n{signing.SIGNATURE_PREFIX}{signature}\n"
         assert pinged.paths()[:2] == [urlpath(pinged.url) + "/start", urlpath(pinged.url)]
         # re-applying replaces the entry (one, now yearly: cron leaves the rest of the tests alone)
         wrapper.run("schedule", "set", db.name, "--cron", "@yearly")
@@ -138,14 +143,14 @@ def test_cron_runs_the_schedule_and_every_file_is_private(wrapper, testbed, ping
         row = next(item for item in checked if item["database"] == db.name)
         assert row["ok"] and row["last_success"] == status["last_success"] and row["schedule"] == "@yearly"
         # owners and modes, and no secret anywhere but in the files meant for it
-        secrets = [testbed.env["PG_PASSWORD"], testbed.env["S3_SECRET_KEY"], pinged.url]
+        secrets = [testbed.env["PG_PASSWORD"], testbed.env["S3_SECRET_KEY"], pinged.url, signing_key]
         for path, mode in ((CONFIG_DIR / f"{db.name}.json", 0o600), (SCRIPT_DIR / f"{db.name}.sh", 0o700),
                            (S3_DIR / "credentials", 0o600), (S3_DIR / "config", 0o600), (S3_DIR, 0o700),
                            (STATE_DIR / f"{db.name}.json", 0o600), (LOG_DIR / f"{db.name}.log", 0o600)):
             info = path.stat()
             assert (info.st_uid, info.st_mode & 0o777) == (0, mode), path
         config = (CONFIG_DIR / f"{db.name}.json").read_text()
-        assert testbed.env["PG_PASSWORD"] in config and pinged.url in config
+        assert testbed.env["PG_PASSWORD"] in config and pinged.url in config and signing_key in config
         assert testbed.env["S3_SECRET_KEY"] in (S3_DIR / "credentials").read_text()
         public = (subprocess.run(["crontab", "-l"], capture_output=True, text=True).stdout
                   + (SCRIPT_DIR / f"{db.name}.sh").read_text() + (LOG_DIR / f"{db.name}.log").read_text()
@@ -158,6 +163,27 @@ def test_cron_runs_the_schedule_and_every_file_is_private(wrapper, testbed, ping
 
 def urlpath(url: str) -> str:
     return "/" + url.split("/", 3)[3]
+
+
+def test_scheduled_restore_drills_run_with_the_backups_lock_and_status(wrapper, testbed):
+    with (registered_scratch_postgres(wrapper, "sched_drill") as db,
+          scheduled(wrapper, db.name, "--cron", "@yearly", "--verify-cron", "@monthly")):
+        assert crontab_entries(db.name) == [f"@yearly {SCRIPT_DIR}/{db.name}.sh",
+                                            f"@monthly {SCRIPT_DIR}/{db.name}.sh --verify"]
+        created = wrapper.json("backup", "create", db.name)
+        with run_state.database_lock(str(STATE_DIR), db.name):  # a backup is running: the drill skips
+            skipped = run_as_cron(db.name, "--verify")
+        assert skipped.returncode == 0 and "skipped drill" in (LOG_DIR / f"{db.name}.log").read_text()
+        ran = run_as_cron(db.name, "--verify")
+        assert ran.returncode == 0, ran.stderr
+        status = status_file(db.name)
+        rows = int(db.psql("SELECT (SELECT count(*) FROM customers) + (SELECT count(*) FROM orders)"))
+        assert (status["verify_result"], status["verify_filename"], status["verify_counts"]) == (
+            "passed", created["filename"], {"tables": 2, "rows": rows})
+        assert f"end drill {db.name} ok file={created['filename']} signature=verified" in (
+            LOG_DIR / f"{db.name}.log").read_text()
+        wrapper.run("schedule", "set", db.name, "--cron", "@yearly", "--no-verify-cron")
+        assert crontab_entries(db.name) == [f"@yearly {SCRIPT_DIR}/{db.name}.sh"]
 
 
 def test_a_run_that_finds_the_previous_one_running_skips_and_exits_0(wrapper, testbed):

@@ -28,6 +28,7 @@ import pytest
 
 from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup import runner
+from infrakt_backup.store import Store
 from tests.integration.leaks import (
     CREDENTIAL_BASES,
     Holder,
@@ -170,7 +171,8 @@ def leak_role(testbed):
 def test_no_secret_anywhere_after_a_full_cycle_through_the_cli(testbed, leak_role, tmp_path):
     """settings s3 set / test, server provision, db add, backup create (a 32 MiB dump), list,
     restore, key rotate — every playbook run at -vvv — with a database password made of
-    emoji, `{{ }}`, quotes and `$()`, and the S3 secret of an IAM user of this test's own.
+    emoji, `{{ }}`, quotes and `$()`, the S3 secret of an IAM user of this test's own, and the
+    installation's signing key.
     While the cycle runs: every file of the runner's directories and the server's credential
     bases read every 20 ms, and every process's command line and environment sampled during
     the backup. After: no runner directory, the SQLite file and the server's trees without the
@@ -186,7 +188,8 @@ def test_no_secret_anywhere_after_a_full_cycle_through_the_cli(testbed, leak_rol
     s3_pid = testbed.components["s3"].pid()
     try:
         with testbed.s3_user(unique("infrakt-leaks")) as (access_key, secret_key):
-            secrets = [*leak_role.tokens, secret_key]
+            # the installation's signing key (made on first use) signs the backup and checks the restore
+            secrets = [*leak_role.tokens, secret_key, Store(cli.home).signing_key()]
             with TreeWatch([runtime_dir, *CREDENTIAL_BASES], secrets) as trees:
                 cli.run("server", "add", "bench", "--host", env["SSH_HOST"], "--port", env["SSH_PORT"],
                         "--ssh-key", env["SSH_KEY"])

@@ -130,7 +130,7 @@ def s3_round_trip(cli: Wrapper, db_name: str, snapshot, change) -> dict:
     before = snapshot()
     change()
     restored = cli.run("-vvv", "backup", "restore", db_name, filename, "--yes")
-    assert f"from {filename} (downloaded from S3, sha256 verified)." in restored.stdout
+    assert f"from {filename} (downloaded from S3, sha256 verified, signature verified)." in restored.stdout
     assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in restored.stderr  # module arguments were shown, censored
     assert snapshot() == before
     assert sha256_of(local) == created["sha256"]

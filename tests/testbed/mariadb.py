@@ -71,7 +71,7 @@ class MariaDbServer(Component):
         """Create (or update) the bench user and its grants as root over the socket (unix_socket
         auth); the password travels on the client's stdin. The user is '%' so that TCP and
         socket connections are the same account and dumped DEFINERs restore either way; it may
-        also make scratch databases named sample_*."""
+        also make scratch databases named sample_*, and those of restore drills (infrakt_drill_*)."""
         password = self.env["MYSQL_PASSWORD"].replace("\\", "\\\\").replace("'", "\\'")
         script = f"""\
 CREATE DATABASE IF NOT EXISTS `{DATABASE}`;
@@ -79,6 +79,7 @@ CREATE USER IF NOT EXISTS '{USER}'@'%' IDENTIFIED BY '{password}';
 ALTER USER '{USER}'@'%' IDENTIFIED BY '{password}';
 GRANT ALL PRIVILEGES ON `{DATABASE}`.* TO '{USER}'@'%';
 GRANT ALL PRIVILEGES ON `{DATABASE}\\_%`.* TO '{USER}'@'%';
+GRANT ALL PRIVILEGES ON `infrakt\\_drill\\_%`.* TO '{USER}'@'%';
 """
         run(["mariadb", "--no-defaults", f"--socket={self.socket}", "-u", "root"],
             what="mariadb: create user and database", log_file=self.log_file, stdin=script)

@@ -717,10 +717,10 @@ def backup_list(app: App, db_name: str, as_json: bool) -> None:
         click.echo(f"No backups of {db_name} yet.")
     else:
         click.echo(table(
-            ["FILENAME", "SIZE", "CREATED (UTC)", "LOCATION", "ENCRYPTED"],
+            ["FILENAME", "SIZE", "CREATED (UTC)", "LOCATION", "ENCRYPTED", "SIGNATURE"],
             [[b["filename"], human_size(b["size"]), _readable(b["created"]).removesuffix(" UTC"),
-              LOCATION_LABELS.get(b["location"], b["location"]), ENCRYPTED_LABEL if b["encrypted"] else None]
-             for b in backups],
+              LOCATION_LABELS.get(b["location"], b["location"]), ENCRYPTED_LABEL if b["encrypted"] else None,
+              b["signature"]] for b in backups],
         ))
     if listed["s3_error"]:
         # The local list is printed (--json too, so scripts keep working) and the exit code says
@@ -763,14 +763,20 @@ def backup_prune(app: App, db_name: str, dry_run: bool, as_json: bool) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--identity-file", type=click.Path(dir_okay=False, path_type=Path),
               help="age identity file that decrypts an encrypted backup (when the store holds none for it).")
+@click.option("--allow-unsigned", is_flag=True,
+              help="Also restore a backup without a valid signature (made before signed manifests, by hand, or "
+                   "signed with a lost key).")
 @timeout_options
 @json_option
 @pass_app
-def backup_restore(app: App, db_name: str, filename: str, yes: bool, identity_file: Path | None, timeout: int | None,
-                   lock_timeout: int | None, as_json: bool) -> None:
+def backup_restore(app: App, db_name: str, filename: str, yes: bool, identity_file: Path | None, allow_unsigned: bool,
+                   timeout: int | None, lock_timeout: int | None, as_json: bool) -> None:
     """Restore database DB from backup FILENAME (a name from `backup list`), replacing its data.
     An encrypted backup is decrypted on the server with the stored identity, or the one of
-    --identity-file, sent for this restore alone."""
+    --identity-file, sent for this restore alone.
+
+    Only a backup whose sidecar carries this installation's signature of it (`backup list`:
+    verified) is restored, unless --allow-unsigned."""
     from infrakt_backup.actions import backup_restore as backup_restore_action
 
     def confirm(target: dict) -> bool:
@@ -782,15 +788,65 @@ def backup_restore(app: App, db_name: str, filename: str, yes: bool, identity_fi
     with _progress(as_json) as progress:
         restored = backup_restore_action.restore_backup(
             app.store, db_name, filename, confirm=None if yes else confirm, timeout=timeout, lock_timeout=lock_timeout,
-            identity_file=identity_file, progress=progress, verbosity=app.verbosity,
+            identity_file=identity_file, allow_unsigned=allow_unsigned, progress=progress,
+            verbosity=app.verbosity,
         )
     if as_json:
         _echo_json(restored)
     else:
         notes = [note for note, applies in (("downloaded from S3", restored.get("downloaded")),
-                                            ("sha256 verified", restored.get("sha256"))) if applies]
+                                            ("sha256 verified", restored.get("sha256")),
+                                            ("signature verified", restored.get("signature") == "verified"),
+                                            (f"{restored.get('signature')}, allowed", allow_unsigned and
+                                             restored.get("signature") not in (None, "verified"))) if applies]
         click.echo(f"Restored {db_name} on server {restored['server']} from {filename}"
                    + (f" ({', '.join(notes)})." if notes else "."))
+
+
+@backup.command("verify")
+@click.argument("db_name", metavar="DB")
+@click.argument("filename", required=False)
+@click.option("--latest", is_flag=True, help="Verify the newest backup (the default without FILENAME).")
+@click.option("--restore", is_flag=True,
+              help="Also restore it on the database's server into scratch space (removed afterwards) and count "
+                   "what arrived.")
+@click.option("--allow-unsigned", is_flag=True, help="Also verify a backup without a valid signature.")
+@timeout_options
+@json_option
+@pass_app
+def backup_verify(app: App, db_name: str, filename: str | None, latest: bool, restore: bool, allow_unsigned: bool,
+                  timeout: int | None, lock_timeout: int | None, as_json: bool) -> None:
+    """Verify a backup of database DB as it streams from S3 (its local copy without S3): its
+    signature, sha256 and archive format; with --restore, a restore drill. Nothing is kept; the
+    outcome goes into the database's status (`status` shows it)."""
+    from infrakt_backup.actions import backup_verify as backup_verify_action
+
+    if latest and filename:
+        raise BadInput("give FILENAME or --latest, not both")
+    with _progress(as_json) as progress:
+        verified = backup_verify_action.verify_backup(
+            app.store, db_name, filename, restore=restore, allow_unsigned=allow_unsigned, timeout=timeout,
+            lock_timeout=lock_timeout, progress=progress, verbosity=app.verbosity,
+        )
+    if as_json:
+        _echo_json(verified)
+        return
+    click.echo(f"Backup verified: {verified['filename']} ({'S3' if verified['source'] == 's3' else 'local copy'})")
+    rows = [("Size", human_size(verified["size"])), ("SHA-256", verified["sha256"]),
+            ("Signature", verified["signature"] or "not checked"), ("Format", verified["format"])]
+    if verified["restored"]:
+        rows.append(("Restored", _counts_text(verified["counts"]) + " (scratch space removed)"))
+    elif restore:
+        rows.append(("Restored", "no: an encrypted backup is not decrypted on the server for a drill"))
+    rows.append(("Duration", f"{verified['duration_s']} s"))
+    click.echo(labelled(rows, indent="  "))
+
+
+def _counts_text(counts: dict | None) -> str:
+    """Return what a drill's counts say: `2 tables, 1250 rows` or `3 keys`."""
+    if not counts:
+        return "-"
+    return ", ".join(f"{value} {name}" for name, value in counts.items())
 
 
 # ---------------------------------------------------------------- schedule, status
@@ -837,26 +893,33 @@ def _count_option(name: str, help_text: str):
               help=f"Ping a healthchecks.io-compatible URL (from ${NOTIFY_URL_ENV}, else a hidden prompt) "
                    "at start, success and failure; --no-notify stops pinging.")
 @click.option("--notify-url-stdin", is_flag=True, help="Read the ping URL from stdin (implies --notify).")
+@click.option("--verify-cron", metavar="EXPR",
+              help="Also run a restore drill of the newest backup on this schedule (as `backup verify --latest "
+                   "--restore`), with the backups' lock and pings; default: the stored one.")
+@click.option("--no-verify-cron", is_flag=True, help="Stop the scheduled restore drills.")
 @json_option
 @pass_app
 def schedule_set(app: App, db_name: str, cron: str, keep_local: int | None, keep_last: int | None,
                  keep_daily: int | None, keep_weekly: int | None, keep_monthly: int | None, notify: bool | None,
-                 notify_url_stdin: bool, as_json: bool) -> None:
+                 notify_url_stdin: bool, verify_cron: str | None, no_verify_cron: bool, as_json: bool) -> None:
     """Install or update the scheduled backups of database DB on its server. Retention left out
     stays as stored; in S3 everything is kept until a --keep-* rule is set."""
     from infrakt_backup.actions import schedule as schedule_action
+    from infrakt_backup.store import KEEP
 
     with _progress(as_json) as progress:
         saved = schedule_action.set_schedule(
             app.store, db_name, cron=cron, keep_local=keep_local, keep_last=keep_last, keep_daily=keep_daily,
             keep_weekly=keep_weekly, keep_monthly=keep_monthly, notify_url=_notify_url(notify, notify_url_stdin),
+            verify_cron=None if no_verify_cron else (verify_cron if verify_cron is not None else KEEP),
             progress=progress, verbosity=app.verbosity,
         )
     if as_json:
         _echo_json(saved)
     else:
+        drills = f", restore drills {saved['verify_cron']}" if saved["verify_cron"] else ""
         click.echo(f"Scheduled backups of {db_name} installed on {saved['server']}: {saved['cron']}, "
-                   f"{_retention_text(saved)}.")
+                   f"{_retention_text(saved)}{drills}.")
 
 
 def _retention_text(shown: dict) -> str:
@@ -922,13 +985,26 @@ def status_command(app: App, max_age: float, forks: int, as_json: bool) -> None:
     else:
         click.echo(table(
             ["DATABASE", "SERVER", "SCHEDULE", "OK", "LAST SUCCESS", "AGE", "LAST ATTEMPT", "SIZE", "LOCATION",
-             "ERROR"],
+             "LAST DRILL", "ERROR"],
             [[row["database"], row["server"], row["schedule"] or "-", "yes" if row["ok"] else "NO",
               _readable(row["last_success"]), _age_text(row["age_seconds"]), _readable(row["last_attempt"]),
-              human_size(row["size"]), row["location"] or "-", row["error"] or "-"] for row in rows],
+              human_size(row["size"]), row["location"] or "-", _drill_text(row), row["error"] or "-"]
+             for row in rows],
         ))
     if not report["ok"]:
         raise click.exceptions.Exit(OPERATION_FAILED)
+
+
+def _drill_text(row: dict) -> str:
+    """Return the status table's LAST DRILL cell: `passed 2026-12-01 22:40 UTC, 2 tables, 1250 rows, 3.1 s`."""
+    if not row.get("last_verified"):
+        return "-"
+    parts = [f"{row['verify_result']} {_readable(row['last_verified'])}"]
+    if row.get("verify_counts"):
+        parts.append(_counts_text(row["verify_counts"]))
+    if row.get("verify_duration_s") is not None:
+        parts.append(f"{row['verify_duration_s']} s")
+    return ", ".join(parts)
 
 
 def _age_text(seconds: int | None) -> str:

@@ -143,9 +143,29 @@ def _create_encryption(connection: Connection) -> None:
     )
 
 
+def _add_signing_key_and_verify_cron(connection: Connection) -> None:
+    """Version 9 (signed manifests, restore drills): the installation's signing key (encrypted),
+    one row, and a schedule's drill cron expression (`schedule set --verify-cron`; NULL: none).
+    The key itself is generated on first use (Store.signing_key), not here: a migration is DDL
+    only, runs before the master key file is looked at, and would otherwise create that file on
+    every fresh config."""
+    connection.execute(text("ALTER TABLE schedules ADD COLUMN verify_cron VARCHAR"))
+    connection.execute(
+        text(
+            """
+            CREATE TABLE signing_key (
+                id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+                key_encrypted VARCHAR NOT NULL,
+                created_at DATETIME NOT NULL
+            )
+            """
+        )
+    )
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _create_s3_config, _create_servers, _create_databases, _add_database_data_dir, _create_schedules,
-    _add_database_local_copy, _add_database_compression, _create_encryption,
+    _add_database_local_copy, _add_database_compression, _create_encryption, _add_signing_key_and_verify_cron,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -53,6 +53,14 @@ class Play:
         return run
 
 
+def signing_variables(store: Store) -> dict:
+    """Return the playbook variable that carries the installation's signing key
+    (Store.signing_key) to the plays that sign backups (backup, schedule) or check their
+    signatures (restore, verify) on the server; the key goes there as a no_log module argument
+    or in a schedule's 0600 config, never to a play that does not need it."""
+    return {"infrakt_signing_key": store.signing_key()}
+
+
 def run_on_servers(
     store: Store, servers: list[ServerEntry], playbook: str, extra: dict, *, settings: S3Settings | None = None,
     forks: int | None = None, progress: Progress | None = None,

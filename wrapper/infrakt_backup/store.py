@@ -10,6 +10,7 @@ retired.
 """
 
 import os
+import secrets
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -116,7 +117,8 @@ class DatabaseEntry(_MaskedRepr):
 class ScheduleEntry(_MaskedRepr):
     """The scheduled backups of database `db_name`: a cron expression, the retention (keep_local
     copies on the server; in S3 keep_last/daily/weekly/monthly, None for "no such rule", all
-    None: keep everything), the ping URL, and whether the server has them installed."""
+    None: keep everything), the ping URL, the cron expression of its scheduled restore drills
+    (None: none), and whether the server has them installed."""
 
     db_name: str
     cron: str
@@ -126,6 +128,7 @@ class ScheduleEntry(_MaskedRepr):
     keep_weekly: int | None
     keep_monthly: int | None
     notify_url: str | None = field(metadata=MASKED_SECRET)
+    verify_cron: str | None
     installed: bool
     created_at: datetime
     updated_at: datetime
@@ -224,6 +227,7 @@ class ScheduleRow(Base):
     keep_weekly: Mapped[int | None]
     keep_monthly: Mapped[int | None]
     notify_url_encrypted: Mapped[str | None]
+    verify_cron: Mapped[str | None]
     installed: Mapped[bool]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -241,10 +245,20 @@ class EncryptionRow(Base):
     updated_at: Mapped[datetime]
 
 
+class SigningKeyRow(Base):
+    """The installation's signing key of backup manifests (signing.py), one row."""
+
+    __tablename__ = "signing_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_encrypted: Mapped[str]
+    created_at: Mapped[datetime]
+
+
 # the encrypted columns: rotate_key re-encrypts them, _keys checks the key against one of them
 ENCRYPTED_COLUMNS = (
     S3ConfigRow.secret_key_encrypted, DatabaseRow.password_encrypted, ScheduleRow.notify_url_encrypted,
-    EncryptionRow.identity_encrypted,
+    EncryptionRow.identity_encrypted, SigningKeyRow.key_encrypted,
 )
 # what save_schedule keeps when it is given no new ping URL
 KEEP = object()
@@ -377,6 +391,21 @@ class Store:
                         new_only.decrypt(token)
                 self.key_file.write([key])
         return rotated
+
+    # ---------------------------------------------------------------- signing key
+
+    def signing_key(self) -> str:
+        """Return the installation's signing key of backup manifests (64 hex characters),
+        generating it on first use. The transaction holds the write lock from its start, so
+        concurrent first uses agree on one key."""
+        with self._transaction() as session:
+            row = session.get(SigningKeyRow, 1)
+            cipher = self._cipher(session)
+            if row is not None:
+                return cipher.decrypt(row.key_encrypted)
+            key = secrets.token_hex(32)
+            session.add(SigningKeyRow(id=1, key_encrypted=cipher.encrypt(key), created_at=datetime.now(UTC)))
+            return key
 
     # ---------------------------------------------------------------- S3 settings
 
@@ -593,11 +622,12 @@ class Store:
 
     def save_schedule(
         self, db_name: str, *, cron: str, keep_local: int, keep_last: int | None, keep_daily: int | None,
-        keep_weekly: int | None, keep_monthly: int | None, notify_url=KEEP,
+        keep_weekly: int | None, keep_monthly: int | None, notify_url=KEEP, verify_cron: str | None = None,
     ) -> ScheduleEntry:
         """Create or replace the schedule of database `db_name` (values already validated),
         marked not installed until mark_schedule_installed; notify_url KEEP keeps the stored ping
-        URL, None removes it. Return it. Raise NotFound for an unknown database."""
+        URL, None removes it; verify_cron None means no scheduled drills. Return it. Raise
+        NotFound for an unknown database."""
         now = datetime.now(UTC)
         with self._transaction() as session:
             if session.get(DatabaseRow, db_name) is None:
@@ -610,6 +640,7 @@ class Store:
             row.cron, row.keep_local = cron, keep_local
             row.keep_last, row.keep_daily = keep_last, keep_daily
             row.keep_weekly, row.keep_monthly = keep_weekly, keep_monthly
+            row.verify_cron = verify_cron
             if notify_url is not KEEP:
                 row.notify_url_encrypted = token
             row.installed, row.updated_at = False, now

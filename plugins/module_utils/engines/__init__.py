@@ -21,12 +21,18 @@ the pure pieces that common.run_dump / common.run_restore put together:
   password files; no password in any argv.
 An engine whose backup is not a client's stdout (Redis: snapshot and copy; stop, swap, start)
 exposes `dump(connection, sink)` and `restore(connection, chunks)` itself instead.
+For restore drills (drill.py), an engine whose backups load into a database of the same server
+(PostgreSQL, MySQL/MariaDB) has `create_scratch(connection, name)`, `scratch_counts(connection,
+name)` -> {tables, rows} and `drop_scratch(connection, name)`; Redis has `drill(connection,
+chunks, scratch)` (a redis-server of its own).
 Both raise common.EngineError (one line, no secrets) when a client fails.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+import collections
 
 from ansible_collections.infrakt.backup.plugins.module_utils.engines import common, mongo, mysql, postgres, redis
 
@@ -47,6 +53,28 @@ def dump(connection, sink):
         engine.dump(connection, sink)
     else:
         common.run_dump(engine, connection, sink)
+
+
+Scratch = collections.namedtuple("Scratch", "name parent")
+Scratch.__doc__ = """Where a restore drill loads a backup: name (`infrakt_drill_<hex>`, a database name or
+a directory prefix) and parent, the directory under which an engine that needs files (Redis) makes
+its 0700 directory."""
+
+
+def drill(connection, chunks, scratch):
+    """Restore the backup whose byte chunks (decoded, as the engine wrote them) are given into
+    scratch space (a Scratch) beside the database of connection, never into it; count what
+    arrived and remove the scratch space whatever happened. Return the counts ({tables, rows},
+    {keys} or {documents})."""
+    engine = ENGINES[connection.engine]
+    if hasattr(engine, "drill"):
+        return engine.drill(connection, chunks, scratch)
+    engine.create_scratch(connection, scratch.name)
+    try:
+        restore(connection._replace(database=scratch.name), chunks)
+        return engine.scratch_counts(connection, scratch.name)
+    finally:
+        engine.drop_scratch(connection, scratch.name)
 
 
 def restore(connection, chunks):

@@ -21,10 +21,15 @@ __metaclass__ = type
 
 import codecs
 
+from ansible_collections.infrakt.backup.plugins.module_utils import names
 from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (
+    EngineError,
     client_command,
     find_client,
+    private_files,
+    program_name,
     refuse_backup,
+    run_client,
 )
 
 DEFAULTS_FILE = "my.cnf"
@@ -125,3 +130,54 @@ def check_backup(first_bytes, filename):
         text = ""
     if not text or "\x00" in text:
         refuse_backup(filename, "SQL text")
+
+
+def _sql(connection, statement, database=None):
+    """Run statement with the SQL client against connection's server (in database when given);
+    return its tab-separated output without headers (text)."""
+    client = restore_client(connection)
+    with private_files(password_files(connection), connection.allow_secrets_on_disk) as paths:
+        options = ["--batch", "--skip-column-names", "--execute=" + statement] + connection_options(connection)
+        command = _with_password(connection, client, options + ([database] if database else []), paths)
+        return run_client(command, program_name(client), connection.password,
+                          timeout=connection.timeout).decode("utf-8", "replace")
+
+
+def create_scratch(connection, scratch):
+    """Create the empty database scratch (a restore drill's, named by drill.py); raise
+    EngineError, naming the missing privileges when the user may not."""
+    try:
+        _sql(connection, "CREATE DATABASE `%s`" % names.validate_name(scratch, "scratch"))
+    except EngineError as error:
+        if "Access denied" not in str(error):
+            raise
+        pattern = "`%s%%`" % drill_pattern(scratch)
+        raise EngineError(
+            "%s may not create the scratch database %s: a restore drill of MySQL/MariaDB needs the privileges "
+            "of a restore on databases named like it (GRANT ALL ON %s.* TO %s)"
+            % (connection.user or "the connecting user", scratch, pattern, connection.user or "<user>"),
+            database_touched=False,
+        ) from None
+
+
+def drill_pattern(scratch):
+    """Return the LIKE pattern (escaped) of the scratch names a drill uses: its prefix."""
+    return scratch.rsplit("_", 1)[0].replace("_", "\\_") + "\\_"
+
+
+def scratch_counts(connection, scratch):
+    """Return {tables, rows} of database scratch: its base tables and their exact row counts
+    (information_schema's TABLE_ROWS is an estimate for InnoDB)."""
+    # scratch is a name (names.validate_name) and the table names are quoted: nothing else gets in
+    listed = _sql(connection, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '%s'"  # noqa: S608
+                  " AND TABLE_TYPE = 'BASE TABLE'" % names.validate_name(scratch, "scratch"))
+    tables = [name for name in listed.splitlines() if name]
+    if not tables:
+        return {"tables": 0, "rows": 0}
+    counts = " + ".join("(SELECT COUNT(*) FROM `%s`)" % name.replace("`", "``") for name in tables)  # noqa: S608
+    return {"tables": len(tables), "rows": int(_sql(connection, "SELECT " + counts, scratch).strip())}
+
+
+def drop_scratch(connection, scratch):
+    """Drop database scratch."""
+    _sql(connection, "DROP DATABASE IF EXISTS `%s`" % scratch)

@@ -20,7 +20,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import client_command, require_magic
+from ansible_collections.infrakt.backup.plugins.module_utils import names
+from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (
+    EngineError,
+    client_command,
+    private_files,
+    require_magic,
+    run_client,
+)
 
 PASSFILE = "pgpass"
 CLIENT_COMPRESSION = None  # the archive's own gzip is inside the format (`.dump`); `.dump.zst` is the pipeline's
@@ -101,3 +108,48 @@ def restore_command(connection, client, password_paths):
 def check_backup(first_bytes, filename):
     """Raise ValueError unless first_bytes (of backup filename, decoded) start a pg_dump custom-format archive."""
     require_magic(first_bytes, CUSTOM_FORMAT_MAGIC, "a pg_dump custom-format archive", filename)
+
+
+# Tables and their exact row counts in the connected database (its own schemas), in one query:
+# query_to_xml runs a count(*) per table.
+COUNT_QUERY = (
+    "SELECT count(*), coalesce(sum((xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I.%I',"
+    " table_schema, table_name), false, true, '')))[1]::text::bigint), 0) FROM information_schema.tables"
+    " WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')"
+)
+
+
+def _psql(connection, sql, database):
+    """Run sql with psql against database of connection's server; return its unaligned output (text)."""
+    with private_files(password_files(connection), connection.allow_secrets_on_disk) as paths:
+        argv = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "--command=" + sql]
+        command = client_command(connection, argv + connection_options(connection._replace(database=database)),
+                                 _password_env(connection, paths))
+        return run_client(command, "psql", connection.password, timeout=connection.timeout).decode("utf-8", "replace")
+
+
+def create_scratch(connection, scratch):
+    """Create the empty database scratch (a restore drill's, named by drill.py) on connection's
+    server; raise EngineError, naming the missing CREATEDB privilege when the user may not."""
+    try:
+        _psql(connection, 'CREATE DATABASE "%s"' % names.validate_name(scratch, "scratch"), connection.database)
+    except EngineError as error:
+        if "permission denied to create database" not in str(error):
+            raise
+        raise EngineError(
+            "%s may not create databases: a restore drill of PostgreSQL restores into a scratch database and needs "
+            "the CREATEDB privilege (ALTER ROLE %s CREATEDB)"
+            % (connection.user or "the connecting user", connection.user or "<user>"),
+            database_touched=False,
+        ) from None
+
+
+def scratch_counts(connection, scratch):
+    """Return {tables, rows} of database scratch: its tables and their exact row counts."""
+    tables, rows = _psql(connection, COUNT_QUERY, scratch).strip().split("|")
+    return {"tables": int(tables), "rows": int(rows)}
+
+
+def drop_scratch(connection, scratch):
+    """Drop database scratch (its sessions ended first)."""
+    _psql(connection, 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % scratch, connection.database)

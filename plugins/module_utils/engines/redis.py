@@ -32,6 +32,7 @@ __metaclass__ = type
 import contextlib
 import os
 import shlex
+import shutil
 import stat
 import subprocess
 import tempfile
@@ -42,6 +43,7 @@ from ansible_collections.infrakt.backup.plugins.module_utils.engines.common impo
     EngineError,
     client_command,
     failure_message,
+    kill_group,
     require_magic,
     run_client,
 )
@@ -459,3 +461,58 @@ def _stage(chunks, live_path):
             os.unlink(staged.name)
             raise
     return staged.name
+
+
+def drill(connection, chunks, scratch):
+    """Load the RDB file whose byte chunks are given into a redis-server of its own (the
+    server's redis-server program, no TCP port, a unix socket in a fresh 0700 directory
+    <scratch.parent>/<scratch.name>), count its keys and stop it; the directory and the process
+    go whatever happened. Return {keys}. Raise EngineError when it does not load."""
+    if connection.container:
+        raise ValueError("a restore drill of Redis runs redis-server on the server itself; Redis in a container is "
+                         "not supported")
+    program = shutil.which("redis-server")
+    if program is None:
+        raise EngineError("redis-server was not found on PATH: a restore drill of Redis loads the backup into one")
+    backup_files.ensure_private_dirs(scratch.parent)
+    directory = tempfile.mkdtemp(prefix=scratch.name + "-", dir=scratch.parent)
+    socket = os.path.join(directory, "redis.sock")
+    log = os.path.join(directory, "redis.log")
+    process = None
+    try:
+        descriptor = os.open(os.path.join(directory, "dump.rdb"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as staged:
+            for chunk in chunks:
+                staged.write(chunk)
+        argv = [program, "--port", "0", "--unixsocket", socket, "--unixsocketperm", "700", "--dir", directory,
+                "--dbfilename", "dump.rdb", "--appendonly", "no", "--save", "", "--daemonize", "no",
+                "--logfile", log]
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+        scratch_connection = connection._replace(socket=socket, host=None, port=None, user=None, password=None)
+
+        def loaded():
+            if process.poll() is not None:
+                raise EngineError("redis-server could not load the backup: %s" % _log_tail(log))
+            return _state(scratch_connection) == "up"
+
+        _wait_until(loaded, _bounded(connection, START_TIMEOUT), "the scratch redis-server loading the backup")
+        keyspace = parse_info(_cli(scratch_connection, "INFO", "keyspace"))
+        keys = sum(int(dict(item.split("=", 1) for item in value.split(",")).get("keys", 0))
+                   for value in keyspace.values())
+        return {"keys": keys}
+    finally:
+        if process is not None:
+            kill_group(process)
+            process.wait()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _log_tail(path):
+    """Return the last line of the scratch redis-server's log at path (why it stopped)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as log:
+            lines = [line.strip() for line in log if line.strip()]
+    except OSError:
+        return "no log"
+    return lines[-1] if lines else "no log"

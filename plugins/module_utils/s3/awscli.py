@@ -21,7 +21,7 @@ import threading
 from contextlib import suppress
 
 from ansible_collections.infrakt.backup.plugins.module_utils.masking import mask_secrets
-from ansible_collections.infrakt.backup.plugins.module_utils.names import validate_endpoint_url
+from ansible_collections.infrakt.backup.plugins.module_utils.names import SIDECAR_SUFFIX, validate_endpoint_url
 from ansible_collections.infrakt.backup.plugins.module_utils.s3.presets import CONFIG_FILE, CREDENTIALS_FILE
 
 DEFAULT_AWS_BIN = "/opt/infrakt/awscli/bin/aws"
@@ -108,6 +108,13 @@ def upload_args(src, bucket, key, metadata):
 def download_args(bucket, key, dest):
     """Return the arguments downloading key to local path dest (an absolute path)."""
     return ["s3", "cp", "--only-show-errors", s3_url(bucket, key), dest]
+
+
+def download_sidecars_args(bucket, prefix, dest):
+    """Return the arguments downloading every `.sha256` sidecar under prefix (ending in `/`) into
+    local directory dest, in one aws process (its requests run concurrently)."""
+    return ["s3", "cp", "--only-show-errors", "--recursive", "--exclude=*", "--include=*" + SIDECAR_SUFFIX,
+            s3_url(bucket, prefix), dest]
 
 
 def put_stdin_args(bucket, key):
@@ -213,23 +220,17 @@ def stop_aws(process):
         process.wait()
 
 
-class UploadStream(object):
-    """One `aws s3 cp - s3://bucket/key` fed chunk by chunk (write), so that a backup goes to S3
-    while it is dumped. The object is completed only by finish(), after the caller knows the dump
-    succeeded; abort() interrupts the aws CLI (SIGINT: it aborts a multipart upload) and
-    removes whatever object arrived, so a failed dump never leaves a complete-looking object.
+class StreamingAws(object):
+    """One aws CLI process streaming an object through a pipe (args: its arguments; stdin and
+    stdout: subprocess.PIPE or DEVNULL), its stderr kept (the last STREAM_STDERR_LINES lines)
+    by a thread of its own for the error it ends with."""
 
-    A write the aws CLI cannot take (it died: S3 went away) does not raise: the stream keeps
-    the error for finish(), and the caller goes on (a local copy is still being written)."""
-
-    def __init__(self, cli, bucket, key):
+    def __init__(self, cli, bucket, key, args, stdin, stdout):
         self.cli, self.bucket, self.key = cli, bucket, key
-        self.failed = None
-        command = cli.command(put_stdin_args(bucket, key))
         environment = dict(os.environ)
         environment.update(cli.environment)
         self._process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=environment,
+            cli.command(args), stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, env=environment,
             close_fds=True, preexec_fn=lambda: os.umask(0o077),
         )
         self._stderr = []
@@ -248,6 +249,43 @@ class UploadStream(object):
         stderr = mask_secrets(b"".join(self._stderr).decode("utf-8", "replace"), self.cli.credentials.values())
         code, reason = classify_error(stderr, self.bucket, self.cli.endpoint_url, self._process.returncode)
         return AwsError(code, reason, stderr)
+
+
+class DownloadStream(StreamingAws):
+    """One `aws s3 cp s3://bucket/key -`: the object's bytes as they arrive, nothing written to
+    the server's disk (a restore drill reads a backup this way)."""
+
+    def __init__(self, cli, bucket, key):
+        super(DownloadStream, self).__init__(cli, bucket, key, get_stdout_args(bucket, key), subprocess.DEVNULL,
+                                             subprocess.PIPE)
+
+    def chunks(self, size):
+        """Yield the object's bytes, at most size at a time; raise AwsError when the aws CLI
+        fails. Closing the generator early stops the aws CLI."""
+        try:
+            yield from iter(lambda: self._process.stdout.read(size), b"")
+            failed = self._process.wait() != 0
+        finally:
+            stop_aws(self._process)
+            with suppress(OSError):
+                self._process.stdout.close()
+        if failed:
+            raise self._error()
+
+
+class UploadStream(StreamingAws):
+    """One `aws s3 cp - s3://bucket/key` fed chunk by chunk (write), so that a backup goes to S3
+    while it is dumped. The object is completed only by finish(), after the caller knows the dump
+    succeeded; abort() interrupts the aws CLI (SIGINT: it aborts a multipart upload) and
+    removes whatever object arrived, so a failed dump never leaves a complete-looking object.
+
+    A write the aws CLI cannot take (it died: S3 went away) does not raise: the stream keeps
+    the error for finish(), and the caller goes on (a local copy is still being written)."""
+
+    def __init__(self, cli, bucket, key):
+        super(UploadStream, self).__init__(cli, bucket, key, put_stdin_args(bucket, key), subprocess.PIPE,
+                                           subprocess.DEVNULL)
+        self.failed = None
 
     def write(self, chunk):
         """Send the bytes chunk to S3 (unless the upload already failed)."""
@@ -373,6 +411,10 @@ class AwsCli:
     def download_file(self, bucket, key, dest):
         """Download key to local path dest."""
         self.run(download_args(bucket, key, dest), bucket)
+
+    def download_sidecars(self, bucket, prefix, dest):
+        """Download the `.sha256` sidecars under prefix into local directory dest."""
+        self.run(download_sidecars_args(bucket, prefix, dest), bucket)
 
     def abort_multipart_uploads(self, bucket, key):
         """Abort every multipart upload in progress of exactly key."""

@@ -13,6 +13,7 @@ __metaclass__ = type
 import binascii
 import os
 import re
+import shutil
 import tempfile
 from contextlib import suppress
 from datetime import datetime, timezone
@@ -22,8 +23,8 @@ from ansible_collections.infrakt.backup.plugins.module_utils.backup_files import
     database_dir,
     ensure_private_dirs,
     iso_utc,
-    parse_sidecar,
-    read_sidecar,
+    parse_signed_sidecar,
+    read_signed_sidecar,
     sha256_of_file,
     sidecar_path,
     sidecar_text,
@@ -96,30 +97,31 @@ def split_listing(contents, prefix):
 
 
 def recorded_sha256(cli, bucket, key, sizes):
-    """Return the sha256 recorded for object key: its sidecar's (when sizes, from
-    object_sizes(), lists one), else its `sha256` metadata, else None. A sidecar that is not
-    one sha256sum line about this very file raises AwsError BadSidecar: conflicting records
-    fail closed (an older backup copied over a newer name carries its own sidecar and
-    matching metadata), never fall back to the metadata."""
+    """Return (sha256, signature) recorded for object key: its sidecar's (when sizes, from
+    object_sizes(), lists one), else its `sha256` metadata and no signature, else (None, None).
+    A sidecar that is not one sha256sum line about this very file raises AwsError BadSidecar:
+    conflicting records fail closed (an older backup copied over a newer name carries its own
+    sidecar and matching metadata), never fall back to the metadata."""
     filename = key.rsplit("/", 1)[-1]
     if key + SIDECAR_SUFFIX in sizes:
         try:
-            return parse_sidecar(cli.read_text(bucket, key + SIDECAR_SUFFIX), filename)
+            return parse_signed_sidecar(cli.read_text(bucket, key + SIDECAR_SUFFIX), filename)
         except ValueError as error:
             raise AwsError("BadSidecar", "%s: refusing the download" % error) from None
     try:
-        return validate_sha256(cli.metadata(bucket, key).get("sha256"))
+        return validate_sha256(cli.metadata(bucket, key).get("sha256")), None
     except ValueError:
-        return None
+        return None, None
 
 
 def verified_local_sha256(src, sha256=None):
-    """Return the sha256 of local backup file src after checking it against its `.sha256`
-    sidecar (when there is one) and against sha256 (when given); raise AwsError
-    ChecksumMismatch naming both digests when one differs, so that a file damaged after its
-    dump is never uploaded as a valid backup."""
+    """Return (the sha256 of local backup file src, the signature its sidecar records or None)
+    after checking the sha256 against its `.sha256` sidecar (when there is one) and against
+    sha256 (when given); raise AwsError ChecksumMismatch naming both digests when one differs,
+    so that a file damaged after its dump is never uploaded as a valid backup."""
     digest = sha256_of_file(src)
-    recorded = [("its sidecar records", read_sidecar(src)),
+    sidecar_sha256, signature = read_signed_sidecar(src)
+    recorded = [("its sidecar records", sidecar_sha256),
                 ("the given sha256 is", validate_sha256(sha256) if sha256 else None)]
     for what, expected in recorded:
         if expected is not None and expected != digest:
@@ -127,26 +129,27 @@ def verified_local_sha256(src, sha256=None):
                 "ChecksumMismatch",
                 "checksum mismatch: %s has sha256 %s but %s %s; nothing was uploaded" % (src, digest, what, expected),
             )
-    return digest
+    return digest, signature
 
 
 def upload_backup(cli, bucket, prefix, db_name, src, sha256=None, check_mode=False):
     """Upload backup file src to `<prefix>/<db_name>/<basename>` with its sha256 as metadata
-    and as a sidecar object, once the file matches its local sidecar and sha256 (see
-    verified_local_sha256); skip it when the S3 sidecar already records that sha256 and the
-    object has the same size. src is only read. Return {changed, key, url, size, sha256}."""
+    and as a sidecar object (carrying the local sidecar's signature), once the file matches its
+    local sidecar and sha256 (see verified_local_sha256); skip it when the S3 sidecar already
+    says the same and the object has the same size. src is only read. Return {changed, key,
+    url, size, sha256}."""
     validate_bucket(bucket)
     filename = validate_backup_filename(db_name, os.path.basename(src))
     if not os.path.isabs(src) or not os.path.isfile(src):
         raise AwsError("SourceMissing", "%s is not an existing file (an absolute path is needed)" % src)
     key = object_key(prefix, db_name, filename)
     size = os.path.getsize(src)
-    digest = verified_local_sha256(src, sha256)
+    digest, signature = verified_local_sha256(src, sha256)
     result = {"changed": False, "key": key, "url": s3_url(bucket, key), "size": size, "sha256": digest}
     sizes = cli.object_sizes(bucket, key)
     if sizes.get(key) == size and key + SIDECAR_SUFFIX in sizes:
         try:
-            if parse_sidecar(cli.read_text(bucket, key + SIDECAR_SUFFIX), filename) == digest:
+            if parse_signed_sidecar(cli.read_text(bucket, key + SIDECAR_SUFFIX), filename) == (digest, signature):
                 return result
         except ValueError:
             pass  # a damaged sidecar is rewritten below
@@ -154,19 +157,44 @@ def upload_backup(cli, bucket, prefix, db_name, src, sha256=None, check_mode=Fal
     if not check_mode:
         cli.upload_file(src, bucket, key, {"sha256": digest})
         # the sidecar goes last: its presence says the object is complete
-        cli.write_text(bucket, key + SIDECAR_SUFFIX, sidecar_text(digest, filename))
+        cli.write_text(bucket, key + SIDECAR_SUFFIX, sidecar_text(digest, filename, signature))
     return result
 
 
-def list_backups(cli, bucket, prefix, db_name):
+def list_backups(cli, bucket, prefix, db_name, read_sidecars=False):
     """Return {changed: False, prefix, count, objects} for the objects directly under
-    `<prefix>/<db_name>/` (see split_listing), from one list command. The sidecars are not
-    read: that is one request per backup (a minute for 10,000 of them), and a download
-    verifies against the sidecar itself."""
+    `<prefix>/<db_name>/` (see split_listing), from one list command. With read_sidecars each
+    object also gets the `sha256` and `signature` its sidecar records (None without a sidecar,
+    or a malformed one), all sidecars downloaded by one more aws process (read_sidecar_records);
+    without, the sidecars are not read."""
     validate_bucket(bucket)
     db_prefix = object_prefix(prefix, db_name)
-    objects, _sidecars = split_listing(cli.list_objects(bucket, db_prefix), db_prefix)
+    objects, sidecars = split_listing(cli.list_objects(bucket, db_prefix), db_prefix)
+    if read_sidecars:
+        records = read_sidecar_records(cli, bucket, db_prefix, sidecars) if sidecars else {}
+        for entry in objects:
+            entry["sha256"], entry["signature"] = records.get(entry["filename"], (None, None))
     return {"changed": False, "prefix": db_prefix, "count": len(objects), "objects": objects}
+
+
+def read_sidecar_records(cli, bucket, db_prefix, sidecars):
+    """Return {backup filename: (sha256, signature)} of the sidecars named sidecars (from
+    split_listing) under db_prefix, downloaded by one `aws s3 cp --recursive` into a temporary
+    directory removed afterwards (a sidecar holds no secret). Malformed ones are left out."""
+    directory = tempfile.mkdtemp(prefix="infrakt-sidecars-")
+    try:
+        cli.download_sidecars(bucket, db_prefix, directory)
+        records = {}
+        for name in sidecars:
+            filename = name[: -len(SIDECAR_SUFFIX)]
+            try:
+                with open(os.path.join(directory, name)) as sidecar:
+                    records[filename] = parse_signed_sidecar(sidecar.read(4096), filename)
+            except (OSError, ValueError):
+                continue
+        return records
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def fetch_verified(cli, bucket, key, path, expected):
@@ -193,10 +221,10 @@ def fetch_verified(cli, bucket, key, path, expected):
     return digest
 
 
-def local_sidecar_records(path, sha256):
-    """Return True if the sidecar of the local backup at path records sha256."""
+def local_sidecar_records(path, sha256, signature):
+    """Return True if the sidecar of the local backup at path records sha256 and signature."""
     try:
-        return read_sidecar(path) == sha256
+        return read_signed_sidecar(path) == (sha256, signature)
     except ValueError:
         return False
 
@@ -221,7 +249,7 @@ def download_backup(cli, bucket, prefix, db_name, filename, dest_dir=None, verif
     if key not in sizes:
         where = s3_url(bucket, object_prefix(prefix, db_name))
         raise AwsError("NoSuchKey", "backup %s is not in %s" % (filename, where))
-    expected = recorded_sha256(cli, bucket, key, sizes)
+    expected, signature = recorded_sha256(cli, bucket, key, sizes)
     if expected is None and verify:
         raise AwsError(
             "ChecksumMissing",
@@ -236,9 +264,9 @@ def download_backup(cli, bucket, prefix, db_name, filename, dest_dir=None, verif
     if os.path.isfile(path):
         local = sha256_of_file(path)
         if local == expected or (expected is None and os.path.getsize(path) == sizes[key]):
-            result.update(sha256=local, changed=verified and not local_sidecar_records(path, local))
+            result.update(sha256=local, changed=verified and not local_sidecar_records(path, local, signature))
             if result["changed"] and not check_mode:
-                write_sidecar(path, local)
+                write_sidecar(path, local, signature)
             return result
     if check_mode:
         return result
@@ -246,7 +274,7 @@ def download_backup(cli, bucket, prefix, db_name, filename, dest_dir=None, verif
         ensure_private_dirs(dest_dir)  # made 0700; an existing one (a dest_dir of /tmp) keeps its mode
     result["sha256"] = fetch_verified(cli, bucket, key, path, expected if verify else None)
     if verified:
-        write_sidecar(path, result["sha256"])
+        write_sidecar(path, result["sha256"], signature)
     else:
         with suppress(FileNotFoundError):
             os.unlink(sidecar_path(path))

@@ -180,11 +180,11 @@ CREATED = {"database": "shop", "server": "web1", "filename": "shop_postgres_2026
            "sha256": "a" * 64, "location": "local+s3", "s3_key": "prod/shop/shop_postgres_20261124T210509Z.dump"}
 LISTED = [
     {"filename": "shop_postgres_20261101T000000Z.dump", "size": 10, "created": "2026-11-01T00:00:00Z",
-     "location": "s3", "encrypted": False, "sha256": None},
+     "location": "s3", "encrypted": False, "sha256": None, "signature": "unsigned"},
     {"filename": "shop_postgres_20261124T210509Z.dump", "size": 3 * 1024**2, "created": "2026-11-24T21:05:09Z",
-     "location": "both", "encrypted": False, "sha256": "b" * 64},
+     "location": "both", "encrypted": False, "sha256": "b" * 64, "signature": "verified"},
     {"filename": "shop_postgres_20261110T000000Z.dump.zst.age", "size": 20, "created": "2026-11-10T00:00:00Z",
-     "location": "local", "encrypted": True, "sha256": "c" * 64},
+     "location": "local", "encrypted": True, "sha256": "c" * 64, "signature": "bad signature"},
 ]
 
 
@@ -204,7 +204,7 @@ def calls(monkeypatch):
     monkeypatch.setattr(backup_list, "list_backups", recorder({"backups": LISTED, "s3_error": None}))
     monkeypatch.setattr(backup_restore, "restore_backup",
                         recorder({"database": "shop", "server": "web1", "filename": LISTED[1]["filename"],
-                                  "sha256": "b" * 64, "downloaded": True}))
+                                  "sha256": "b" * 64, "signature": "verified", "downloaded": True}))
     return recorded
 
 
@@ -230,10 +230,11 @@ def test_backup_list_is_a_table_newest_first(run, registered, calls):
     result = run("backup", "list", "shop")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        "FILENAME                                     SIZE     CREATED (UTC)        LOCATION      ENCRYPTED",
-        "shop_postgres_20261124T210509Z.dump          3.0 MiB  2026-11-24 21:05:09  local + ☁ S3  -",
-        "shop_postgres_20261110T000000Z.dump.zst.age  20 B     2026-11-10 00:00:00  local         🔒 age",
-        "shop_postgres_20261101T000000Z.dump          10 B     2026-11-01 00:00:00  ☁ S3 only     -",
+        "FILENAME                                     SIZE     CREATED (UTC)        LOCATION      ENCRYPTED  SIGNATURE",
+        "shop_postgres_20261124T210509Z.dump          3.0 MiB  2026-11-24 21:05:09  local + ☁ S3  -          verified",
+        "shop_postgres_20261110T000000Z.dump.zst.age  20 B     2026-11-10 00:00:00  local         🔒 age      "
+        "bad signature",
+        "shop_postgres_20261101T000000Z.dump          10 B     2026-11-01 00:00:00  ☁ S3 only     -          unsigned",
     ]
     listed = json.loads(run("backup", "list", "shop", "--json").stdout)
     assert [item["filename"] for item in listed] == [LISTED[1]["filename"], LISTED[2]["filename"],
@@ -258,10 +259,11 @@ def test_backup_restore_with_yes(run, registered, calls):
     result = run("backup", "restore", "shop", LISTED[1]["filename"], "--yes")
     assert result.exit_code == 0, result.output
     assert result.stdout == (f"Restored shop on server web1 from {LISTED[1]['filename']} "
-                             "(downloaded from S3, sha256 verified).\n")
+                             "(downloaded from S3, sha256 verified, signature verified).\n")
     # --yes: nothing asks
     assert calls == [(("shop", LISTED[1]["filename"]),
-                      {"confirm": None, "timeout": None, "lock_timeout": None, "identity_file": None}, 0)]
+                      {"confirm": None, "timeout": None, "lock_timeout": None, "identity_file": None,
+                       "allow_unsigned": False}, 0)]
     run("backup", "restore", "shop", LISTED[2]["filename"], "--yes", "--identity-file", "/x/identity.txt")
     assert calls[-1][1]["identity_file"] == Path("/x/identity.txt")
 

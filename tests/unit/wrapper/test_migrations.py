@@ -23,12 +23,12 @@ def test_each_version_adds_its_table(tmp_path):
             assert migrations.migrate(connection, target=version) == version
         assert table in tables(tmp_path / "x.db")
     with engine.begin() as connection:
-        # the schedules table, the local_copy and compression columns, the encryption table
-        assert migrations.migrate(connection) == 8
-        assert migrations.migrate(connection) == 8  # nothing left to do
+        # the schedules table, the local_copy and compression columns, the encryption table, signing_key
+        assert migrations.migrate(connection) == 9
+        assert migrations.migrate(connection) == 9  # nothing left to do
         assert connection.execute(text("SELECT version FROM schema_version ORDER BY version")).scalars().all() == [
-            1, 2, 3, 4, 5, 6, 7, 8]
-    assert {"schedules", "encryption"} <= tables(tmp_path / "x.db")
+            1, 2, 3, 4, 5, 6, 7, 8, 9]
+    assert {"schedules", "encryption", "signing_key"} <= tables(tmp_path / "x.db")
 
 
 def test_a_version_3_database_gets_data_dir_and_keeps_its_databases(tmp_path):

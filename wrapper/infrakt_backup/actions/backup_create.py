@@ -9,7 +9,7 @@ from infrakt_backup.actions.settings_encryption import backup_recipients
 from infrakt_backup.errors import BadInput, InfraktError
 from infrakt_backup.playbook_vars import backup_item
 from infrakt_backup.progress import fleet_count
-from infrakt_backup.remote import Progress, host_failures, run_on_servers
+from infrakt_backup.remote import Progress, host_failures, run_on_servers, signing_variables
 from infrakt_backup.runner import Outcome, PlaybookRun, lost_result_message
 from infrakt_backup.store import DatabaseEntry, Store
 
@@ -75,6 +75,8 @@ def create_backups(
         "infrakt_db_passwords": {database.name: database.password for database in databases if database.password},
         "infrakt_upload_to_s3": upload_to_s3,
         **timeouts,
+        # a play variable, the same for every server's db_backup run: every backup is signed
+        **signing_variables(store),
     }
     recipients = backup_recipients(store)
     if recipients:

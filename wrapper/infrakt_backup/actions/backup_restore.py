@@ -8,7 +8,7 @@ from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup.actions import timeout_variables, validated
 from infrakt_backup.actions.settings_encryption import restore_identity
 from infrakt_backup.errors import BadInput, InfraktError
-from infrakt_backup.remote import Progress, database_play
+from infrakt_backup.remote import Progress, database_play, signing_variables
 from infrakt_backup.runner import PlaybookRun
 from infrakt_backup.store import Store
 
@@ -30,13 +30,16 @@ UNFINISHED_RESTORE = {
 def restore_backup(
     store: Store, db_name: str, filename: str, *, confirm: Callable[[dict], bool] | None = None,
     timeout: int | None = None, lock_timeout: int | None = None, identity_file: Path | None = None,
+    allow_unsigned: bool = False,
     progress: Progress | None = None, verbosity: int = 0,
 ) -> dict:
     """Restore database `db_name` from backup `filename` (a plain name from `backup list`).
     `timeout` bounds the whole restore and `lock_timeout` its waits for locks (seconds; None:
-    the modules' defaults). An encrypted backup (`.age`) is decrypted on the server in the
-    stream with the stored identity and those of `identity_file` (an age identity file), sent
-    for this restore alone.
+    the modules' defaults). The backup's sidecar must carry this installation's signature of
+    it (checked on the server before the database is touched or anything is decrypted) unless
+    `allow_unsigned`. An encrypted backup (`.age`) is decrypted on the server in the stream with
+    the stored identity and those of `identity_file` (an age identity file), sent for this
+    restore alone.
 
     `confirm`, when given, is called with {"database", "engine", "server", "filename"} once the
     names are valid and the database is known, before anything runs; it returns whether to go
@@ -47,7 +50,8 @@ def restore_backup(
     """
     validated(names.validate_name, db_name, "database name")
     validated(names.validate_backup_filename, db_name, filename)
-    variables = {"infrakt_restore_filename": filename, **timeout_variables(timeout, lock_timeout)}
+    variables = {"infrakt_restore_filename": filename, "infrakt_allow_unsigned": allow_unsigned,
+                 **timeout_variables(timeout, lock_timeout), **signing_variables(store)}
     identity = restore_identity(store, identity_file)
     if names.parse_backup_filename(filename).encrypted:
         if identity is None:
@@ -68,6 +72,7 @@ def restore_backup(
         "server": play.server.name,
         "filename": filename,
         "sha256": restored.get("sha256"),
+        "signature": restored.get("signature"),
         "downloaded": bool(downloaded and downloaded.get("changed")),
     }
 

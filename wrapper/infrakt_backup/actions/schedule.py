@@ -13,7 +13,7 @@ from infrakt_backup.actions.settings_encryption import backup_recipients
 from infrakt_backup.errors import InfraktError, NotFound
 from infrakt_backup.json_ready import entry_dict
 from infrakt_backup.playbook_vars import connection_parameters
-from infrakt_backup.remote import Progress, host_failures, run_on_servers
+from infrakt_backup.remote import Progress, host_failures, run_on_servers, signing_variables
 from infrakt_backup.store import KEEP, DatabaseEntry, ScheduleEntry, ServerEntry, Store
 
 DEFAULT_KEEP_LOCAL = retention.DEFAULT_KEEP_LOCAL
@@ -53,16 +53,20 @@ def _stored_schedule(store: Store, db_name: str) -> tuple[DatabaseEntry, Schedul
 def set_schedule(
     store: Store, db_name: str, *, cron: str, keep_local: int | None = None, keep_last: int | None = None,
     keep_daily: int | None = None, keep_weekly: int | None = None, keep_monthly: int | None = None,
-    notify_url=KEEP, progress: Progress | None = None, verbosity: int = 0,
+    notify_url=KEEP, verify_cron=KEEP, progress: Progress | None = None, verbosity: int = 0,
 ) -> dict:
     """Store and install the scheduled backups of database `db_name` on its server. Retention
     values left out (None) stay as stored (new: keep_local 7, every S3 copy kept); notify_url
-    KEEP keeps the stored ping URL, None removes it. Return schedule_dict of the result.
+    KEEP keeps the stored ping URL, None removes it; verify_cron (a cron expression of scheduled
+    restore drills of the newest backup) KEEP keeps the stored one, None removes it. Return
+    schedule_dict of the result.
 
     Raise BadInput for a bad value or an unknown database (nothing stored then), InfraktError
     when the server could not be updated (the schedule is stored, marked not installed)."""
     validated(names.validate_name, db_name, "database name")
     cron = validated(cron_expression.validate_cron, cron)
+    if verify_cron not in (KEEP, None):
+        verify_cron = validated(cron_expression.validate_cron, verify_cron)
     counts = {"keep_local": keep_local, "keep_last": keep_last, "keep_daily": keep_daily,
               "keep_weekly": keep_weekly, "keep_monthly": keep_monthly}
     for what, value in counts.items():
@@ -74,7 +78,9 @@ def set_schedule(
     for what, value in counts.items():
         if value is None:
             counts[what] = getattr(current, what) if current else (DEFAULT_KEEP_LOCAL if what == "keep_local" else None)
-    store.save_schedule(db_name, cron=cron, notify_url=notify_url, **counts)
+    if verify_cron is KEEP:
+        verify_cron = current.verify_cron if current else None
+    store.save_schedule(db_name, cron=cron, notify_url=notify_url, verify_cron=verify_cron, **counts)
     server = store.server(database.server)
     failures = apply_schedules(store, [server], progress=progress, verbosity=verbosity)
     if failures:
@@ -141,8 +147,8 @@ def apply_schedules(
             "backup_dir": server.backup_dir,
             "python": server.python_interpreter,
         }
-    run = run_on_servers(store, servers, "schedule.yml", {"infrakt_schedules": hosts}, settings=store.s3_config(),
-                         progress=progress, verbosity=verbosity)
+    run = run_on_servers(store, servers, "schedule.yml", {"infrakt_schedules": hosts, **signing_variables(store)},
+                         settings=store.s3_config(), progress=progress, verbosity=verbosity)
     failures = host_failures(run, servers)
     for server in servers:
         for item in hosts[server.name]["present"]:
@@ -156,6 +162,7 @@ def _schedule_item(schedule: ScheduleEntry, database, recipients: list[str]) -> 
     return {
         "db_name": schedule.db_name,
         "cron": cron_expression.cron_module_fields(schedule.cron),
+        "verify_cron": cron_expression.cron_module_fields(schedule.verify_cron) if schedule.verify_cron else None,
         "keep_local": schedule.keep_local,
         "retention": {rule: getattr(schedule, rule) for rule in S3_RULES if getattr(schedule, rule) is not None},
         "notify_url": schedule.notify_url,

@@ -10,16 +10,20 @@ from infrakt_backup.store import Store
 
 BACKUP_STATUS = "infrakt.backup.backup_status"
 DEFAULT_MAX_AGE_HOURS = 26
+# the last restore drill's fields of a status file (run_state.STATUS_FIELDS), shown as they are
+DRILL_FIELDS = ("last_verified", "verify_result", "verify_filename", "verify_duration_s", "verify_counts")
 
 
 def status(store: Store, max_age_hours: float = DEFAULT_MAX_AGE_HOURS, *, forks: int = DEFAULT_FORKS,
            progress: Progress | None = None, verbosity: int = 0) -> dict:
     """Return {"ok": bool, "databases": [row, …]}, one row per registered database: database,
     server, schedule (cron or None), installed, ok, result, last_success, age_seconds,
-    last_attempt, last_skipped, filename, size, location, duration_s, error.
+    last_attempt, last_skipped, filename, size, location, duration_s, error, and the last restore
+    drill's (`backup verify`) last_verified, verify_result, verify_filename, verify_duration_s,
+    verify_counts.
 
-    A row is not ok when its last run failed, when its server could not be read, or, for a
-    scheduled database, when it never succeeded or its last success is older than
+    A row is not ok when its last run failed, when its last drill failed, when its server could not
+    be read, or, for a scheduled database, when it never succeeded or its last success is older than
     max_age_hours. Up to `forks` servers are read at once. Raise BadInput for a max age that is
     not a positive number or forks that is not a whole number, at least 1."""
     if isinstance(max_age_hours, bool) or not isinstance(max_age_hours, int | float) or not max_age_hours > 0:
@@ -61,6 +65,8 @@ def _row(database, schedule, recorded: dict, checked_at: str | None, unreachable
         problem = "scheduled, but no backup has succeeded yet"
     elif problem is None and schedule is not None and age > max_age_hours * 3600:
         problem = f"the last successful backup is {age / 3600:.1f} hours old (more than {max_age_hours:g})"
+    elif problem is None and recorded.get("verify_result") == "failed":
+        problem = f"the last restore drill failed: {recorded.get('verify_error') or 'see backup verify'}"
     return {
         "database": database.name,
         "server": database.server,
@@ -77,6 +83,7 @@ def _row(database, schedule, recorded: dict, checked_at: str | None, unreachable
         "location": recorded.get("location"),
         "duration_s": recorded.get("duration_s"),
         "error": problem,
+        **{name: recorded.get(name) for name in DRILL_FIELDS},
     }
 
 

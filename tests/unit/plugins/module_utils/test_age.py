@@ -52,7 +52,7 @@ def test_an_encrypted_backup_is_made_in_the_stream_opened_by_stock_age_and_resto
         def write(self, chunk):
             uploaded.append(chunk)
 
-        def finish(self, size, sha256):
+        def finish(self, size, sha256, signature=None):
             return {"size": size}
 
         def abort(self):

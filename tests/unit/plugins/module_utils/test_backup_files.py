@@ -136,7 +136,7 @@ def test_list_local_backups(tmp_path):
     directory.mkdir()
     newer = directory / "shop_postgres_20261125T010203Z.dump"
     newer.write_bytes(b"12345")
-    backup_files.write_sidecar(str(newer), "d" * 64)
+    backup_files.write_sidecar(str(newer), "d" * 64, "e" * 64)
     older = directory / "shop_redis_20261124T210509Z.rdb"
     older.write_bytes(b"REDIS")
     later = directory / "shop_postgres_20261126T000000Z.dump.zst.age"  # a name a later version writes
@@ -147,10 +147,10 @@ def test_list_local_backups(tmp_path):
         (directory / stranger).write_bytes(b"x")
     assert backup_files.list_local_backups(str(tmp_path), "shop") == [
         {"filename": older.name, "path": str(older), "size": 5, "created": "2026-11-24T21:05:09Z",
-         "engine": "redis", "sha256": None},
+         "engine": "redis", "sha256": None, "signature": None},
         {"filename": newer.name, "path": str(newer), "size": 5, "created": "2026-11-25T01:02:03Z",
-         "engine": "postgres", "sha256": "d" * 64},
+         "engine": "postgres", "sha256": "d" * 64, "signature": "e" * 64},
         {"filename": later.name, "path": str(later), "size": 3, "created": "2026-11-26T00:00:00Z",
-         "engine": "postgres", "sha256": None},
+         "engine": "postgres", "sha256": None, "signature": None},
     ]
     assert backup_files.list_local_backups(str(tmp_path), "other") == []

@@ -85,7 +85,7 @@ class RecordingStream:
             self.data += chunk
             self.chunks += 1
 
-    def finish(self, size, sha256):
+    def finish(self, size, sha256, signature=None):
         if self.failed is not None:
             raise self.failed
         if self.fail_finish:
@@ -244,7 +244,8 @@ def test_restore_fetches_verifies_decodes_and_restores(make_connection, fake_mar
     result = pipeline.restore_backup(make_connection(engine="mariadb", db_name="blog"), backup_dir, filename,
                                      fetch=fetch)
     assert result == {"path": os.path.join(backup_dir, "blog", filename), "filename": filename, "engine": "mariadb",
-                      "sha256": hashlib.sha256(data).hexdigest(), "fetch": {"downloaded": filename}}
+                      "sha256": hashlib.sha256(data).hexdigest(), "fetch": {"downloaded": filename},
+                      "signature": None}
     assert (fake_mariadb / "restored.sql").read_bytes() == SQL
 
 

@@ -73,8 +73,8 @@ def test_a_local_file_that_matches_its_sidecar_and_sha256_passes(tmp_path):
     backup = tmp_path / FILENAME
     backup.write_bytes(b"test")  # sha256("test") is DIGEST
     (tmp_path / (FILENAME + ".sha256")).write_text(f"{DIGEST}  {FILENAME}\n")
-    assert operations.verified_local_sha256(str(backup), DIGEST) == DIGEST
-    assert operations.verified_local_sha256(str(backup)) == DIGEST
+    assert operations.verified_local_sha256(str(backup), DIGEST) == (DIGEST, None)
+    assert operations.verified_local_sha256(str(backup)) == (DIGEST, None)
 
 
 @pytest.mark.parametrize(("sidecar", "given", "what"), [
