@@ -6,7 +6,9 @@ import pytest
 
 from tests.integration.plays import run_molecule, run_playbook
 
-pytestmark = pytest.mark.integration
+# Molecule installs the collection into root's ~/.ansible/collections and the scenarios use
+# fixed paths under /opt/infrakt: one xdist worker runs every scenario, one after another
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("server_global")]
 
 
 @pytest.mark.molecule
