@@ -13,6 +13,7 @@ mid-upload are covered where those fixes are."""
 
 import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -24,6 +25,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from ansible_collections.infrakt.backup.plugins.module_utils import signing
 from tests.integration.leaks import credential_dirs, lingering_credential_dirs, pids_running
 from tests.integration.plays import sha256_of
 from tests.integration.scratch import Postgres, free_port, postgres_table_locked, scratch_database, unique
@@ -111,6 +113,13 @@ def assert_failed_in_one_line(failed: subprocess.CompletedProcess, *causes: str)
         assert cause in lines[0], lines[0]
 
 
+def assert_signed_sidecar(text: str, sha256: str, filename: str) -> None:
+    """Assert text is the sidecar of a backup the CLI made: the sha256sum line, then the
+    signature line (signing.py)."""
+    assert re.fullmatch(rf"{sha256}  {re.escape(filename)}\n{re.escape(signing.SIGNATURE_PREFIX)}[0-9a-f]{{64}}\n",
+                        text), text
+
+
 def assert_nothing_left_or_lost(cli: Wrapper, kept, credentials_before: set[Path], own) -> None:
     """Assert the run left no runner directory and no server credentials (of own's key or the
     wrong one), and the kept backup is whole on the server and (unless another session
@@ -120,13 +129,13 @@ def assert_nothing_left_or_lost(cli: Wrapper, kept, credentials_before: set[Path
     assert lingering_credential_dirs(credentials_before, (own.access_key, WRONG_ACCESS_KEY)) == set(), \
         "temporary S3 credentials were left"
     assert sha256_of(kept.path) == kept.sha256
-    assert (kept.path.parent / (kept.filename + ".sha256")).read_text() == f"{kept.sha256}  {kept.filename}\n"
+    assert_signed_sidecar((kept.path.parent / (kept.filename + ".sha256")).read_text(), kept.sha256, kept.filename)
     if testbed.components["s3"].pid() == kept.s3_pid:
         s3, bucket = testbed.s3_client(), testbed.env["S3_BUCKET"]
         body = s3.get_object(Bucket=bucket, Key=kept.s3_key)["Body"].read()
         assert hashlib.sha256(body).hexdigest() == kept.sha256
         sidecar = s3.get_object(Bucket=bucket, Key=kept.s3_key + ".sha256")["Body"].read().decode()
-        assert sidecar == f"{kept.sha256}  {kept.filename}\n"
+        assert_signed_sidecar(sidecar, kept.sha256, kept.filename)
 
 
 def local_backups(db_name: str) -> list[Path]:
@@ -150,7 +159,7 @@ def upload_failed_keeping(failed, db_name: str, new_before: list[Path]) -> Path:
     path named on stderr); return the copy, which the caller removes."""
     (new,) = set(local_backups(db_name)) - set(new_before)
     assert f"The local backup is intact on bench at {new}." in failed.stderr
-    assert f"{sha256_of(new)}  {new.name}\n" == new.with_name(new.name + ".sha256").read_text()
+    assert_signed_sidecar(new.with_name(new.name + ".sha256").read_text(), sha256_of(new), new.name)
     return new
 
 
@@ -288,7 +297,7 @@ def backup_pair_collided(cli: Wrapper, db_name: str, env: dict) -> bool:
             assert "being written right now" in stderr or "already exists" in stderr, stderr
         assert len(made) == 2 - len(refused)
         for path in made:
-            assert f"{sha256_of(path)}  {path.name}\n" == path.with_name(path.name + ".sha256").read_text()
+            assert_signed_sidecar(path.with_name(path.name + ".sha256").read_text(), sha256_of(path), path.name)
             # the database's backups are zstd-compressed (`.dump.zst`): pg_restore reads the archive on stdin
             archive = subprocess.run(["zstd", "-dc", str(path)], capture_output=True, check=True).stdout
             listed = subprocess.run([env["PG_BIN_DIR"] + "/pg_restore", "--list"], input=archive, capture_output=True)
@@ -343,7 +352,7 @@ def test_kill_9_mid_upload_keeps_the_local_copy_and_the_next_command_sweeps_the_
     assert killed_upload.uploading, "the upload never started: the kill came too late or too early"
     assert len(killed_upload.left_dirs) == 1, "kill -9 runs no finally: its run directory should be there"
     (backup,) = killed_upload.backups
-    assert f"{sha256_of(backup)}  {backup.name}\n" == backup.with_name(backup.name + ".sha256").read_text()
+    assert_signed_sidecar(backup.with_name(backup.name + ".sha256").read_text(), sha256_of(backup), backup.name)
     assert killed_upload.next_run.returncode == 0, killed_upload.next_run.stderr
     assert killed_upload.runtime_dir_after == [], "the next command left the killed run's directory"
     assert sha256_of(kept.path) == kept.sha256
