@@ -30,3 +30,20 @@ def testbed():
     yield bed
     if not bed.was_running and os.environ.get("TESTBED_KEEP") != "1":
         bed.down(only_if_unused=True)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Keep `--dist loadgroup` grouping. pytest-xdist 3.8 tags a grouped test by assigning
+    `item._nodeid = "<id>@<group>"`, which pytest 9.2 no longer reads (a node's id is the
+    structured `item._id`): without this every xdist_group("server_global") test went to
+    whichever worker was free, and two of them wrote root's /etc/infrakt/s3 at once."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        marker = item.get_closest_marker("xdist_group")
+        if marker is None:
+            continue
+        group = marker.args[0] if marker.args else marker.kwargs.get("name", "default")
+        if not item.nodeid.endswith(f"@{group}"):
+            item._id = type(item._id).parse(f"{item.nodeid}@{group}")

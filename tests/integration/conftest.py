@@ -12,6 +12,8 @@ from tests.integration.wrapper_cli import registered, registered_scratch_postgre
 
 # Machine-wide, like what provisioning installs: the bench server of every worker is this machine.
 PROVISION_LOCK = "/tmp/infrakt-tests-provision.lock"
+# Held by each test marked xdist_group("server_global") while it runs.
+SERVER_GLOBAL_LOCK = "/tmp/infrakt-tests-server-global.lock"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -23,6 +25,20 @@ def provisioned_server(testbed):
         fcntl.flock(lock, fcntl.LOCK_EX)
         run = run_playbook(testbed, "provision.yml", {})
     assert run.returncode == 0, run.output[-3000:]
+
+
+@pytest.fixture(autouse=True)
+def server_global_turn(request):
+    """A test that uses what the server holds once for everybody (root's crontab, /etc/infrakt,
+    /opt/infrakt, Molecule's collections) runs only while no other such test does. --dist
+    loadgroup already sends them all to one worker; the lock keeps that true when the grouping
+    breaks (it did once, on a pytest upgrade) and between two pytest sessions on one machine."""
+    if request.node.get_closest_marker("xdist_group") is None:
+        yield
+        return
+    with open(SERVER_GLOBAL_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 @pytest.fixture(scope="module")
