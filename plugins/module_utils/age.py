@@ -7,8 +7,9 @@ stock `age -d -i identity.txt`), run the way process_stream.py runs every such p
 A backup is encrypted while it streams, after the compression and before anything reaches the
 server's disk or S3 (AgeWriter: `age --recipient age1…`): only the public recipients are on
 the server for it, on age's command line (they are not secret). A restore decrypts in the
-stream (decrypted_chunks: `age --decrypt --identity FILE`, the backup file on its stdin); the
-identity reaches the server for that restore alone, as a 0600 file in a 0700 directory on tmpfs
+stream (decrypted_chunks: `age --decrypt --identity FILE`, the backup file on its stdin), and so
+does a drill the CLI brings the identity to (decrypted_stream, the backup as it arrives); the
+identity reaches the server for that restore or drill alone, as a 0600 file in a 0700 directory on tmpfs
 that the pipeline removes whatever happens.
 
 Pure Python with no imports from Ansible.
@@ -56,15 +57,27 @@ class AgeWriter(process_stream.ProcessWriter):
         super(AgeWriter, self).__init__(encrypt_argv(recipients), sink, FAILURE)
 
 
+def decrypt_argv(identity_path):
+    """Return the argv that decrypts the age file on stdin to stdout with the identity file at identity_path."""
+    return [age_bin(), "--decrypt", "--identity", identity_path]
+
+
+def decrypted_stream(chunks, identity_path):
+    """Yield the plaintext of the age file arriving as byte chunks (a backup read from S3 as it
+    arrives, for a drill), decrypted in the stream by `age --decrypt` with the identity file at
+    identity_path; raise EngineError when age fails (wrong identity, not an age file, cut short
+    or altered: age authenticates every chunk and the end). Closing the generator early kills age."""
+    return process_stream.stream_chunks(decrypt_argv(identity_path), chunks, FAILURE)
+
+
 def decrypted_chunks(path, identity_path, decode):
     """Yield what decode(stream) yields (a pipeline reader: the decompression) for the plaintext
     of the age file at path, decrypted in the stream by `age --decrypt` with the identity file
     at identity_path. Raise EngineError when age fails (wrong identity, not an age file, cut
     short or altered), its reason before the reader's (which then only saw age's output stop).
     Closing the generator early kills age."""
-    argv = [age_bin(), "--decrypt", "--identity", identity_path]
     with open(path, "rb") as source:
-        process, stderr = process_stream.start(argv, source)
+        process, stderr = process_stream.start(decrypt_argv(identity_path), source)
     try:
         yield from decode(process.stdout)
         process.wait()  # the reader saw the end of age's output: age ended, or is ending

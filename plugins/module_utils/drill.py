@@ -8,10 +8,11 @@ the engine's check_backup; with restore, loaded into scratch space on the databa
 (engines.drill: a temporary database, or a redis-server of its own) that is removed whatever
 happens, and what arrived counted. The outcome goes into the database's status file.
 
-An encrypted backup (`.age`) is checked without its identity, which never reaches the server
-for a drill: signature, size, sha256 and the age header (`age-encryption.org/v1`). Decrypting
-one (a full drill of an encrypted backup, the identity brought by the CLI for that run) is a
-stage in front of the decoding that the encryption adds (drill: `if parts.encrypted`).
+An encrypted backup (`.age`) is decrypted in the stream when the drill is given an identity
+(the CLI brings it for that run alone: a 0600 file on tmpfs, removed whatever happens), then
+checked and restored like any other. Without one — a scheduled drill: the server never holds
+the identity — it is checked up to what can be checked: signature, size, sha256 and the age
+header (`age-encryption.org/v1`).
 
 Pure Python with no imports from Ansible.
 """
@@ -27,6 +28,7 @@ import hashlib
 import os
 
 from ansible_collections.infrakt.backup.plugins.module_utils import (
+    age,
     backup_files,
     engines,
     names,
@@ -125,15 +127,18 @@ class Tally(object):
         return self._digest.hexdigest()
 
 
-def drill(connection, source, signing_key=None, allow_unsigned=False, restore=False, backup_dir=None):
+def drill(connection, source, signing_key=None, allow_unsigned=False, restore=False, backup_dir=None,
+          identity=None):
     """Verify the backup of connection's database read from source (a Source): signature
     (signing.require_verified; without signing_key none is checked), the recorded sha256 and
-    size against the bytes read, the decoding, the engine's format; with restore, a load into
-    scratch space (engines.drill, under backup_dir/<db_name> for engines that need files).
+    size against the bytes read, the decryption of an encrypted backup with identity (the text
+    of an age identity file; without it only the age header is checked), the decoding, the
+    engine's format; with restore, a load into scratch space (engines.drill, under
+    backup_dir/<db_name> for engines that need files).
 
-    Return {filename, source, size, sha256, signature, encrypted, format, restored, counts,
-    scratch}. Raise ValueError (the backup is not what was signed or recorded, or is not in
-    the engine's format), EngineError (it did not load, or a client failed) or AwsError."""
+    Return {filename, source, size, sha256, signature, encrypted, decrypted, format, restored,
+    counts, scratch}. Raise ValueError (the backup is not what was signed or recorded, or is
+    not in the engine's format), EngineError (it did not load, or a client failed) or AwsError."""
     filename = source.filename
     parts = names.parse_backup_filename(names.validate_backup_filename(connection.db_name, filename),
                                         connection.db_name)
@@ -143,37 +148,59 @@ def drill(connection, source, signing_key=None, allow_unsigned=False, restore=Fa
     if source.sha256 is None:
         raise ValueError("%s has no recorded sha256 (no sidecar): it cannot be verified" % filename)
     result = dict(filename=filename, source=source.where, size=source.size, sha256=source.sha256,
-                  encrypted=parts.encrypted, restored=False, counts=None, scratch=None)
+                  encrypted=parts.encrypted, decrypted=False, restored=False, counts=None, scratch=None)
     result["signature"] = signing.require_verified(signing_key, connection.db_name, filename, source.size,
                                                    source.sha256, source.signature, allow_unsigned)
     tally = Tally(source.chunks())
     raw = iter(tally)
     with cleanup_on_termination():
-        if parts.encrypted:
-            result["format"] = _check_age(raw, filename)
-        else:
-            decoded = pipeline.DECODERS[pipeline.pipeline_compression(connection, parts.compression)](raw)
-            try:
-                first_bytes, chunks = pipeline.peek(decoded, filename)
-                engine.check_backup(first_bytes, filename)
-                result["format"] = "ok"
-                if restore:
-                    scratch = engines.Scratch(scratch_name(), backup_files.database_dir(
-                        backup_dir or backup_files.DEFAULT_BACKUP_DIR, connection.db_name))
-                    result["scratch"] = scratch.name
-                    result["counts"] = engines.drill(
-                        connection._replace(compression=names.written_compression(parts)), chunks, scratch)
-                    result["restored"] = True
-                for _chunk in chunks:  # what the client left unread, or all of it without restore
-                    pass
-            finally:
-                decoded.close()
-                with contextlib.suppress(ValueError):  # still running in a decoder's thread: it ends with it
-                    raw.close()  # the download stops (aws CLI interrupted) when the drill ends early
+        try:
+            if parts.encrypted and not identity:
+                result["format"] = _check_age(raw, filename)
+            else:
+                with pipeline.identity_file(connection, parts, filename, identity) as identity_path:
+                    plain = age.decrypted_stream(raw, identity_path) if parts.encrypted else raw
+                    result["decrypted"] = parts.encrypted
+                    try:
+                        _check_and_load(connection, filename, parts, plain, result, restore, backup_dir)
+                    finally:
+                        _close(plain)  # age is stopped when the drill ends early
+        finally:
+            _close(raw)  # the download stops (aws CLI interrupted) when the drill ends early
     if (tally.size, tally.sha256) != (source.size, source.sha256):
         raise ValueError("%s is corrupted: %d bytes with sha256 %s arrived, its record says %d bytes with sha256 %s"
                          % (filename, tally.size, tally.sha256, source.size, source.sha256))
     return result
+
+
+def _check_and_load(connection, filename, parts, plain, result, restore, backup_dir):
+    """Decode the plain (decrypted) bytes of backup filename (parts: its names.BackupName) as the
+    pipeline decodes a restore, check the engine's format and, with restore, load them into
+    scratch space and count what arrived; read them to their end either way. Fills result's
+    format, scratch, counts and restored."""
+    decoded = pipeline.DECODERS[pipeline.pipeline_compression(connection, parts.compression)](plain)
+    try:
+        first_bytes, chunks = pipeline.peek(decoded, filename)
+        engines.ENGINES[connection.engine].check_backup(first_bytes, filename)
+        result["format"] = "ok"
+        if restore:
+            scratch = engines.Scratch(scratch_name(), backup_files.database_dir(
+                backup_dir or backup_files.DEFAULT_BACKUP_DIR, connection.db_name))
+            result["scratch"] = scratch.name
+            result["counts"] = engines.drill(
+                connection._replace(compression=names.written_compression(parts)), chunks, scratch)
+            result["restored"] = True
+        for _chunk in chunks:  # what the client left unread, or all of it without restore
+            pass
+    finally:
+        decoded.close()
+
+
+def _close(chunks):
+    """Close the generator chunks, unless a decoder's thread is still running it: then it ends
+    with that thread."""
+    with contextlib.suppress(ValueError):
+        chunks.close()
 
 
 def _check_age(chunks, filename):
@@ -188,7 +215,7 @@ def _check_age(chunks, filename):
         raise ValueError("%s is not an age-encrypted file (no %r header)" % (filename, AGE_HEADER.strip()))
     for _chunk in chunks:
         pass
-    return "age header (not decrypted: the identity does not go to the server for a drill)"
+    return "age header (not decrypted: no identity was given)"
 
 
 def record_drill(state_dir, db_name, outcome, lock_wait=0, locked=False):

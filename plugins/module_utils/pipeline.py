@@ -325,7 +325,7 @@ def restore_backup(connection, backup_dir, filename, check_mode=False, fetch=Non
         result["signature"] = signing.require_verified(
             signing_key, connection.db_name, filename, os.path.getsize(path), result["sha256"],
             backup_files.read_signed_sidecar(path)[1], allow_unsigned)
-        with _identity_file(connection, parts, filename, identity) as identity_path:
+        with identity_file(connection, parts, filename, identity) as identity_path:
             decoded = _decoded(connection, parts, path, identity_path)
             try:
                 first_bytes, chunks = peek(decoded, filename)
@@ -344,7 +344,7 @@ def restore_backup(connection, backup_dir, filename, check_mode=False, fetch=Non
 
 
 @contextlib.contextmanager
-def _identity_file(connection, parts, filename, identity):
+def identity_file(connection, parts, filename, identity):
     """Yield the path of a 0600 file on tmpfs holding identity (the age identity file's text)
     for the restore of an encrypted backup (parts: its names.BackupName), removed at the end of
     the block whatever happens; None for a backup that is not encrypted. Raise ValueError (the

@@ -20,7 +20,8 @@ description:
     CREATEDB or the privileges on C(infrakt\\_drill\\_%)), Redis a C(redis-server) of its own on a unix socket
     in a 0700 directory under C(<backup_dir>/<db_name>/). The scratch space is removed whatever happens.
     MongoDB is not drilled with O(restore) yet."
-  - "An encrypted backup (C(.age)) is checked without its identity: signature, size, sha256 and the age header."
+  - "An encrypted backup (C(.age)) is decrypted in the stream with O(identity), then checked (and restored) like
+    any other; without O(identity) it is checked up to its age header: signature, size, sha256 and the header."
   - The outcome is recorded in the database's status file (C(last_verified), C(verify_result),
     C(verify_filename), C(verify_duration_s), C(verify_counts), C(verify_error)), under the database's lock.
 version_added: 0.3.0
@@ -40,6 +41,12 @@ options:
     description:
       - The installation's signing key (see M(infrakt.backup.db_backup)); the backup must carry a valid
         signature unless O(allow_unsigned). Without it no signature is checked.
+    type: str
+  identity:
+    description:
+      - The text of an age identity file (C(AGE-SECRET-KEY-1…) lines) that decrypts an encrypted backup, for
+        this drill alone. It is written into a 0600 file in a 0700 directory on tmpfs, removed whatever happens
+        (a signal or a dropped SSH session included). Keep it in Ansible Vault; scheduled drills never have it.
     type: str
   allow_unsigned:
     description: With O(signing_key), verify a backup without a valid signature too.
@@ -115,7 +122,12 @@ signature:
   type: str
   sample: verified
 encrypted:
-  description: Whether it is an age-encrypted backup (checked without decrypting).
+  description: Whether it is an age-encrypted backup.
+  returned: success
+  type: bool
+  sample: false
+decrypted:
+  description: Whether it was decrypted (an encrypted backup given O(identity)).
   returned: success
   type: bool
   sample: false
@@ -179,7 +191,7 @@ def run_drill(module, connection, seen):
     params = module.params
     target = s3_target_from_params(module.run_command, params)
     restore = params["restore"] and not module.check_mode
-    arguments = (params["signing_key"], params["allow_unsigned"], restore, params["backup_dir"])
+    arguments = (params["signing_key"], params["allow_unsigned"], restore, params["backup_dir"], params["identity"])
     if target is None:
         source = drill.local_source(params["backup_dir"], connection.db_name, params["filename"])
         seen["filename"] = source.filename
@@ -199,6 +211,7 @@ def main():
         filename=dict(type="str"),
         restore=dict(type="bool", default=False),
         signing_key=dict(type="str", no_log=True),
+        identity=dict(type="str", no_log=True),
         allow_unsigned=dict(type="bool", default=False),
         state_dir=dict(type="path", default=run_state.DEFAULT_STATE_DIR),
         lock_wait=dict(type="int", default=300),

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,13 @@ from tests.integration.leaks import (
 from tests.integration.test_compression import pg_restore_list, registered_database
 from tests.integration.test_schedules import run_as_cron, s3_prefix, scheduled, status_file
 from tests.integration.test_secret_leaks import SERVER_TREES, SKIPPED_DIRS, unexpected_holders
-from tests.integration.wrapper_cli import CONFIG_DIR, SERVER_BACKUPS, Wrapper, wrapper_with_bench_s3
+from tests.integration.wrapper_cli import (
+    CONFIG_DIR,
+    SERVER_BACKUPS,
+    Wrapper,
+    registered_scratch_postgres,
+    wrapper_with_bench_s3,
+)
 
 # touches root's crontab and /etc/infrakt (the scheduled run)
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("server_global")]
@@ -55,6 +62,22 @@ def encrypted(testbed, tmp_path_factory):
 def s3_object(testbed, cli: Wrapper, db_name: str, filename: str) -> bytes:
     key = f"{s3_prefix(cli)}/{db_name}/{filename}"
     return testbed.s3_client().get_object(Bucket=testbed.env["S3_BUCKET"], Key=key)["Body"].read()
+
+
+@contextmanager
+def encrypted_elsewhere(cli: Wrapper, directory: Path):
+    """For the with block, encrypt cli's new backups to a recipient whose identity is kept
+    elsewhere (an age-keygen file in directory, not in the store); yields (that file, the
+    recipient). Afterwards the stored identity's recipient again, for the other tests."""
+    identity_file = directory / "elsewhere.txt"
+    subprocess.run(["age-keygen", "-o", str(identity_file)], check=True, capture_output=True)
+    recipient = subprocess.run(["age-keygen", "-y", str(identity_file)], capture_output=True, text=True,
+                               check=True).stdout.strip()
+    cli.run("settings", "encryption", "set", "--recipient", recipient)
+    try:
+        yield identity_file, recipient
+    finally:
+        cli.run("settings", "encryption", "init")
 
 
 def stock_age_decrypt(identity: Path, data: bytes) -> bytes:
@@ -131,17 +154,47 @@ def test_scheduled_recipients_only_and_the_identity_never_leaks(encrypted, testb
         assert files_holding([str(path) for path in cli.home.iterdir()], [secret]) == []  # the store: encrypted
 
         # recipients whose identity is kept elsewhere: the restore needs --identity-file
-        elsewhere = tmp_path / "elsewhere.txt"
-        subprocess.run(["age-keygen", "-o", str(elsewhere)], check=True, capture_output=True)
-        recipient = subprocess.run(["age-keygen", "-y", str(elsewhere)], capture_output=True, text=True).stdout
-        try:
-            cli.run("settings", "encryption", "set", "--recipient", recipient.strip())
-            assert cli.json("settings", "encryption", "show")["recipients"] == [recipient.strip()]
+        with encrypted_elsewhere(cli, tmp_path) as (elsewhere, recipient):
+            assert cli.json("settings", "encryption", "show")["recipients"] == [recipient]
             made = cli.json("backup", "create", name)["filename"]
             refused = cli.run("backup", "restore", name, made, "--yes", check=False)
             assert refused.returncode == 1 and "no identity matched any of the recipients" in refused.stderr
             assert "before the database was touched" in refused.stderr
             cli.run("backup", "restore", name, made, "--yes", "--identity-file", str(elsewhere))
             assert snapshot() == before
-        finally:
-            cli.run("settings", "encryption", "init")  # the stored identity again, for the other tests
+
+
+def test_a_full_drill_of_an_encrypted_backup_decrypts_with_the_identity_the_cli_brings(encrypted, testbed, tmp_path):
+    """`backup verify --restore` of an `.age` backup: the CLI sends the stored identity for the
+    drill alone, the server decrypts in the stream and restores the plaintext into a scratch
+    database (counted, then dropped); the identity file exists on tmpfs while the drill runs and
+    is gone after. With recipients whose identity is kept elsewhere, the stored identity does
+    not open the backup (the drill fails, naming age's reason) and `--identity-file` does."""
+    cli, identity_file = encrypted
+    secret = age_keys.read_identity_file(identity_file.read_text(), "exported")[0].identity
+    with registered_scratch_postgres(cli, "encdrill") as db:
+        rows = int(db.psql("SELECT (SELECT count(*) FROM customers) + (SELECT count(*) FROM orders)"))
+        created = cli.json("backup", "create", db.name)
+        assert created["filename"].endswith(".dump.zst.age")
+        with TreeWatch(list(CREDENTIAL_BASES), [secret]) as trees, ProcessWatch([secret]) as processes:
+            answer = cli.json("backup", "verify", db.name, "--restore")
+        assert (answer["filename"], answer["encrypted"], answer["decrypted"], answer["signature"]) == (
+            created["filename"], True, True, "verified")
+        assert answer["format"] == "ok" and answer["counts"] == {"tables": 2, "rows": rows}
+        assert any(holder.path.endswith("/age-identity.txt") for holder in trees.holders), "never saw the file"
+        assert unexpected_holders(trees.holders, [f"{base}/run-*/age-identity.txt" for base in CREDENTIAL_BASES]) == []
+        assert processes.samples > 10 and processes.hits == []
+        assert files_holding([str(path) for base in CREDENTIAL_BASES if base.exists()
+                              for path in base.rglob("*") if path.is_file()], [secret]) == []
+        assert not any(secret in output for output in cli.transcript)
+        assert [name for name in db.psql("SELECT datname FROM pg_database", database=testbed.env["PG_DATABASE"])
+                .split() if name.startswith("infrakt_drill_")] == []
+        shown = cli.run("backup", "verify", db.name, created["filename"]).stdout
+        assert "Encryption: age, decrypted" in " ".join(shown.split())
+
+        with encrypted_elsewhere(cli, tmp_path) as (elsewhere, _recipient):
+            made = cli.json("backup", "create", db.name)["filename"]
+            refused = cli.run("backup", "verify", db.name, made, "--restore", check=False)
+            assert refused.returncode == 1 and "no identity matched any of the recipients" in refused.stderr
+            answer = cli.json("backup", "verify", db.name, made, "--restore", "--identity-file", str(elsewhere))
+            assert answer["decrypted"] and answer["counts"] == {"tables": 2, "rows": rows}

@@ -4,29 +4,36 @@ signature, sha256 and format and, with restore, loads it into scratch space besi
 database (removed afterwards) and counts what arrived; the outcome goes into the database's
 status file, so `status` shows it."""
 
+from pathlib import Path
+
 from ansible_collections.infrakt.backup.plugins.module_utils import names
 from infrakt_backup.actions import timeout_variables, validated
+from infrakt_backup.actions.settings_encryption import restore_identity
 from infrakt_backup.errors import BadInput, InfraktError
 from infrakt_backup.remote import Progress, database_play, signing_variables
 from infrakt_backup.store import Store
 
 BACKUP_VERIFY = "infrakt.backup.backup_verify"
 # what the drill's answer says, passed on as it is
-FIELDS = ("filename", "source", "size", "sha256", "signature", "encrypted", "format", "restored", "counts",
-          "duration_s", "verify_result", "recorded")
+FIELDS = ("filename", "source", "size", "sha256", "signature", "encrypted", "decrypted", "format", "restored",
+          "counts", "duration_s", "verify_result", "recorded")
 
 
 def verify_backup(
     store: Store, db_name: str, filename: str | None = None, *, restore: bool = False, allow_unsigned: bool = False,
-    timeout: int | None = None, lock_timeout: int | None = None, progress: Progress | None = None,
-    verbosity: int = 0,
+    identity_file: Path | None = None, timeout: int | None = None, lock_timeout: int | None = None,
+    progress: Progress | None = None, verbosity: int = 0,
 ) -> dict:
     """Verify backup `filename` of database `db_name` (None: the newest), and with `restore`
     restore it into scratch space on its server. The backup must be signed by this installation
-    unless `allow_unsigned`.
+    unless `allow_unsigned`. An encrypted backup is decrypted on the server in the stream with
+    the stored identity and those of `identity_file`, sent for this drill alone (and written
+    there, 0600 on tmpfs, only when the backup is encrypted: without `filename` the newest one
+    is not known before the run, so the identity goes with it when there is one); with no
+    identity at all only its age header is checked.
 
     Returns {"database", "server", "filename", "source" (s3 or local), "size", "sha256",
-    "signature", "encrypted", "format", "restored", "counts" ({tables, rows} or {keys}; None
+    "signature", "encrypted", "decrypted", "format", "restored", "counts" ({tables, rows} or {keys}; None
     without a restore), "duration_s", "verify_result" ("passed"), "recorded" (in the status
     file)}. Raises BadInput for an invalid or unknown name or a filename of another database,
     InfraktError with one line saying what failed when the backup does not pass.
@@ -42,6 +49,9 @@ def verify_backup(
                  **signing_variables(store)}
     if filename is not None:
         variables["infrakt_verify_filename"] = filename
+    identity = restore_identity(store, identity_file)
+    if identity is not None and (filename is None or names.parse_backup_filename(filename).encrypted):
+        variables["infrakt_age_identity"] = identity
     run = play.run("verify.yml", variables, progress=progress, verbosity=verbosity)
     run.raise_for_failure(f"Verification of {db_name}")
     answer = run.result_of(BACKUP_VERIFY)

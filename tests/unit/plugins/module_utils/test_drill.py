@@ -1,14 +1,17 @@
 """Restore drills without a database (drill.py): the newest local backup is chosen, its
 signature, size and sha256 are checked as it is read, an encrypted one gets its age header
-checked and is not restored, and the outcome is recorded in the status file. The scratch
+checked and is not restored without an identity, and decrypted in the stream (Debian's real
+age) with one, and the outcome is recorded in the status file. The scratch
 restores themselves run on the bench (tests/integration/test_restore_drills.py)."""
 
 import gzip
 import hashlib
+import subprocess
 
 import pytest
 
 from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, drill, engines, run_state, signing
+from tests.unit.plugins.module_utils.test_age import identity_dirs
 
 KEY = "5a" * 32
 SQL = b"CREATE TABLE t (id int);\nINSERT INTO t VALUES (1);\n"
@@ -55,6 +58,33 @@ def test_an_encrypted_backup_gets_its_age_header_checked_and_is_not_restored(tmp
     write_backup(tmp_path, "blog_mariadb_20261125T000000Z.sql.zst.age", b"not age at all")
     with pytest.raises(ValueError, match="not an age-encrypted file"):
         drill.drill(connection, drill.local_source(str(tmp_path), "blog"), KEY)
+
+
+def test_an_encrypted_backup_given_its_identity_is_decrypted_in_the_stream_and_checked(tmp_path, make_connection):
+    subprocess.run(["age-keygen", "-o", str(tmp_path / "id.txt")], check=True, capture_output=True)
+    subprocess.run(["age-keygen", "-o", str(tmp_path / "other.txt")], check=True, capture_output=True)
+    recipient = subprocess.run(["age-keygen", "-y", str(tmp_path / "id.txt")], check=True, capture_output=True,
+                               text=True).stdout.strip()
+    encrypted = subprocess.run(["age", "-r", recipient], input=gzip.compress(SQL * 5000), check=True,
+                               capture_output=True).stdout
+    write_backup(tmp_path, "blog_mariadb_20261124T210509Z.sql.gz.age", encrypted)
+    connection = make_connection(engine="mariadb", db_name="blog")
+    before = identity_dirs()
+    result = drill.drill(connection, drill.local_source(str(tmp_path), "blog"), KEY,
+                         identity=(tmp_path / "id.txt").read_text())
+    assert identity_dirs() == before  # the identity's 0600 file on tmpfs is gone
+    assert (result["encrypted"], result["decrypted"], result["format"], result["size"]) == (
+        True, True, "ok", len(encrypted))
+    with pytest.raises(ValueError, match="cannot be decoded: age .*no identity matched"):
+        drill.drill(connection, drill.local_source(str(tmp_path), "blog"), KEY,
+                    identity=(tmp_path / "other.txt").read_text())
+    # altered after it was signed, with a sidecar to match: age's authentication refuses it
+    altered = bytearray(encrypted)
+    altered[-100] ^= 1
+    write_backup(tmp_path, "blog_mariadb_20261124T210509Z.sql.gz.age", bytes(altered))
+    with pytest.raises(ValueError, match="cannot be decoded: age"):
+        drill.drill(connection, drill.local_source(str(tmp_path), "blog"), KEY,
+                    identity=(tmp_path / "id.txt").read_text())
 
 
 def test_the_outcome_goes_into_the_status_file(tmp_path):
