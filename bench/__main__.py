@@ -7,7 +7,8 @@ measured on the local test bench (started here when it is not running), as one t
 Every row's baseline is measured in the same run, round for round next to ours: the machine
 is shared and noisy, so nothing is compared with numbers from another run. Small rows (P2,
 P4) run --rounds rounds, the long ones (P1's 1 GiB file, P3's 1 GiB database, P5's 16
-backups one after another) --big-rounds, P6 one backup of each size. The big databases are made once per run (or
+backups one after another, T1's encrypted 1 GiB backup) --big-rounds, P6 one backup of each
+size; T2's drills --rounds. The big databases are made once per run (or
 found from an earlier run with --keep-databases) and dropped at the end.
 """
 
@@ -17,11 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import backup_create, bigdb, fleet, list_at_scale, memory, transfer
+from bench import backup_create, bigdb, fleet, list_at_scale, memory, transfer, trust
 from bench.harness import Bench
 from bench.report import Report
 
-ROWS = ("P1", "P2", "P3", "P4", "P5", "P6")
+ROWS = ("P1", "P2", "P3", "P4", "P5", "P6", "T1", "T2")
 
 
 def run_rows(bench: Bench, report: Report, args: argparse.Namespace) -> list[str]:
@@ -34,6 +35,8 @@ def run_rows(bench: Bench, report: Report, args: argparse.Namespace) -> list[str
         "P4": lambda: list_at_scale.measure(bench, report, args.rounds),
         "P5": lambda: fleet.measure(bench, report, args.big_rounds),
         "P6": lambda: memory.measure(bench, report, (args.big_gib, args.huge_gib)),
+        "T1": lambda: trust.measure_encryption(bench, report, args.big_rounds, args.big_gib),
+        "T2": lambda: trust.measure_drill(bench, report, args.rounds),
     }
     failures = []
     for key in args.rows:
