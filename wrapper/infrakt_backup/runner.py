@@ -359,15 +359,15 @@ def run_playbook(
                 on_event(event, private_data_dir)
             return True
 
-        # ansible-runner's own cancel (Ctrl-C, SIGTERM: it takes those signals over for the run),
-        # or a SIGTERM/SIGHUP whose KeyboardInterrupt a finalizer swallowed (interrupts.py)
-        runner_cancel = signal_handler()  # None outside the main thread (the web page's jobs)
-
-        def cancelled() -> bool:
-            return interrupts.received() or bool(runner_cancel and runner_cancel())
-
         # the lock tells sweeps of other CLIs that this run is alive, whatever its pid says to them
-        with tmpfs.using_private_dir(str(run_dir)), _inherited_environment_only():
+        with tmpfs.using_private_dir(str(run_dir)), _inherited_environment_only(), interrupts.during_play():
+            # ansible-runner's own cancel (Ctrl-C, SIGTERM: it takes those signals over for the
+            # run), or a SIGHUP (remembered by interrupts.during_play)
+            runner_cancel = signal_handler()  # None outside the main thread (the web page's jobs)
+
+            def cancelled() -> bool:
+                return interrupts.received() or bool(runner_cancel and runner_cancel())
+
             runner = ansible_runner.run(
                 private_data_dir=str(private_data_dir),
                 playbook=str(playbook_path),
@@ -385,7 +385,7 @@ def run_playbook(
                 cancel_callback=cancelled,
             )
         if interrupts.received():
-            raise KeyboardInterrupt  # the one a finalizer swallowed: the command ends as interrupted
+            raise KeyboardInterrupt  # a SIGHUP or SIGTERM stopped the play: the command ends as interrupted
         run.status = runner.status
         run.rc = runner.rc
         _attach_results(run, private_data_dir / RESULTS_FILE)
