@@ -76,9 +76,9 @@ def main() -> int:
                     bigdb.drop_database(bench, gib)
             bench.delete_s3(f"{bench.prefix}")
     print(report.render())
-    print(f"\n{len(report.rows)} rows in {time.monotonic() - started:.0f} s; rounds: {args.rounds} for P2 and P4, "
-          f"{args.big_rounds} for P1 ({args.file_mib} MiB file), P3 ({args.big_gib:g} GiB database) and P5, one "
-          f"backup of each size for P6.")
+    print(f"\n{len(report.rows)} rows in {time.monotonic() - started:.0f} s; rounds: {args.rounds} for P2, P4 and T2, "
+          f"{args.big_rounds} for P1 ({args.file_mib} MiB file), P3 and T1 ({args.big_gib:g} GiB database) and P5, "
+          f"one backup of each size for P6.")
     for failure in failures:
         print(f"bench: row {failure}", file=sys.stderr)
     return 1 if failures else 0
