@@ -118,6 +118,7 @@ def test_restore_interrupted_while_loading_says_the_database_may_be_partly_resto
     assert message.startswith("infrakt-backup: error: ") and "interrupted" in message, stderr
     assert "may be partly restored" in message and "restore it again" in message, stderr
     assert "before the database was touched" not in stderr
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
 
 
 def test_restore_interrupted_before_loading_says_the_database_is_untouched(wrapper, small_mariadb):
@@ -127,6 +128,7 @@ def test_restore_interrupted_before_loading_says_the_database_is_untouched(wrapp
     message = stderr.splitlines()[-1]
     assert "interrupted before the database was touched" in message, stderr
     assert RESTORE_TASK not in stderr
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
 
 
 def test_backup_list_with_s3_down_shows_the_local_backups_and_one_warning(wrapper, testbed):
