@@ -21,7 +21,17 @@ options:
   credentials_dir:
     description:
       - Directory with the aws CLI C(credentials) and C(config) files
-        (RV(infrakt.backup.s3_credentials#module:path)); required with O(bucket).
+        (RV(infrakt.backup.s3_credentials#module:path)).
+      - "O(bucket) needs either this or O(access_key) and O(secret_key), which the module then
+        writes itself, for its own run, into a 0600 file in a 0700 directory on tmpfs that it
+        removes whatever happens (a signal or a dropped SSH session included): credentials,
+        operation and removal in one module run."
+    type: path
+  credentials_base_dir:
+    description:
+      - Directory on tmpfs under which the module writes O(access_key) and O(secret_key) for its
+        run; the default is that of O(infrakt.backup.s3_credentials#module:base_dir). Not used with
+        O(credentials_dir).
     type: path
   aws_bin:
     description: Absolute path of the aws CLI on the server (the infrakt.backup.awscli role sets C(infrakt_aws_bin)).

@@ -13,10 +13,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import contextlib
+import os
 import time
 from datetime import datetime, timezone
 
-from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, names, pipeline, run_state
+from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, names, pipeline, run_state, tmpfs
+from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import private_files
+from ansible_collections.infrakt.backup.plugins.module_utils.s3 import presets
 from ansible_collections.infrakt.backup.plugins.module_utils.s3.awscli import (
     DEFAULT_AWS_BIN,
     AwsCli,
@@ -28,15 +31,45 @@ from ansible_collections.infrakt.backup.plugins.module_utils.s3.awscli import (
 
 def s3_target_argument_spec():
     """Return the argument_spec options of the modules that may also work on the backups in S3
-    (db_backup uploads, backup_prune deletes), described in doc fragment infrakt.backup.s3_target:
-    without a bucket they work on the server alone."""
-    return dict(
+    (db_backup uploads, backup_prune deletes, backup_verify reads), described in doc fragments
+    infrakt.backup.s3_target and infrakt.backup.s3_keys: without a bucket they work on the
+    server alone."""
+    spec = dict(
         bucket=dict(type="str"),
         prefix=dict(type="str", default=""),
         credentials_dir=dict(type="path"),
+        credentials_base_dir=dict(type="path"),
         aws_bin=dict(type="path", default=DEFAULT_AWS_BIN),
         endpoint_url=dict(type="str"),
     )
+    spec.update(presets.s3_keys_argument_spec())
+    return spec
+
+
+@contextlib.contextmanager
+def s3_target(run_command, params):
+    """Yield the S3Target module params (s3_target_argument_spec) describe, its commands run
+    through run_command, or None when they name no bucket; the block holds the credentials
+    directory's shared lock (tmpfs.using_private_dir: sweeps leave it alone). The aws CLI files
+    are those in credentials_dir (written by s3_credentials), or, given access_key and
+    secret_key instead, written by this module run itself into a 0600 file in a 0700 directory
+    on tmpfs (under credentials_base_dir when given) for the block and removed whatever
+    happens: the credentials, the operation and their removal in one module run. Raise
+    ValueError when a bucket has neither, AwsError when the aws CLI is missing."""
+    if not params.get("bucket"):
+        yield None
+        return
+    if params.get("credentials_dir"):
+        with tmpfs.using_private_dir(params["credentials_dir"]):
+            yield s3_target_from_params(run_command, params)
+        return
+    if not (params.get("access_key") and params.get("secret_key")):
+        raise ValueError("bucket needs credentials_dir, or access_key and secret_key")
+    _settings, files = presets.credential_files(params)
+    with private_files(files, params.get("allow_secrets_on_disk", False), params.get("credentials_base_dir")) as paths:
+        credentials_dir = os.path.dirname(paths[presets.CREDENTIALS_FILE])
+        with tmpfs.using_private_dir(credentials_dir):
+            yield s3_target_from_params(run_command, dict(params, credentials_dir=credentials_dir))
 
 
 def s3_target_from_params(run_command, params):

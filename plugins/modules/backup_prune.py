@@ -32,6 +32,7 @@ description:
 version_added: "0.1.0"
 extends_documentation_fragment:
   - infrakt.backup.s3_target
+  - infrakt.backup.s3_keys
 author:
   - infrakt.backup developers (@infrakt)
 options:
@@ -166,8 +167,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.infrakt.backup.plugins.module_utils import tmpfs
 from ansible_collections.infrakt.backup.plugins.module_utils.backup_files import DEFAULT_BACKUP_DIR
 from ansible_collections.infrakt.backup.plugins.module_utils.backup_run import (
+    s3_target,
     s3_target_argument_spec,
-    s3_target_from_params,
 )
 from ansible_collections.infrakt.backup.plugins.module_utils.retention import (
     DEFAULT_KEEP_LOCAL,
@@ -183,14 +184,12 @@ def run_prune(module):
     """Prune as module.params say (S3 too when a bucket is given); return prune()'s result."""
     params = module.params
     policy = RetentionPolicy(params["keep_last"], params["keep_daily"], params["keep_weekly"], params["keep_monthly"])
-    target = s3_target_from_params(module.run_command, params)
-    if target is None:
-        with cleanup_on_termination():
+    with cleanup_on_termination(), s3_target(module.run_command, params) as target:
+        if target is None:
             return prune(params["backup_dir"], params["db_name"], params["keep_local"], policy,
                          dry_run=module.check_mode)
-    # masked by Ansible in everything the module returns, on top of mask_secrets() (as s3_object)
-    module.no_log_values.add(target.cli.credentials.get("aws_secret_access_key", ""))
-    with cleanup_on_termination(), tmpfs.using_private_dir(params["credentials_dir"]):
+        # masked by Ansible in everything the module returns, on top of mask_secrets() (as s3_object)
+        module.no_log_values.add(target.cli.credentials.get("aws_secret_access_key", ""))
         return prune(params["backup_dir"], params["db_name"], params["keep_local"], policy,
                      s3=(target.cli, target.bucket, target.prefix), dry_run=module.check_mode)
 
@@ -208,7 +207,6 @@ def main():
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
-        required_by={"bucket": ["credentials_dir"]},
         supports_check_mode=True,
     )
     params = module.params
@@ -218,7 +216,7 @@ def main():
     except Terminated:
         # ended by a signal or a dropped SSH session: the run that wrote the credentials cannot go
         # on, so they go now (a directory of another kind is the user's and stays)
-        if params["bucket"]:
+        if params["credentials_dir"]:
             tmpfs.remove_run_dir_unless_in_use(params["credentials_dir"])
         raise
     except PruneError as error:

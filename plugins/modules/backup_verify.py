@@ -29,6 +29,7 @@ author: infrakt.backup developers (@infrakt)
 extends_documentation_fragment:
   - infrakt.backup.db_connection
   - infrakt.backup.s3_target
+  - infrakt.backup.s3_keys
 options:
   filename:
     description: The backup to verify, a plain name as the backup list shows it; the newest one when left out.
@@ -172,10 +173,10 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, drill, run_state, tmpfs
+from ansible_collections.infrakt.backup.plugins.module_utils import backup_files, drill, run_state
 from ansible_collections.infrakt.backup.plugins.module_utils.backup_run import (
+    s3_target,
     s3_target_argument_spec,
-    s3_target_from_params,
 )
 from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (
     EngineError,
@@ -183,23 +184,23 @@ from ansible_collections.infrakt.backup.plugins.module_utils.engines.common impo
     connection_from_params,
 )
 from ansible_collections.infrakt.backup.plugins.module_utils.s3.awscli import AwsError
+from ansible_collections.infrakt.backup.plugins.module_utils.termination import cleanup_on_termination
 
 
 def run_drill(module, connection, seen):
     """Verify (and with restore, drill) the backup module.params name, the newest without a
     filename; return drill.drill's result. seen["filename"] is set once the backup is known."""
     params = module.params
-    target = s3_target_from_params(module.run_command, params)
     restore = params["restore"] and not module.check_mode
     arguments = (params["signing_key"], params["allow_unsigned"], restore, params["backup_dir"], params["identity"])
-    if target is None:
-        source = drill.local_source(params["backup_dir"], connection.db_name, params["filename"])
-        seen["filename"] = source.filename
-        return drill.drill(connection, source, *arguments)
-    # Ansible masks it in everything the module returns (the aws CLI's errors are masked too)
-    module.no_log_values.add(target.cli.credentials.get("aws_secret_access_key", ""))
-    with tmpfs.using_private_dir(params["credentials_dir"]):
-        source = drill.s3_source(target, connection.db_name, params["filename"])
+    # Terminated (a signal, a dropped SSH session) ends the block too: credentials it wrote go
+    with cleanup_on_termination(), s3_target(module.run_command, params) as target:
+        if target is None:
+            source = drill.local_source(params["backup_dir"], connection.db_name, params["filename"])
+        else:
+            # Ansible masks it in everything the module returns (the aws CLI's errors are masked too)
+            module.no_log_values.add(target.cli.credentials.get("aws_secret_access_key", ""))
+            source = drill.s3_source(target, connection.db_name, params["filename"])
         seen["filename"] = source.filename
         return drill.drill(connection, source, *arguments)
 
@@ -216,8 +217,7 @@ def main():
         state_dir=dict(type="path", default=run_state.DEFAULT_STATE_DIR),
         lock_wait=dict(type="int", default=300),
     )
-    module = AnsibleModule(argument_spec=argument_spec, required_by={"bucket": "credentials_dir"},
-                           supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     started = time.monotonic()
     verified_at = backup_files.now_iso()

@@ -48,6 +48,7 @@ author: infrakt.backup developers (@infrakt)
 extends_documentation_fragment:
   - infrakt.backup.db_connection
   - infrakt.backup.s3_target
+  - infrakt.backup.s3_keys
 options:
   state_dir:
     description: Directory of the databases' lock and status files.
@@ -186,8 +187,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.infrakt.backup.plugins.module_utils import run_state, tmpfs
 from ansible_collections.infrakt.backup.plugins.module_utils.backup_run import (
     backup_and_record,
+    s3_target,
     s3_target_argument_spec,
-    s3_target_from_params,
 )
 from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import (
     EngineError,
@@ -196,32 +197,33 @@ from ansible_collections.infrakt.backup.plugins.module_utils.engines.common impo
 )
 from ansible_collections.infrakt.backup.plugins.module_utils.pipeline import UploadFailed, create_backup
 from ansible_collections.infrakt.backup.plugins.module_utils.s3.awscli import AwsError
-from ansible_collections.infrakt.backup.plugins.module_utils.termination import Terminated
+from ansible_collections.infrakt.backup.plugins.module_utils.termination import Terminated, cleanup_on_termination
 
 
 def back_up(module, connection):
     """Back up under the database's lock, uploading when module.params name a bucket; return
     backup_and_record's result."""
     params = module.params
-    s3 = s3_target_from_params(module.run_command, params)
-    with run_state.database_lock(params["state_dir"], connection.db_name, wait=params["lock_wait"]):
-        if s3 is None:
-            if not params["local_copy"]:
-                raise ValueError("local_copy=false needs a bucket: a backup must be kept somewhere")
-            return backup_and_record(connection, params["backup_dir"], params["state_dir"], "manual",
-                                     recipients=params["recipients"], signing_key=params["signing_key"])
-        # Ansible masks it in everything the module returns (the aws CLI's errors are masked too)
-        module.no_log_values.add(s3.cli.credentials.get("aws_secret_access_key", ""))
-        try:
-            with tmpfs.using_private_dir(params["credentials_dir"]):
-                return backup_and_record(connection, params["backup_dir"], params["state_dir"], "manual", s3=s3,
-                                         keep_local=params["local_copy"], recipients=params["recipients"],
-                                         signing_key=params["signing_key"])
-        except Terminated:
-            # ended by a signal or a dropped SSH session: the run that wrote the credentials
-            # cannot go on, so they go now rather than later
+    try:
+        # Terminated (a signal, a dropped SSH session) also ends the block: its credentials go
+        with cleanup_on_termination(), s3_target(module.run_command, params) as s3, \
+                run_state.database_lock(params["state_dir"], connection.db_name, wait=params["lock_wait"]):
+            if s3 is None:
+                if not params["local_copy"]:
+                    raise ValueError("local_copy=false needs a bucket: a backup must be kept somewhere")
+                return backup_and_record(connection, params["backup_dir"], params["state_dir"], "manual",
+                                         recipients=params["recipients"], signing_key=params["signing_key"])
+            # Ansible masks it in everything the module returns (the aws CLI's errors are masked too)
+            module.no_log_values.add(s3.cli.credentials.get("aws_secret_access_key", ""))
+            return backup_and_record(connection, params["backup_dir"], params["state_dir"], "manual", s3=s3,
+                                     keep_local=params["local_copy"], recipients=params["recipients"],
+                                     signing_key=params["signing_key"])
+    except Terminated:
+        # ended by a signal or a dropped SSH session: the run that wrote the credentials
+        # cannot go on, so they go now rather than later (those of access_key are gone already)
+        if params["credentials_dir"]:
             tmpfs.remove_run_dir_unless_in_use(params["credentials_dir"])
-            raise
+        raise
 
 
 def main():
@@ -235,7 +237,7 @@ def main():
         signing_key=dict(type="str", no_log=True),
     )
     module = AnsibleModule(
-        argument_spec=argument_spec, required_by={"bucket": "credentials_dir"}, supports_check_mode=True
+        argument_spec=argument_spec, supports_check_mode=True
     )
     try:
         connection = connection_from_params(module.params)

@@ -25,12 +25,14 @@ description:
     before its cleanup step leaves nothing behind for long. It ends when the directory is gone.
     Without an C(sshd) process above the module (a local connection) only O(max_age) applies.
   - With O(state=absent), removes the directory O(path) made by an earlier O(state=present).
+  - O(access_key) and O(secret_key) are required with O(state=present).
   - The keys arrive as module arguments (send them with pipelining on, so they travel over the
     SSH channel and never land in a file on the server) and are written by this module on the
     server, never rendered on the controller as M(ansible.builtin.template) would do.
 version_added: "0.1.0"
 extends_documentation_fragment:
   - infrakt.backup.s3
+  - infrakt.backup.s3_keys
 author:
   - infrakt.backup developers (@infrakt)
 options:
@@ -47,44 +49,6 @@ options:
         unchanged); with O(state=absent) they are removed, and the directory when empty.
       - No run directory, watchdog or sweep then; O(base_dir), O(max_age) and O(path) are ignored.
     type: path
-  access_key:
-    description: S3 access key id. Required with O(state=present).
-    type: str
-  secret_key:
-    description: S3 secret access key. Required with O(state=present). Keep it in Ansible Vault.
-    type: str
-  provider:
-    description:
-      - Provider preset. Every preset but V(aws) sets C(request_checksum_calculation) and
-        C(response_checksum_validation) to C(when_required), because B2 and R2 reject the checksum
-        headers recent aws CLIs send by default.
-      - "Default region and addressing style: V(aws) us-east-1/virtual, V(digitalocean)
-        nyc3/virtual, V(backblaze) us-west-004/virtual, V(cloudflare-r2) auto/path, V(minio)
-        us-east-1/path, V(wasabi) us-east-1/virtual, V(custom) us-east-1/path. For V(aws),
-        V(backblaze), V(wasabi) and V(digitalocean) the region in the O(endpoint_url) host name
-        wins over the preset's."
-      - Default V(custom) when O(endpoint_url) is set, else V(aws).
-    type: str
-    choices: [aws, digitalocean, backblaze, cloudflare-r2, minio, wasabi, custom]
-  region:
-    description: Signing region; default from the provider preset (see O(provider)).
-    type: str
-  addressing_style:
-    description: Bucket addressing style; default from the provider preset.
-    type: str
-    choices: [auto, path, virtual]
-  max_concurrent_requests:
-    description: Parallel requests of one transfer (aws CLI C(s3.max_concurrent_requests)).
-    type: int
-    default: 10
-  multipart_chunksize:
-    description: Part size of multipart transfers, and the size from which they are used.
-    type: str
-    default: 16MB
-  max_attempts:
-    description: Attempts per request (standard retry mode); few, so that an unreachable endpoint fails fast.
-    type: int
-    default: 3
   base_dir:
     description:
       - Directory on tmpfs for the run directories. Default C(/run/infrakt) when C(/run) is a tmpfs
@@ -186,27 +150,13 @@ from ansible_collections.infrakt.backup.plugins.module_utils import backup_files
 from ansible_collections.infrakt.backup.plugins.module_utils.s3 import presets
 
 
-def credential_files(params):
-    """Return the settings of the provider preset module params name and {file name: text}
-    of the credentials and config files."""
-    provider = params["provider"] or ("custom" if params["endpoint_url"] else "aws")
-    settings = presets.resolve_provider(provider, params["endpoint_url"], params["region"], params["addressing_style"])
-    files = {
-        presets.CREDENTIALS_FILE: presets.render_credentials(params["access_key"], params["secret_key"]),
-        presets.CONFIG_FILE: presets.render_config(
-            settings, params["max_concurrent_requests"], params["multipart_chunksize"], params["max_attempts"]
-        ),
-    }
-    return settings, files
-
-
 def install(module):
     """Write the credentials and config files into the fixed directory module.params['dest'];
     return the module result (changed when a file's content changed)."""
     dest = module.params["dest"]
     try:
         names.validate_absolute_path(dest, "dest")
-        settings, files = credential_files(module.params)
+        settings, files = presets.credential_files(module.params)
         paths = dict((name, os.path.join(dest, name)) for name in files)
         if module.check_mode:
             return {"changed": any(_content(paths[name]) != text for name, text in files.items()),
@@ -252,7 +202,7 @@ def create(module):
     one; return the module result."""
     params = module.params
     try:
-        settings, files = credential_files(params)
+        settings, files = presets.credential_files(params)
         base_dir = tmpfs.default_base_dir(params["base_dir"], params["allow_secrets_on_disk"])
         result = {"changed": True, "base_dir": base_dir, "settings": settings, "swept": []}
         if module.check_mode:
@@ -289,16 +239,9 @@ def remove(module):
 
 def main():
     argument_spec = presets.s3_argument_spec()
+    argument_spec.update(presets.s3_keys_argument_spec())
     argument_spec.update(
         state=dict(type="str", choices=["present", "absent"], default="present"),
-        access_key=dict(type="str", no_log=True),
-        secret_key=dict(type="str", no_log=True),
-        provider=dict(type="str", choices=sorted(presets.PROVIDERS)),
-        region=dict(type="str"),
-        addressing_style=dict(type="str", choices=list(presets.ADDRESSING_STYLES)),
-        max_concurrent_requests=dict(type="int", default=10),
-        multipart_chunksize=dict(type="str", default="16MB"),
-        max_attempts=dict(type="int", default=3),
         base_dir=dict(type="path"),
         allow_secrets_on_disk=dict(type="bool", default=False),
         max_age=dict(type="int", default=3600),

@@ -164,14 +164,14 @@ def client_command(connection, argv, env=None):
 
 
 @contextlib.contextmanager
-def private_files(files, allow_disk=False):
+def private_files(files, allow_disk=False, base_dir=None):
     """Yield {name: path} for files ({name: text}, password files) written 0600 into a fresh
-    0700 directory on tmpfs (tmpfs.py; a disk only with allow_disk); remove the directory on
-    exit, whatever happens."""
+    0700 directory on tmpfs (tmpfs.py: under base_dir, default the user's tmpfs base; a disk
+    only with allow_disk); remove the directory on exit, whatever happens."""
     if not files:
         yield {}
         return
-    base_dir = tmpfs.default_base_dir(None, allow_disk)
+    base_dir = tmpfs.default_base_dir(base_dir, allow_disk)
     tmpfs.sweep_stale_dirs(base_dir, STALE_SECRET_AGE)
     directory = tmpfs.create_private_dir(base_dir, files)
     try:

@@ -147,3 +147,33 @@ def s3_argument_spec():
     """Return the argument_spec options shared by the modules of action group
     infrakt.backup.s3 (s3_object, s3_credentials), described in doc fragment infrakt.backup.s3."""
     return dict(endpoint_url=dict(type="str"))
+
+
+def s3_keys_argument_spec():
+    """Return the argument_spec options of the S3 keys and the settings of the aws CLI files
+    made of them (credential_files), described in doc fragment infrakt.backup.s3_keys: taken
+    by s3_credentials, and by the modules that write them for their own run."""
+    return dict(
+        access_key=dict(type="str", no_log=True),
+        secret_key=dict(type="str", no_log=True),
+        provider=dict(type="str", choices=sorted(PROVIDERS)),
+        region=dict(type="str"),
+        addressing_style=dict(type="str", choices=list(ADDRESSING_STYLES)),
+        max_concurrent_requests=dict(type="int", default=10),
+        multipart_chunksize=dict(type="str", default="16MB"),
+        max_attempts=dict(type="int", default=3),
+    )
+
+
+def credential_files(params):
+    """Return the settings of the provider preset module params (s3_keys_argument_spec, and
+    endpoint_url) name and {file name: text} of the aws CLI credentials and config files."""
+    provider = params["provider"] or ("custom" if params["endpoint_url"] else "aws")
+    settings = resolve_provider(provider, params["endpoint_url"], params["region"], params["addressing_style"])
+    files = {
+        CREDENTIALS_FILE: render_credentials(params["access_key"], params["secret_key"]),
+        CONFIG_FILE: render_config(
+            settings, params["max_concurrent_requests"], params["multipart_chunksize"], params["max_attempts"]
+        ),
+    }
+    return settings, files

@@ -116,8 +116,8 @@ def backup_rows(run: PlaybookRun, databases: list[DatabaseEntry], failures: dict
     """Return a row (ROW_KEYS) per database of `databases` from `run`, a run of backup.yml, and
     `failures` (remote.host_failures: server name → why the run failed there). A database with
     no result of its own is failed: by its server's failure, else as without a result."""
-    dumped = {result.host: result for result in run.results if result.action == DB_BACKUP}
     unreachable = {result.host for result in run.results if result.unreachable}
+    dumped = {result.host: result for result in run.results if result.action == DB_BACKUP and not result.unreachable}
     rows = []
     for database in databases:
         row = dict.fromkeys(ROW_KEYS)
@@ -144,7 +144,7 @@ def backup_rows(run: PlaybookRun, databases: list[DatabaseEntry], failures: dict
         elif item.get("failed"):
             row["location"] = None
             row["error"] = f"Backup of {database.name} failed: {_one_line(item.get('msg') or 'the dump failed')}"
-        elif database.server in failures and not host_result.failed:  # a later task (credentials cleanup)
+        elif database.server in failures and not host_result.failed:  # a later task failed there
             row["error"] = f"Backup of {database.name} was made, but then: {failures[database.server]}"
     return rows
 

@@ -65,8 +65,8 @@ def test_rows_from_a_run_every_failure_named(fleet_store):
     run = PlaybookRun(status="failed", rc=2, results=[
         ModuleResult("web1", "Dump the databases", DB_BACKUP, {"results": [dumped("shop"), upload_failed]},
                      failed=True),
-        ModuleResult("web2", "Write temporary S3 credentials on tmpfs", "infrakt.backup.s3_credentials",
-                     {"censored": "hidden"}, failed=True, unreachable=True),
+        ModuleResult("web2", "Dump the databases", DB_BACKUP, {"msg": "Failed to connect"}, failed=True,
+                     unreachable=True),
     ])
     rows = backup_create.backup_rows(run, fleet_store.databases(), {"web1": "One or more items failed",
                                                                      "web2": "the SSH connection failed"})
