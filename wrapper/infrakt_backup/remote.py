@@ -85,13 +85,22 @@ def host_failures(run: runner.PlaybookRun, servers: list[ServerEntry]) -> dict[s
     for result in run.results:
         if result.failed and result.host in by_name and result.host not in failures:
             # a no_log task's result holds no msg, not even ssh's reason for an unreachable host
-            reason = result.result.get("msg") or ("the SSH connection failed" if result.unreachable
-                                                  else "the play failed there")
+            reason = _failure_reason(result.result) or ("the SSH connection failed" if result.unreachable
+                                                        else "the play failed there")
             message = str(reason).strip().splitlines()[0]
             failures[result.host] = _host_key_failure(message, by_name[result.host]) or message
     if not run.results and run.failure:
         failures = {server.name: run.failure for server in servers}
     return failures
+
+
+def _failure_reason(result: dict) -> str | None:
+    """Return the msg of a failed task's result; for a loop, that of its first failed or
+    unreachable item (the loop's own msg says only "All items completed" or "One or more items
+    failed", even when ssh could not reach the server)."""
+    items = [item for item in result.get("results") or []
+             if isinstance(item, dict) and (item.get("failed") or item.get("unreachable")) and item.get("msg")]
+    return items[0]["msg"] if items else result.get("msg")
 
 
 def _host_key_failure(failure: str | None, server: ServerEntry) -> str | None:

@@ -2,13 +2,15 @@
 strict host-key options and the sentence for a refused host key (the runs themselves are on the
 real bench in tests/integration)."""
 
+from types import SimpleNamespace
+
 import pytest
 
 from ansible_collections.infrakt.backup.plugins.module_utils.engines.common import connection_from_params
 from infrakt_backup import runner
 from infrakt_backup.errors import BadInput
 from infrakt_backup.playbook_vars import connection_parameters
-from infrakt_backup.remote import database_play, known_hosts_path, s3_play, server_play
+from infrakt_backup.remote import database_play, host_failures, known_hosts_path, s3_play, server_play
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
@@ -98,3 +100,13 @@ def test_the_compression_reaches_the_playbook_and_a_schedules_connection(configu
     parameters = connection_parameters(configured.database("blog"))
     assert connection_from_params(dict(parameters, db_name="blog")).compression == "zstd"  # what the cron run reads
     assert "compression" not in connection_parameters(configured.database("shop"))
+
+
+def test_a_loop_that_could_not_reach_its_server_says_ssh_s_reason():
+    server = SimpleNamespace(name="gone", host="127.0.0.1", port=1)  # what host_failures reads of a ServerEntry
+    reason = "Failed to connect to the host via ssh: ssh: connect to host 127.0.0.1 port 1: Connection refused"
+    run = runner.PlaybookRun(status="failed", rc=4, results=[runner.ModuleResult(
+        "gone", "Dump the databases", "infrakt.backup.db_backup",
+        {"msg": "All items completed", "results": [{"unreachable": True, "msg": reason}]},
+        failed=True, unreachable=True)])
+    assert host_failures(run, [server]) == {"gone": reason}
